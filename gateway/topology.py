@@ -1,0 +1,320 @@
+"""The topology file (SPEC §8): the network, its exchange and every node, validated strictly.
+
+``load_topology(path)`` is the only reader; every error names the line of the offending entry.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from gateway.errors import TopologyError
+
+NODE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+
+
+class Tier(StrEnum):
+    NATIONAL = "national"
+    MINISTRY = "ministry"
+    PROVINCE = "province"
+    DEPARTMENT = "department"
+    CITY = "city"
+
+
+# Which tiers a node of each tier may hang under (SPEC §1).
+ALLOWED_PARENTS: dict[Tier, frozenset[Tier]] = {
+    Tier.NATIONAL: frozenset(),
+    Tier.MINISTRY: frozenset({Tier.NATIONAL}),
+    Tier.PROVINCE: frozenset({Tier.NATIONAL}),
+    Tier.DEPARTMENT: frozenset({Tier.PROVINCE, Tier.CITY}),
+    Tier.CITY: frozenset({Tier.PROVINCE}),
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NodeSpec(_Strict):
+    """One sharing-system node."""
+
+    id: Annotated[str, Field(pattern=NODE_ID_PATTERN, max_length=63)]
+    tier: Tier
+    parent: str | None = None
+    name: str
+    area_code: Annotated[str | None, Field(pattern=r"^\d{6}$")] = None
+    data_source: Annotated[str | None, Field(pattern=r"^[0-9][0-9A-Za-z]{2}$")] = None
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)]
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+class ExchangeSpec(_Strict):
+    """The catalog exchange: ``embedded`` (amqtt started with the network) or ``mqtt://host:port``."""
+
+    broker: str = "embedded"
+    host: str = "127.0.0.1"  # where the embedded broker listens
+    port: Annotated[int, Field(ge=0, le=65535)] = 1883
+    interval: Annotated[float, Field(gt=0, le=3600)] = 2.0  # seconds between pushes
+    ack_timeout: Annotated[float, Field(gt=0, le=3600)] = 5.0  # resend an unacknowledged batch after
+
+    @field_validator("broker")
+    @classmethod
+    def _broker_form(cls, value: str) -> str:
+        if value != "embedded" and not re.fullmatch(r"mqtt://[^:/\s]+:\d{1,5}", value):
+            raise ValueError("broker must be 'embedded' or 'mqtt://host:port'")
+        return value
+
+    @property
+    def broker_host(self) -> str:
+        return self.host if self.broker == "embedded" else self.broker[7:].rsplit(":", 1)[0]
+
+    @property
+    def broker_port(self) -> int:
+        return self.port if self.broker == "embedded" else int(self.broker.rsplit(":", 1)[1])
+
+
+class Topology(_Strict):
+    network: Annotated[str, Field(pattern=NODE_ID_PATTERN)]
+    timezone: str = "Asia/Shanghai"
+    path: Annotated[str, Field(pattern=r"^(/[A-Za-z0-9._-]+)+$")] = "/ecert"
+    exchange: ExchangeSpec = ExchangeSpec()
+    nodes: tuple[NodeSpec, ...]
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _tree(self) -> Topology:
+        _check_tree(self.nodes)
+        return self
+
+    # -- queries -------------------------------------------------------------------------------
+    @cached_property
+    def by_id(self) -> dict[str, NodeSpec]:
+        return {node.id: node for node in self.nodes}
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def node(self, node_id: str) -> NodeSpec:
+        try:
+            return self.by_id[node_id]
+        except KeyError:
+            raise TopologyError(f"no node {node_id!r} in network {self.network!r}") from None
+
+    def root(self) -> NodeSpec:
+        return next(node for node in self.nodes if node.parent is None)
+
+    def children(self, node_id: str) -> list[NodeSpec]:
+        return [node for node in self.nodes if node.parent == node_id]
+
+    def parent(self, node_id: str) -> NodeSpec | None:
+        parent = self.node(node_id).parent
+        return None if parent is None else self.by_id[parent]
+
+    def ancestors(self, node_id: str) -> list[NodeSpec]:
+        """Parent first, root last."""
+        chain: list[NodeSpec] = []
+        current = self.parent(node_id)
+        while current is not None:
+            chain.append(current)
+            current = self.parent(current.id)
+        return chain
+
+    def subtree(self, node_id: str) -> list[NodeSpec]:
+        """The node and everything below it, depth first in file order."""
+        found = [self.node(node_id)]
+        for child in self.children(node_id):
+            found.extend(self.subtree(child.id))
+        return found
+
+    def neighbours(self, node_id: str) -> list[NodeSpec]:
+        parent = self.parent(node_id)
+        return ([parent] if parent else []) + self.children(node_id)
+
+    def province_of(self, node_id: str) -> NodeSpec | None:
+        """The province a node belongs to (itself for a province), None above provinces."""
+        for node in [self.node(node_id), *self.ancestors(node_id)]:
+            if node.tier is Tier.PROVINCE:
+                return node
+        return None
+
+    def jurisdiction(self, node_id: str) -> str | None:
+        """The area-code prefix a node's certificates must carry (SPEC §6.2), None for any."""
+        node = self.node(node_id)
+        if node.area_code is None or node.tier in (Tier.NATIONAL, Tier.MINISTRY):
+            return None
+        code = node.area_code
+        if code.endswith("0000"):
+            return code[:2]
+        if code.endswith("00"):
+            return code[:4]
+        return code
+
+
+def _check_tree(nodes: tuple[NodeSpec, ...]) -> None:
+    """Whole-file rules; each error names the offending node id (mapped to a line by the loader)."""
+    ids = Counter(node.id for node in nodes)
+    for node in nodes:
+        if ids[node.id] > 1:
+            raise _NodeRuleError(node.id, f"duplicate node id {node.id!r}")
+    by_id = {node.id: node for node in nodes}
+    roots = [node for node in nodes if node.parent is None]
+    if len(roots) != 1:
+        culprit = roots[1].id if roots else nodes[0].id if nodes else ""
+        raise _NodeRuleError(culprit, f"the network needs exactly one root, found {len(roots)}")
+    endpoints: dict[tuple[str, int], str] = {}
+    for node in nodes:
+        if node.parent is not None and node.parent not in by_id:
+            raise _NodeRuleError(node.id, f"parent {node.parent!r} of {node.id!r} is not defined")
+        if node.parent is not None:
+            parent_tier = by_id[node.parent].tier
+            if parent_tier not in ALLOWED_PARENTS[node.tier]:
+                raise _NodeRuleError(
+                    node.id, f"a {node.tier} node cannot hang under a {parent_tier} ({node.parent!r})"
+                )
+        elif node.tier is not Tier.NATIONAL:
+            raise _NodeRuleError(node.id, f"the root must be a national node, not {node.tier}")
+        if node.port:
+            key = (node.host, node.port)
+            if key in endpoints:
+                raise _NodeRuleError(
+                    node.id, f"{node.id!r} listens on {node.host}:{node.port} like {endpoints[key]!r}"
+                )
+            endpoints[key] = node.id
+    _check_cycles(nodes, by_id)
+    _check_data_sources(nodes, by_id)
+
+
+def _check_cycles(nodes: tuple[NodeSpec, ...], by_id: dict[str, NodeSpec]) -> None:
+    for node in nodes:
+        seen = {node.id}
+        current = node.parent
+        while current is not None:
+            if current in seen:
+                raise _NodeRuleError(node.id, f"cycle through {node.id!r}")
+            seen.add(current)
+            current = by_id[current].parent
+
+
+def _check_data_sources(nodes: tuple[NodeSpec, ...], by_id: dict[str, NodeSpec]) -> None:
+    def province(node: NodeSpec) -> str | None:
+        current: NodeSpec | None = node
+        while current is not None and current.tier is not Tier.PROVINCE:
+            current = by_id[current.parent] if current.parent else None
+        return current.id if current else None
+
+    seen: dict[tuple[str | None, str], str] = {}
+    for node in nodes:
+        if node.data_source is None:
+            continue
+        key = (province(node), node.data_source)
+        if key in seen:
+            raise _NodeRuleError(
+                node.id, f"data_source {node.data_source!r} of {node.id!r} is already {seen[key]!r}'s"
+            )
+        seen[key] = node.id
+
+
+class _NodeRuleError(ValueError):
+    def __init__(self, node_id: str, message: str):
+        super().__init__(message)
+        self.node_id = node_id
+
+
+# -- loading ------------------------------------------------------------------------------------
+
+
+def parse_topology(text: str, *, source: str = "<topology>") -> Topology:
+    """Parse and validate topology YAML; raise TopologyError naming the offending line."""
+    try:
+        raw = yaml.safe_load(text)
+        lines = _node_lines(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise TopologyError(f"{source}: not valid YAML ({exc})", line=line) from exc
+    if not isinstance(raw, dict):
+        raise TopologyError(f"{source}: the topology must be a mapping", line=1)
+    try:
+        return Topology.model_validate(raw)
+    except ValidationError as exc:
+        raise _explain(exc, raw, lines, source) from exc
+
+
+def load_topology(path: str | Path) -> Topology:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TopologyError(f"cannot read {path}: {exc.strerror}") from exc
+    return parse_topology(text, source=str(path))
+
+
+def _node_lines(text: str) -> dict[Any, int]:
+    """Map ``("nodes", i)`` and ``("nodes", i, key)`` and top-level keys to 1-based lines."""
+    lines: dict[Any, int] = {}
+    root = yaml.compose(text)
+    if not isinstance(root, yaml.MappingNode):
+        return lines
+    for key_node, value_node in root.value:
+        lines[(key_node.value,)] = key_node.start_mark.line + 1
+        if key_node.value == "nodes" and isinstance(value_node, yaml.SequenceNode):
+            for index, item in enumerate(value_node.value):
+                lines[("nodes", index)] = item.start_mark.line + 1
+                if isinstance(item, yaml.MappingNode):
+                    for field_key, _ in item.value:
+                        lines[("nodes", index, field_key.value)] = field_key.start_mark.line + 1
+        elif isinstance(value_node, yaml.MappingNode):
+            for field_key, _ in value_node.value:
+                lines[(key_node.value, field_key.value)] = field_key.start_mark.line + 1
+    return lines
+
+
+def _explain(exc: ValidationError, raw: dict[str, Any], lines: dict[Any, int], source: str) -> TopologyError:
+    error = exc.errors()[0]
+    loc = tuple(error["loc"])
+    cause = error.get("ctx", {}).get("error")
+    if isinstance(cause, _NodeRuleError):
+        index = _index_of(raw, cause.node_id)
+        line = lines.get(("nodes", index)) if index is not None else None
+        return TopologyError(f"{source}: {cause}", line=line, node_id=cause.node_id)
+    line = None
+    for cut in range(len(loc), 0, -1):
+        if loc[:cut] in lines:
+            line = lines[loc[:cut]]
+            break
+    node_id = None
+    if len(loc) >= 2 and loc[0] == "nodes" and isinstance(loc[1], int):
+        nodes = raw.get("nodes") or []
+        if loc[1] < len(nodes) and isinstance(nodes[loc[1]], dict):
+            node_id = nodes[loc[1]].get("id")
+    where = ".".join(str(part) for part in loc) or "topology"
+    label = f" (node {node_id!r})" if node_id else ""
+    return TopologyError(f"{source}: {where}{label}: {error['msg']}", line=line, node_id=node_id)
+
+
+def _index_of(raw: dict[str, Any], node_id: str) -> int | None:
+    for index, node in enumerate(raw.get("nodes") or []):
+        if isinstance(node, dict) and node.get("id") == node_id:
+            return index
+    return None

@@ -1,0 +1,58 @@
+"""``python -m nodes --topology F --node ID [--state-dir D] [--seed N | --no-seed]``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from gateway.errors import TopologyError
+from gateway.topology import load_topology
+from nodes.logs import configure_logging
+from nodes.serve import install_signal_trigger, serve
+from nodes.settings import NodeSettings
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m nodes", description=__doc__)
+    parser.add_argument("--topology", default="topology.yaml", help="the topology file")
+    parser.add_argument("--node", required=True, help="the id of the node to run")
+    parser.add_argument("--state-dir", default=".ecert", help="where databases and keys live")
+    parser.add_argument("--seed", type=int, default=2836, help="synthetic data seed (first start)")
+    parser.add_argument("--no-seed", action="store_true", help="start with no synthetic data")
+    parser.add_argument("--per-node", type=int, default=40, help="synthetic certificates per node")
+    return parser.parse_args(argv)
+
+
+async def _main(settings: NodeSettings) -> None:
+    await serve(settings, shutdown_trigger=install_signal_trigger())
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        topology = load_topology(args.topology)
+        topology.node(args.node)
+    except TopologyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(args.node)
+    settings = NodeSettings(
+        topology=topology,
+        node_id=args.node,
+        state_dir=Path(args.state_dir),
+        seed=None if args.no_seed else args.seed,
+        per_node=args.per_node,
+    )
+    try:
+        import uvloop
+
+        uvloop.run(_main(settings))
+    except ImportError:  # pragma: no cover
+        asyncio.run(_main(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

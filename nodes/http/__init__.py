@@ -1,0 +1,1 @@
+"""The node's HTTP surface: the sharing interface, files, admin API, health, OpenAPI."""

@@ -1,0 +1,26 @@
+"""The node's aiohttp application: routes, middleware, collaborators passed in."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from nodes.context import NodeContext, Resolver
+from nodes.http import admin, files, health, openapi, sharing
+from nodes.http.keys import CONTEXT, RESOLVER
+from nodes.http.middleware import envelope_middleware
+
+MAX_BODY = 1024 * 1024  # 1 MiB
+
+
+def create_app(ctx: NodeContext, *, resolver: Resolver) -> web.Application:
+    """The node app. ``resolver`` answers an authenticated call: locally or along the cascade."""
+    app = web.Application(middlewares=[envelope_middleware], client_max_size=MAX_BODY)
+    app[CONTEXT] = ctx
+    app[RESOLVER] = resolver
+    path = ctx.topology.path
+    app.router.add_get("/healthz", health.healthz)
+    app.router.add_get(f"{path}/openapi.json", openapi.openapi_json)
+    app.router.add_get(f"{path}/file{{token:[0-9A-F]{{32}}}}.{{ext:ofd|pdf|zip}}", files.download)
+    app.router.add_route("*", f"{path}/{{method}}", sharing.call_method)
+    admin.add_routes(app)
+    return app

@@ -1,0 +1,147 @@
+"""Certificates: B.1 basic data, B.2 management data, B.3 copy data, surface and detail (SPEC §2)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from nodes.model.codes import HOLDER_TYPE_NAMES, CertificateStatus, is_area_code, is_type_code
+from nodes.model.dates import normalise_date, normalise_optional_date, parse_date
+from nodes.model.identifiers import is_citizen_id, is_uscc, parse_certificate_id
+
+
+class SurfaceItem(BaseModel):
+    """照面信息: one labelled value on the face of the certificate."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    columnName: str  # noqa: N815 - wire name of Appendix C.4
+    valueType: str = "string"  # noqa: N815
+    value: str = ""
+
+
+class DetailValue(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    columnName: str  # noqa: N815
+    valueType: str = "string"  # noqa: N815
+    value: str = ""
+    orderNum: int = 0  # noqa: N815
+
+
+class DetailGroup(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    group: str
+    datalist: list[DetailValue] = []
+
+
+NonEmpty = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Certificate(BaseModel):
+    """B.1 (16 items) + B.2 (3 items) + 照面信息; names are the standard's element names."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # B.1 basic data
+    CertificateID: str
+    CertificateName: NonEmpty
+    CertificateTypeName: NonEmpty
+    CertificateTypeCode: str
+    RelatedItemName: str = ""
+    RelatedItemCode: str = ""
+    CertificateIssuingAuthorityName: NonEmpty
+    CertificateIssuingAuthorityCode: str
+    CertificateAreaCode: str
+    CertificateHolderName: NonEmpty
+    CertificateHolderCode: NonEmpty
+    CertificateHolderTypeCode: str = ""
+    CertificateNumber: NonEmpty
+    CertificateIssuedDate: str
+    CertificateEffectiveDate: str = ""
+    CertificateExpiringDate: str = ""  # "" means 长期
+    # B.2 management data
+    CertificateStatus: CertificateStatus = CertificateStatus.NORMAL
+    CertificateStatusChangeReason: str = ""
+    CertificateStatusChangeTime: str = ""
+    # 照面信息 and 明细
+    surface: list[SurfaceItem] = []
+    detail: list[DetailGroup] = []
+
+    @field_validator("CertificateID")
+    @classmethod
+    def _certificate_id(cls, value: str) -> str:
+        parse_certificate_id(value)
+        return value
+
+    @field_validator("CertificateTypeCode")
+    @classmethod
+    def _type_code(cls, value: str) -> str:
+        if not is_type_code(value):
+            raise ValueError("CertificateTypeCode must be an 18-char USCC + 3 digits (A.4)")
+        return value
+
+    @field_validator("CertificateIssuingAuthorityCode")
+    @classmethod
+    def _issuer(cls, value: str) -> str:
+        if not is_uscc(value):
+            raise ValueError("CertificateIssuingAuthorityCode must be a valid USCC (GB 32100)")
+        return value
+
+    @field_validator("CertificateAreaCode")
+    @classmethod
+    def _area(cls, value: str) -> str:
+        if not is_area_code(value):
+            raise ValueError(f"CertificateAreaCode {value!r} is not a GB/T 2260 code (A.1)")
+        return value
+
+    @field_validator("CertificateIssuedDate")
+    @classmethod
+    def _issued(cls, value: str) -> str:
+        return normalise_date(value)
+
+    @field_validator("CertificateEffectiveDate", "CertificateExpiringDate")
+    @classmethod
+    def _optional_date(cls, value: str) -> str:
+        return normalise_optional_date(value)
+
+    @model_validator(mode="after")
+    def _holder(self) -> Certificate:
+        holder_type, code = self.CertificateHolderTypeCode, self.CertificateHolderCode
+        if holder_type and holder_type not in HOLDER_TYPE_NAMES:
+            raise ValueError(f"CertificateHolderTypeCode {holder_type!r} is not in A.2")
+        if holder_type == "001" and not is_uscc(code):
+            raise ValueError("CertificateHolderCode fails the GB 32100 check for holder type 001")
+        if holder_type == "111" and not is_citizen_id(code):
+            raise ValueError("CertificateHolderCode fails the GB 11643 check for holder type 111")
+        parts = parse_certificate_id(self.CertificateID)
+        if parts.type_code != self.CertificateTypeCode:
+            raise ValueError("CertificateID names another CertificateTypeCode")
+        return self
+
+    # -- derived --------------------------------------------------------------------------------
+    @property
+    def version(self) -> int:
+        return int(parse_certificate_id(self.CertificateID).version)
+
+    def expired_on(self, today: date) -> bool:
+        return bool(self.CertificateExpiringDate) and parse_date(self.CertificateExpiringDate) < today
+
+    def to_record(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+class CertificateCopy(BaseModel):
+    """B.3 copy data: recorded for every file or picture handed out."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    CertificateCopyCreationTime: datetime
+    CertificateCopyCreationOrganization: str
+    CertificateCopyCreationCause: str  # the caller's UseFor
+    CertificateCopyExpiringTime: datetime

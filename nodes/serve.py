@@ -1,0 +1,56 @@
+"""Run one node: open its store, prepare it, serve HTTP, run the exchange loops, stop on demand."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import structlog
+from aiohttp import web
+
+from nodes.catalog.runner import aggregation
+from nodes.cascade import cascade_resolver
+from nodes.clock import Clock
+from nodes.context import NodeContext
+from nodes.http.app import create_app
+from nodes.preparation import prepare
+from nodes.settings import NodeSettings
+from nodes.store.db import Database
+
+log = structlog.get_logger()
+
+
+async def serve(
+    settings: NodeSettings,
+    *,
+    shutdown_trigger: Callable[[], Awaitable[object]],
+    clock: Clock | None = None,
+) -> None:
+    """Serve until ``shutdown_trigger`` returns; everything started here is stopped here."""
+    clock = clock or Clock(settings.topology.zone)
+    async with Database(settings.database_path) as db:
+        ctx = NodeContext(settings=settings, db=db, clock=clock)
+        await prepare(ctx)
+        async with cascade_resolver(ctx) as resolver, aggregation(ctx):
+            app = create_app(ctx, resolver=resolver)
+            runner = web.AppRunner(app, access_log=None, handle_signals=False)
+            await runner.setup()
+            try:
+                site = web.TCPSite(runner, settings.node.host, settings.node.port, backlog=1024)
+                await site.start()
+                log.info("node.started", url=settings.node.url, tier=settings.node.tier)
+                await shutdown_trigger()
+            finally:
+                await runner.cleanup()
+    log.info("node.stopped")
+
+
+def install_signal_trigger() -> Callable[[], Awaitable[object]]:
+    """A shutdown trigger fired by SIGTERM or SIGINT."""
+    import signal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    return stop.wait

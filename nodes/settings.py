@@ -1,0 +1,37 @@
+"""A node's settings: argv → this frozen model → constructor arguments (no globals)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from gateway.topology import NodeSpec, Topology
+
+
+class NodeSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    topology: Topology
+    node_id: str
+    state_dir: Path
+    seed: int | None = 2836  # synthetic data on first start; None: start empty
+    per_node: int = 40
+    trust_forwarded_for: bool = False  # take the caller IP from X-Forwarded-For (behind a proxy)
+    file_link_ttl: float = 600.0  # fileUrl lifetime in seconds
+
+    @property
+    def node(self) -> NodeSpec:
+        return self.topology.node(self.node_id)
+
+    @property
+    def node_dir(self) -> Path:
+        return self.state_dir / self.node_id
+
+    @property
+    def database_path(self) -> Path:
+        return self.node_dir / "node.db"
+
+    @property
+    def admin_key_path(self) -> Path:
+        return self.node_dir / "admin.key"

@@ -1,0 +1,150 @@
+"""The SQLite connection: WAL, foreign keys, migrations, transactions. Only aiosqlite user."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import aiosqlite
+import structlog
+
+from nodes.errors import StoreError
+from nodes.store.schema import MIGRATIONS
+
+log = structlog.get_logger()
+
+Row = sqlite3.Row
+Params = Sequence[Any] | dict[str, Any]
+
+
+class Database:
+    """One node's database. ``async with Database(path) as db`` opens and migrates it."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._conn: aiosqlite.Connection | None = None
+        # One connection serves every coroutine: writes and transactions take turns so that one
+        # coroutine's statement never lands inside (or is rolled back with) another's transaction.
+        self._write_lock = asyncio.Lock()
+
+    async def __aenter__(self) -> Self:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._conn = await aiosqlite.connect(self.path, isolation_level=None)
+            self._conn.row_factory = sqlite3.Row
+            for pragma in (
+                "PRAGMA journal_mode=WAL",
+                "PRAGMA synchronous=NORMAL",
+                "PRAGMA foreign_keys=ON",
+                "PRAGMA busy_timeout=5000",
+                "PRAGMA cache_size=-65536",
+            ):
+                await self._conn.execute(pragma)
+            await self._migrate()
+        except sqlite3.Error as exc:
+            await self.close()
+            raise StoreError(f"cannot open {self.path}: {exc}") from exc
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    @property
+    def conn(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            raise StoreError("the database is not open")
+        return self._conn
+
+    async def _migrate(self) -> None:
+        async with self.conn.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        version = int(row[0]) if row else 0
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            await self.conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version={number};\nCOMMIT;")
+            log.info("store.migrated", path=str(self.path), version=number)
+
+    # -- queries -----------------------------------------------------------------------------------
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        try:
+            async with self.conn.execute(sql, params) as cursor:
+                row: Row | None = await cursor.fetchone()
+                return row
+        except sqlite3.Error as exc:
+            raise StoreError(str(exc)) from exc
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        try:
+            async with self.conn.execute(sql, params) as cursor:
+                return list(await cursor.fetchall())
+        except sqlite3.Error as exc:
+            raise StoreError(str(exc)) from exc
+
+    async def scalar(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement in its own transaction; return the number of rows changed."""
+        async with self._write_lock:
+            return await self._execute(sql, params)
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        async with self._write_lock:
+            try:
+                await self.conn.executemany(sql, rows)
+            except sqlite3.Error as exc:
+                raise StoreError(str(exc)) from exc
+
+    async def _execute(self, sql: str, params: Params) -> int:
+        try:
+            async with self.conn.execute(sql, params) as cursor:
+                return cursor.rowcount
+        except sqlite3.Error as exc:
+            raise StoreError(str(exc)) from exc
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT``; rolled back when the block raises.
+
+        Inside the block use the yielded ``Transaction`` for writes (``db.execute`` would wait
+        for the lock this block holds).
+        """
+        async with self._write_lock:
+            await self._execute("BEGIN IMMEDIATE", ())
+            try:
+                yield Transaction(self)
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            await self._execute("COMMIT", ())
+
+
+class Transaction:
+    """Writes inside ``Database.transaction()``; reads go through the database as usual."""
+
+    def __init__(self, db: Database):
+        self._db = db
+        self.fetchone = db.fetchone
+        self.fetchall = db.fetchall
+        self.scalar = db.scalar
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        return await self._db._execute(sql, params)
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        try:
+            await self._db.conn.executemany(sql, rows)
+        except sqlite3.Error as exc:
+            raise StoreError(str(exc)) from exc

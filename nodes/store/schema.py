@@ -1,0 +1,134 @@
+"""Versioned schema migrations. Append, never edit a released step."""
+
+from __future__ import annotations
+
+# E.1 电子证照目录信息表 columns (SPEC §6.1), shared by the outbox, the catalog and anomalies.
+E1_COLUMNS: tuple[str, ...] = (
+    "certificate_source_id",
+    "certificate_name",
+    "certificate_type",
+    "certificate_type_code",
+    "issue_dept",
+    "issue_dept_code",
+    "certificate_area_code",
+    "certificate_holder",
+    "certificate_holder_code",
+    "certificate_holder_type",
+    "certificate_number",
+    "issue_date",
+    "data_source",
+    "cd_operation",
+    "cd_time",
+    "cd_batch",
+)
+
+_E1_DDL = ",\n    ".join(f"{column} TEXT NOT NULL DEFAULT ''" for column in E1_COLUMNS[1:])
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: certificates, types, accounts, tokens, audit, catalog index, front-end tables, files
+    f"""
+    CREATE TABLE certificate (
+        certificate_id TEXT PRIMARY KEY,
+        type_code TEXT NOT NULL,
+        holder_code TEXT NOT NULL,
+        holder_type TEXT NOT NULL,
+        number TEXT NOT NULL,
+        status TEXT NOT NULL,
+        record BLOB NOT NULL,
+        updated_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX certificate_by_holder ON certificate (holder_code, type_code, number);
+
+    CREATE TABLE certificate_type (
+        type_code TEXT PRIMARY KEY,
+        record BLOB NOT NULL,
+        defined_at_node TEXT NOT NULL,
+        approved INTEGER NOT NULL DEFAULT 0,
+        updated_at TEXT NOT NULL
+    );
+
+    CREATE TABLE account (
+        account_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL DEFAULT '',
+        bound_ip TEXT NOT NULL,
+        kind TEXT NOT NULL DEFAULT 'app',
+        rate_limit REAL NOT NULL DEFAULT 50,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE access_token (
+        account_id TEXT NOT NULL REFERENCES account (account_id),
+        day TEXT NOT NULL,
+        token TEXT NOT NULL UNIQUE,
+        PRIMARY KEY (account_id, day)
+    );
+
+    CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY,
+        time TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        peer_ip TEXT NOT NULL,
+        method TEXT NOT NULL,
+        use_for TEXT NOT NULL,
+        status TEXT NOT NULL,
+        caller TEXT NOT NULL DEFAULT '',
+        route TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX audit_by_request ON audit_log (request_id);
+
+    -- the catalog index of this node's subtree; via_node is the routing pointer
+    CREATE TABLE catalog (
+        certificate_source_id TEXT PRIMARY KEY,
+        {_E1_DDL},
+        via_node TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX catalog_by_holder
+        ON catalog (certificate_holder_code, certificate_type_code, certificate_number);
+    CREATE INDEX catalog_by_via ON catalog (via_node);
+
+    -- front-end table E.1, outgoing increments waiting for the parent's acknowledgement
+    CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        certificate_source_id TEXT NOT NULL,
+        {_E1_DDL},
+        sent_at REAL
+    );
+    CREATE INDEX outbox_by_batch ON outbox (cd_batch);
+
+    -- front-end table E.2 at the child: anomalies its parent sent down
+    CREATE TABLE anomaly (
+        certificate_source_id TEXT NOT NULL,
+        {_E1_DDL},
+        error_remark TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        resolved_at TEXT,
+        PRIMARY KEY (cd_batch, certificate_source_id, error_remark)
+    );
+
+    -- batches this node (as a parent) committed, and the anomalies it found in them
+    CREATE TABLE ingested_batch (
+        cd_batch TEXT PRIMARY KEY,
+        child_node TEXT NOT NULL,
+        committed_at TEXT NOT NULL,
+        accepted INTEGER NOT NULL,
+        anomalies BLOB NOT NULL
+    );
+
+    -- fileUrl tokens: a local copy (B.3 recorded) or a relay to the next hop
+    CREATE TABLE file_link (
+        token TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        certificate_id TEXT NOT NULL DEFAULT '',
+        file_format TEXT NOT NULL,
+        upstream_url TEXT NOT NULL DEFAULT '',
+        copy BLOB NOT NULL DEFAULT '{{}}',
+        expires_at REAL NOT NULL
+    );
+
+    CREATE TABLE node_state (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
+)
