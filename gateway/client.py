@@ -26,9 +26,7 @@ def client_session(
         enable_cleanup_closed=False,
     )
     timeout = aiohttp.ClientTimeout(total=total_timeout)
-    return aiohttp.ClientSession(
-        connector=connector, timeout=timeout, raise_for_status=False
-    )
+    return aiohttp.ClientSession(connector=connector, timeout=timeout, raise_for_status=False)
 
 
 async def read_json(response: aiohttp.ClientResponse) -> object:

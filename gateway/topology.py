@@ -67,7 +67,9 @@ class ExchangeSpec(_Strict):
     host: str = "127.0.0.1"  # where the embedded broker listens
     port: Annotated[int, Field(ge=0, le=65535)] = 1883
     interval: Annotated[float, Field(gt=0, le=3600)] = 2.0  # seconds between pushes
-    ack_timeout: Annotated[float, Field(gt=0, le=3600)] = 5.0  # resend an unacknowledged batch after
+    ack_timeout: Annotated[float, Field(gt=0, le=3600)] = (
+        5.0  # resend an unacknowledged batch after
+    )
 
     @field_validator("broker")
     @classmethod
@@ -190,7 +192,8 @@ def _check_tree(nodes: tuple[NodeSpec, ...]) -> None:
             parent_tier = by_id[node.parent].tier
             if parent_tier not in ALLOWED_PARENTS[node.tier]:
                 raise _NodeRuleError(
-                    node.id, f"a {node.tier} node cannot hang under a {parent_tier} ({node.parent!r})"
+                    node.id,
+                    f"a {node.tier} node cannot hang under a {parent_tier} ({node.parent!r})",
                 )
         elif node.tier is not Tier.NATIONAL:
             raise _NodeRuleError(node.id, f"the root must be a national node, not {node.tier}")
@@ -198,7 +201,8 @@ def _check_tree(nodes: tuple[NodeSpec, ...]) -> None:
             key = (node.host, node.port)
             if key in endpoints:
                 raise _NodeRuleError(
-                    node.id, f"{node.id!r} listens on {node.host}:{node.port} like {endpoints[key]!r}"
+                    node.id,
+                    f"{node.id!r} listens on {node.host}:{node.port} like {endpoints[key]!r}",
                 )
             endpoints[key] = node.id
     _check_cycles(nodes, by_id)
@@ -230,7 +234,8 @@ def _check_data_sources(nodes: tuple[NodeSpec, ...], by_id: dict[str, NodeSpec])
         key = (province(node), node.data_source)
         if key in seen:
             raise _NodeRuleError(
-                node.id, f"data_source {node.data_source!r} of {node.id!r} is already {seen[key]!r}'s"
+                node.id,
+                f"data_source {node.data_source!r} of {node.id!r} is already {seen[key]!r}'s",
             )
         seen[key] = node.id
 
@@ -290,7 +295,9 @@ def _node_lines(text: str) -> dict[Any, int]:
     return lines
 
 
-def _explain(exc: ValidationError, raw: dict[str, Any], lines: dict[Any, int], source: str) -> TopologyError:
+def _explain(
+    exc: ValidationError, raw: dict[str, Any], lines: dict[Any, int], source: str
+) -> TopologyError:
     error = exc.errors()[0]
     loc = tuple(error["loc"])
     cause = error.get("ctx", {}).get("error")

@@ -40,7 +40,9 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
             return error_response(exc.code, exc.message, request_id)
         except web.HTTPRequestEntityTooLarge:
             return error_response(
-                ReturnCode.INVALID_PARAMETER, "参数值不符合规范: request body over 1 MiB", request_id
+                ReturnCode.INVALID_PARAMETER,
+                "参数值不符合规范: request body over 1 MiB",
+                request_id,
             )
         except web.HTTPMethodNotAllowed as exc:
             return error_response(

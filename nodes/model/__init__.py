@@ -1,1 +1,1 @@
-"""The data of SPEC §2: code sets, identifiers, certificates, types and catalog rows. Pure, no I/O."""
+"""The data of SPEC §2: code sets, identifiers, certificates, types, catalog rows. Pure, no I/O."""

@@ -1,4 +1,4 @@
-"""Certificates: B.1 basic data, B.2 management data, B.3 copy data, surface and detail (SPEC §2)."""
+"""Certificates: B.1 basic, B.2 management, B.3 copy data, surface and detail (SPEC §2)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ class SurfaceItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str
-    columnName: str  # noqa: N815 - wire name of Appendix C.4
-    valueType: str = "string"  # noqa: N815
+    columnName: str
+    valueType: str = "string"
     value: str = ""
 
 
@@ -27,10 +27,10 @@ class DetailValue(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str
-    columnName: str  # noqa: N815
-    valueType: str = "string"  # noqa: N815
+    columnName: str
+    valueType: str = "string"
     value: str = ""
-    orderNum: int = 0  # noqa: N815
+    orderNum: int = 0
 
 
 class DetailGroup(BaseModel):
@@ -130,7 +130,9 @@ class Certificate(BaseModel):
         return int(parse_certificate_id(self.CertificateID).version)
 
     def expired_on(self, today: date) -> bool:
-        return bool(self.CertificateExpiringDate) and parse_date(self.CertificateExpiringDate) < today
+        return (
+            bool(self.CertificateExpiringDate) and parse_date(self.CertificateExpiringDate) < today
+        )
 
     def to_record(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

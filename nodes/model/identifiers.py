@@ -61,8 +61,8 @@ def parse_certificate_id(value: str) -> CertificateIdParts:
 
 
 def make_certificate_id(type_code: str, issuer_code: str, serial: str, version: int = 1) -> str:
-    payload = f"{type_code}{issuer_code}{serial}{version:03d}"
-    return f"{CERTIFICATE_ID_ROOT}.{type_code}.{issuer_code}.{serial}.{version:03d}.{mod37_36_check(payload)}"
+    check = mod37_36_check(f"{type_code}{issuer_code}{serial}{version:03d}")
+    return f"{CERTIFICATE_ID_ROOT}.{type_code}.{issuer_code}.{serial}.{version:03d}.{check}"
 
 
 def is_certificate_id(value: str) -> bool:

@@ -14,8 +14,8 @@ class SurfaceColumn(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
-    columnName: str  # noqa: N815
-    valueType: str = "string"  # noqa: N815
+    columnName: str
+    valueType: str = "string"
 
 
 class CertificateType(BaseModel):

@@ -1,4 +1,4 @@
-"""The direction of imports and the seams of third-party I/O libraries (STYLE.md), read from the AST."""
+"""Import direction and the seams of third-party I/O libraries (STYLE.md), read from the AST."""
 
 from __future__ import annotations
 

@@ -51,7 +51,9 @@ def test_made_certificate_ids_round_trip() -> None:
     assert parts.check == mod37_36_check("11100000000013127D00111220000013544541JA1B2C3002")
 
 
-@pytest.mark.parametrize("value", ["11100000000013338W", "11220000013544541J", "91610800064834709T"])
+@pytest.mark.parametrize(
+    "value", ["11100000000013338W", "11220000013544541J", "91610800064834709T"]
+)
 def test_real_uscc_pass(value: str) -> None:
     assert is_uscc(value)
 
@@ -67,4 +69,5 @@ def test_citizen_id_check() -> None:
     assert not is_citizen_id("110105194912310021")
     assert not is_citizen_id("11010519491331002X")  # month 13
     made = make_citizen_id("230102", date(1990, 5, 17), 123)
-    assert is_citizen_id(made) and made.startswith("23010219900517123")
+    assert is_citizen_id(made)
+    assert made.startswith("23010219900517123")
