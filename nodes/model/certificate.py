@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from nodes.model.codes import HOLDER_TYPE_NAMES, CertificateStatus, is_area_code, is_type_code
+from nodes.model.codes import HOLDER_TYPE_NAMES, is_area_code, is_type_code
+from nodes.model.codes import CertificateStatus as Status
 from nodes.model.dates import normalise_date, normalise_optional_date, parse_date
 from nodes.model.identifiers import is_citizen_id, is_uscc, parse_certificate_id
 
@@ -66,7 +67,7 @@ class Certificate(BaseModel):
     CertificateEffectiveDate: str = ""
     CertificateExpiringDate: str = ""  # "" means 长期
     # B.2 management data
-    CertificateStatus: CertificateStatus = CertificateStatus.NORMAL
+    CertificateStatus: Status = Status.NORMAL
     CertificateStatusChangeReason: str = ""
     CertificateStatusChangeTime: str = ""
     # 照面信息 and 明细
