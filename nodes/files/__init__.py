@@ -1,0 +1,36 @@
+"""Files handed out as copies of a certificate (SPEC §2.3, §3.3): OFD, PDF and a zip of PNG pages.
+
+Every rendering records the four B.3 copy items. ``render`` picks one by the wire's ``fileFormat``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from nodes.files.ofd import render_ofd
+from nodes.files.pdf import render_pdf
+from nodes.files.picture import render_picture_zip
+from nodes.model.certificate import Certificate, CertificateCopy
+
+FileFormat = Literal["ofd", "pdf", "zip"]
+MEDIA_TYPES: dict[str, str] = {
+    "ofd": "application/ofd",
+    "pdf": "application/pdf",
+    "zip": "application/zip",
+}
+
+
+def render(cert: Certificate, copy: CertificateCopy, fmt: FileFormat) -> tuple[bytes, str]:
+    """(bytes, media type) of the copy in ``fmt``; a format outside FileFormat is a ValueError."""
+    if fmt == "ofd":
+        data = render_ofd(cert, copy)
+    elif fmt == "pdf":
+        data = render_pdf(cert, copy)
+    elif fmt == "zip":
+        data = render_picture_zip(cert, copy)
+    else:
+        raise ValueError(f"unknown file format {fmt!r}; expected ofd, pdf or zip")
+    return data, MEDIA_TYPES[fmt]
+
+
+__all__ = ["MEDIA_TYPES", "FileFormat", "render", "render_ofd", "render_pdf", "render_picture_zip"]
