@@ -1,0 +1,128 @@
+"""The embedded MQTT broker (SPEC §6.3): amqtt on one TCP listener, anonymous access allowed.
+
+``python -m gateway.broker --host H --port P`` prints ``ready`` once the listener accepts
+connections and stops cleanly on SIGTERM or SIGINT; ``run_broker`` does the same in-process.
+
+amqtt 0.12.1 queues nothing for an offline subscriber that authenticated anonymously, even with a
+persistent session and QoS 1 (``Broker._run_broadcast`` skips ``session.is_anonymous``), and the
+AnonymousAuthPlugin marks every client anonymous while ``allow_anonymous`` is on. Messages
+published while a subscriber is away are therefore lost here (Mosquitto keeps them in memory).
+The exchange does not rely on either: batches are acknowledged end to end (SPEC §6.3).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from amqtt.broker import Broker
+
+log = structlog.get_logger()
+
+SHUTDOWN_WITHIN = 3.0  # seconds
+
+# amqtt logs every connection at INFO and its state machine (``transitions``) at INFO too.
+_NOISY_LOGGERS = ("amqtt", "transitions")
+
+
+def broker_config(host: str, port: int) -> dict[str, Any]:
+    """amqtt 0.12 configuration: one TCP listener, only the anonymous-auth plugin.
+
+    Leaving out the default plugins also drops ``$SYS`` publishing and the packet logger.
+    """
+    return {
+        "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}"}},
+        "plugins": {
+            "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True},
+        },
+    }
+
+
+def quiet_amqtt_logging(level: int = logging.WARNING) -> None:
+    for name in _NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(level)
+
+
+async def run_broker(
+    host: str,
+    port: int,
+    *,
+    shutdown_trigger: Callable[[], Awaitable[object]],
+    on_ready: Callable[[], None] | None = None,
+) -> None:
+    """Serve MQTT on ``host:port`` until ``shutdown_trigger()`` returns, then shut down."""
+    quiet_amqtt_logging()
+    broker = Broker(broker_config(host, port))
+    await broker.start()
+    log.info("broker.started", host=host, port=port)
+    try:
+        if on_ready is not None:
+            on_ready()
+        await shutdown_trigger()
+    finally:
+        await _stop(broker)
+        log.info("broker.stopped", host=host, port=port)
+
+
+async def _stop(broker: Broker) -> None:
+    """Hang up on every client, then shut amqtt down, giving up after ``SHUTDOWN_WITHIN``.
+
+    amqtt 0.12.1's shutdown cancels each client's reader task and waits for it to end. On Python
+    3.11 a packet arriving at that instant makes ``asyncio.wait_for`` swallow the cancel, and the
+    shutdown then waits until the client hangs up by itself, which a client that keeps pinging
+    never does. Closing the connections first ends every reader with EOF instead.
+    """
+    for _, handler in list(broker.sessions.values()):
+        if handler is not None and handler.writer is not None:
+            with contextlib.suppress(OSError, TimeoutError):
+                async with asyncio.timeout(SHUTDOWN_WITHIN):
+                    await handler.writer.close()
+    try:
+        async with asyncio.timeout(SHUTDOWN_WITHIN):
+            await broker.shutdown()
+    except TimeoutError:
+        log.warning("broker.shutdown_timed_out", within=SHUTDOWN_WITHIN)
+
+
+async def _serve(host: str, port: int) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+
+    def announce() -> None:
+        print("ready", flush=True)  # the one line parents wait for
+
+    await run_broker(host, port, shutdown_trigger=stop.wait, on_ready=announce)
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m gateway.broker", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=1883, help="TCP port to listen on")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso"),
+            structlog.processors.JSONRenderer(),
+        ],
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+    )
+    asyncio.run(_serve(args.host, args.port))
+
+
+if __name__ == "__main__":
+    main()
