@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import re
-from collections import Counter
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -174,50 +173,56 @@ class Topology(_Strict):
 
 
 def _check_tree(nodes: tuple[NodeSpec, ...]) -> None:
-    """Whole-file rules; each error names the offending node id (mapped to a line by the loader)."""
-    ids = Counter(node.id for node in nodes)
-    for node in nodes:
-        if ids[node.id] > 1:
-            raise _NodeRuleError(node.id, f"duplicate node id {node.id!r}")
+    """Whole-file rules; each error names the offending node (mapped to a line by the loader)."""
+    first: dict[str, int] = {}
+    for index, node in enumerate(nodes):
+        if node.id in first:
+            raise _NodeRuleError(node.id, f"duplicate node id {node.id!r}", index=index, key="id")
+        first[node.id] = index
     by_id = {node.id: node for node in nodes}
     roots = [node for node in nodes if node.parent is None]
     if len(roots) != 1:
         culprit = roots[1].id if roots else nodes[0].id if nodes else ""
         raise _NodeRuleError(culprit, f"the network needs exactly one root, found {len(roots)}")
-    endpoints: dict[tuple[str, int], str] = {}
     for node in nodes:
         if node.parent is not None and node.parent not in by_id:
-            raise _NodeRuleError(node.id, f"parent {node.parent!r} of {node.id!r} is not defined")
-        if node.parent is not None:
-            parent_tier = by_id[node.parent].tier
-            if parent_tier not in ALLOWED_PARENTS[node.tier]:
-                raise _NodeRuleError(
-                    node.id,
-                    f"a {node.tier} node cannot hang under a {parent_tier} ({node.parent!r})",
-                )
-        elif node.tier is not Tier.NATIONAL:
-            raise _NodeRuleError(node.id, f"the root must be a national node, not {node.tier}")
+            message = f"parent {node.parent!r} of {node.id!r} is not defined"
+            raise _NodeRuleError(node.id, message, key="parent")
+    _check_cycles(nodes, by_id)
+    endpoints: dict[tuple[str, int], str] = {}
+    for node in nodes:
+        _check_parent_tier(node, by_id)
         if node.port:
             key = (node.host, node.port)
             if key in endpoints:
-                raise _NodeRuleError(
-                    node.id,
-                    f"{node.id!r} listens on {node.host}:{node.port} like {endpoints[key]!r}",
-                )
+                message = f"{node.id!r} listens on {node.host}:{node.port} like {endpoints[key]!r}"
+                raise _NodeRuleError(node.id, message, key="port")
             endpoints[key] = node.id
-    _check_cycles(nodes, by_id)
     _check_data_sources(nodes, by_id)
 
 
+def _check_parent_tier(node: NodeSpec, by_id: dict[str, NodeSpec]) -> None:
+    if node.parent is None:
+        if node.tier is not Tier.NATIONAL:
+            message = f"the root must be a national node, not {node.tier}"
+            raise _NodeRuleError(node.id, message, key="tier")
+        return
+    parent_tier = by_id[node.parent].tier
+    if parent_tier not in ALLOWED_PARENTS[node.tier]:
+        message = f"a {node.tier} node cannot hang under a {parent_tier} ({node.parent!r})"
+        raise _NodeRuleError(node.id, message, key="parent")
+
+
 def _check_cycles(nodes: tuple[NodeSpec, ...], by_id: dict[str, NodeSpec]) -> None:
+    """A node whose parent chain comes back to it (the first such node in file order)."""
     for node in nodes:
         seen = {node.id}
         current = node.parent
-        while current is not None:
-            if current in seen:
-                raise _NodeRuleError(node.id, f"cycle through {node.id!r}")
+        while current is not None and current not in seen:
             seen.add(current)
             current = by_id[current].parent
+        if current == node.id:
+            raise _NodeRuleError(node.id, f"cycle through {node.id!r}", key="parent")
 
 
 def _check_data_sources(nodes: tuple[NodeSpec, ...], by_id: dict[str, NodeSpec]) -> None:
@@ -233,17 +238,21 @@ def _check_data_sources(nodes: tuple[NodeSpec, ...], by_id: dict[str, NodeSpec])
             continue
         key = (province(node), node.data_source)
         if key in seen:
-            raise _NodeRuleError(
-                node.id,
-                f"data_source {node.data_source!r} of {node.id!r} is already {seen[key]!r}'s",
-            )
+            message = f"data_source {node.data_source!r} of {node.id!r} is already {seen[key]!r}'s"
+            raise _NodeRuleError(node.id, message, key="data_source")
         seen[key] = node.id
 
 
 class _NodeRuleError(ValueError):
-    def __init__(self, node_id: str, message: str):
+    """A whole-file rule broken by one node: its id, or its position, and the offending key."""
+
+    def __init__(
+        self, node_id: str, message: str, *, index: int | None = None, key: str | None = None
+    ):
         super().__init__(message)
         self.node_id = node_id
+        self.index = index
+        self.key = key
 
 
 # -- loading ------------------------------------------------------------------------------------
@@ -302,8 +311,10 @@ def _explain(
     loc = tuple(error["loc"])
     cause = error.get("ctx", {}).get("error")
     if isinstance(cause, _NodeRuleError):
-        index = _index_of(raw, cause.node_id)
-        line = lines.get(("nodes", index)) if index is not None else None
+        index = cause.index if cause.index is not None else _index_of(raw, cause.node_id)
+        line = None
+        if index is not None:
+            line = lines.get(("nodes", index, cause.key)) or lines.get(("nodes", index))
         return TopologyError(f"{source}: {cause}", line=line, node_id=cause.node_id)
     line = None
     for cut in range(len(loc), 0, -1):

@@ -1,0 +1,177 @@
+"""A client for one node's admin API (``/admin/...``, header ``X-Ecert-Admin-Key``).
+
+The key is the one the node wrote at first start into ``<state>/<node-id>/admin.key``; admin
+requests are only accepted from loopback, so this client runs on the machine of the node.
+
+Errors (all ``GatewayError``)::
+
+    AdminError              the admin call failed (``.node_id``)
+    ├── NodeNotRunning      nothing answers at the node's address
+    ├── AdminKeyMissing     no admin.key in the state directory (the node never started there)
+    └── AdminRejected       the node answered 4xx/5xx (``.status``; the node's ``error`` text)
+"""
+
+from __future__ import annotations
+
+import asyncio
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import quote
+
+import aiohttp
+
+from gateway.client import client_session, read_json
+from gateway.errors import GatewayError
+from gateway.state import StateDir
+from gateway.topology import NodeSpec, Topology
+
+ADMIN_KEY_HEADER = "X-Ecert-Admin-Key"
+DEFAULT_TIMEOUT = 10.0  # seconds for one admin request
+
+
+class AdminError(GatewayError):
+    def __init__(self, message: str, *, node_id: str):
+        super().__init__(message)
+        self.node_id = node_id
+
+
+class NodeNotRunning(AdminError):
+    """Connection refused or reset: the node process is not serving."""
+
+
+class AdminKeyMissing(AdminError):
+    """The node's admin key file does not exist."""
+
+
+class AdminRejected(AdminError):
+    def __init__(self, message: str, *, node_id: str, status: int):
+        super().__init__(message, node_id=node_id)
+        self.status = status
+
+
+class AdminClient:
+    """``async with AdminClient(topology, state, "hlj") as admin: await admin.status()``.
+
+    Pass ``session`` to share one client session between several nodes' clients.
+    """
+
+    def __init__(
+        self,
+        topology: Topology,
+        state: StateDir,
+        node_id: str,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ):
+        self.node: NodeSpec = topology.node(node_id)
+        self.state = state
+        self.timeout = timeout
+        self._session = session
+        self._owned: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> Self:
+        if self._session is None:
+            self._owned = self._session = client_session(limit=8, total_timeout=self.timeout)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._owned is not None:
+            await self._owned.close()
+            self._owned = self._session = None
+
+    # -- the admin API --------------------------------------------------------------------------
+    async def healthz(self) -> Any:
+        return await self.request("GET", "/healthz", admin=False)
+
+    async def status(self) -> Any:
+        return await self.request("GET", "/admin/status")
+
+    async def create_account(self, ip: str, name: str | None = None) -> Any:
+        return await self.request("POST", "/admin/accounts", json={"ip": ip, "name": name or ip})
+
+    async def list_accounts(self) -> Any:
+        return await self.request("GET", "/admin/accounts")
+
+    async def disable_account(self, account_id: str) -> Any:
+        return await self.request("POST", f"/admin/accounts/{_part(account_id)}/disable")
+
+    async def certificates(self) -> Any:
+        return await self.request("GET", "/admin/certificates")
+
+    async def anomalies(self) -> Any:
+        return await self.request("GET", "/admin/anomalies")
+
+    async def types(self) -> Any:
+        return await self.request("GET", "/admin/types")
+
+    async def approve_type(self, code: str) -> Any:
+        return await self.request("POST", f"/admin/types/{_part(code)}/approve")
+
+    # -- transport ------------------------------------------------------------------------------
+    async def request(self, method: str, path: str, *, json: Any = None, admin: bool = True) -> Any:
+        """Send one request; the decoded JSON answer, or an ``AdminError``."""
+        if self._session is None:
+            raise RuntimeError("use AdminClient as an async context manager")
+        headers = {ADMIN_KEY_HEADER: await self._admin_key()} if admin else {}
+        node_id = self.node.id
+        try:
+            async with self._session.request(
+                method, f"{self.node.url}{path}", json=json, headers=headers
+            ) as response:
+                body = await _decode(response)
+                status = response.status
+        except TimeoutError as exc:
+            raise AdminError(
+                f"node {node_id} did not answer {method} {path} within {self.timeout:g} s",
+                node_id=node_id,
+            ) from exc
+        except (aiohttp.ClientConnectionError, ConnectionError) as exc:
+            raise NodeNotRunning(
+                f"node {node_id} is not running (nothing answers at {self.node.url})",
+                node_id=node_id,
+            ) from exc
+        if status >= 400:
+            reason = body.get("error") if isinstance(body, dict) else None
+            raise AdminRejected(
+                f"node {node_id} refused {method} {path}: {reason or f'HTTP {status}'}",
+                node_id=node_id,
+                status=status,
+            )
+        return body
+
+    async def _admin_key(self) -> str:
+        try:
+            return self.admin_key()
+        except AdminKeyMissing:
+            await self.healthz()  # a node that is down says so rather than "no key"
+            raise
+
+    def admin_key(self) -> str:
+        path = self.state.admin_key_path(self.node.id)
+        try:
+            return path.read_text(encoding="ascii").strip()
+        except OSError as exc:
+            raise AdminKeyMissing(
+                f"node {self.node.id} has no admin key at {path} (was it ever started there?)",
+                node_id=self.node.id,
+            ) from exc
+
+
+async def _decode(response: aiohttp.ClientResponse) -> Any:
+    try:
+        return await read_json(response)
+    except ValueError:
+        text = (await response.text(errors="replace")).strip()
+        return {"error": text[:200] or f"HTTP {response.status}"}
+    except asyncio.IncompleteReadError as exc:  # pragma: no cover - connection dropped mid-body
+        raise aiohttp.ClientConnectionError(str(exc)) from exc
+
+
+def _part(value: str) -> str:
+    return quote(value, safe="")

@@ -1,0 +1,210 @@
+"""``ecert up``, ``ecert down`` and ``ecert status``: the network's processes."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+from rich.table import Table
+
+from gateway.cli.common import (
+    add_global_options,
+    add_json_option,
+    console,
+    error_console,
+    print_json,
+)
+from gateway.launcher import Launcher, NodeStatus, Phase, UpResult
+from gateway.state import BROKER, StateDir
+
+
+def add_parsers(subparsers: Any) -> None:
+    up = subparsers.add_parser("up", help="start the network in the background")
+    up.add_argument("topology_file", nargs="?", metavar="TOPOLOGY", help="default ./topology.yaml")
+    up.add_argument("--seed", type=int, default=2836, help="synthetic data seed (first start)")
+    up.add_argument("--no-seed", action="store_true", help="first start without synthetic data")
+    up.add_argument("--per-node", type=int, default=40, help="synthetic certificates per node")
+    up.add_argument(
+        "--foreground", action="store_true", help="stay attached; Ctrl-C stops the network"
+    )
+    up.set_defaults(handler=run_up)
+    down = subparsers.add_parser("down", help="stop every node and the embedded broker")
+    down.set_defaults(handler=run_down)
+    status = subparsers.add_parser("status", help="health and counters of every node")
+    add_json_option(status)
+    status.set_defaults(handler=run_status)
+    for parser in (up, down, status):
+        add_global_options(parser, subcommand=True)
+
+
+# -- up -------------------------------------------------------------------------------------------
+def run_up(args: argparse.Namespace) -> int:
+    launcher = Launcher(
+        args.topology,
+        args.state_dir,
+        seed=None if args.no_seed else args.seed,
+        per_node=args.per_node,
+    )
+    if args.foreground:
+        return asyncio.run(_foreground(launcher))
+    result = asyncio.run(_up_with_progress(launcher))
+    _print_up(launcher, result)
+    return 0
+
+
+async def _up_with_progress(launcher: Launcher) -> UpResult:
+    """``launcher.up()`` with a progress bar on stderr when it is a terminal."""
+    if not sys.stderr.isatty():
+        return await launcher.up()
+    total = len(launcher.topology.nodes) + (1 if launcher.embedded_broker else 0)
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[last]}"),
+        console=error_console(),
+        transient=True,
+    )
+    network = launcher.topology.network
+    task = progress.add_task(f"starting {network}", total=total, last="")
+
+    def on_event(name: str, phase: Phase) -> None:
+        label = "broker" if name == BROKER else name
+        progress.update(task, last=f"{label} {phase}", advance=1 if phase == "ready" else 0)
+
+    with progress:
+        return await launcher.up(on_event)
+
+
+def _print_up(launcher: Launcher, result: UpResult) -> None:
+    out = console()
+    network = launcher.topology.network
+    if not result.started and not result.broker_started:
+        out.print(f"network {network} is already up (state in {launcher.state.root})")
+    else:
+        out.print(
+            f"network {network} is up: started {len(result.started)} node(s)"
+            + (", the broker" if result.broker_started else "")
+            + f"; state in {launcher.state.root}"
+        )
+    rows = Table(title=f"{network} — {_broker_line(launcher)}", title_justify="left")
+    for column in ("node", "tier", "url", "pid", "state"):
+        rows.add_column(column)
+    for node in launcher.topology.nodes:
+        state = "started" if node.id in result.started else "already running"
+        rows.add_row(node.id, str(node.tier), node.url, str(launcher.node_pid(node.id)), state)
+    out.print(rows)
+
+
+async def _foreground(launcher: Launcher) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        result = await _up_with_progress(launcher)
+        _print_up(launcher, result)
+        console().print("running in the foreground; Ctrl-C stops the network")
+        await stop.wait()
+    finally:
+        stopped = await launcher.down()
+        console().print(f"stopped {len(stopped)} process(es)")
+    return 0
+
+
+# -- down -----------------------------------------------------------------------------------------
+def run_down(args: argparse.Namespace) -> int:
+    if not args.topology.exists() and not StateDir(args.state_dir).topology_path.exists():
+        console().print(f"no network in {StateDir(args.state_dir).root}; nothing to stop")
+        return 0
+    launcher = Launcher.from_state(args.state_dir, args.topology)
+    stopped = asyncio.run(launcher.down())
+    network = launcher.topology.network
+    if not stopped:
+        console().print(f"network {network} was not running")
+        return 0
+    nodes = [name for name in stopped if name != BROKER]
+    broker = " and the broker" if BROKER in stopped else ""
+    console().print(f"network {network}: stopped {len(nodes)} node(s){broker}")
+    return 0
+
+
+# -- status ---------------------------------------------------------------------------------------
+def run_status(args: argparse.Namespace) -> int:
+    launcher = Launcher.from_state(args.state_dir, args.topology)
+    statuses = asyncio.run(launcher.status())
+    broker = launcher.broker_status()
+    down = [s.id for s in statuses if not s.healthy]
+    broker_down = broker.embedded and not broker.alive
+    if args.json:
+        print_json(
+            {
+                "network": launcher.topology.network,
+                "state_dir": str(launcher.state.root),
+                "broker": {"url": broker.url, "embedded": broker.embedded, "pid": broker.pid,
+                           "alive": broker.alive},
+                "nodes": [s.as_dict() for s in statuses],
+            }
+        )  # fmt: skip
+    else:
+        _print_status(launcher, statuses)
+        if down:
+            print(f"down: {', '.join(down)}", file=sys.stderr)
+    return 1 if down or broker_down else 0
+
+
+def _print_status(launcher: Launcher, statuses: list[NodeStatus]) -> None:
+    title = f"{launcher.topology.network} — {_broker_line(launcher)}"
+    rows = Table(title=title, title_justify="left")
+    columns = ("node", "tier", "url", "pid", "healthy", "certificates", "catalog rows",
+               "last exchange", "open anomalies")  # fmt: skip
+    for column in columns:
+        justify = "right" if column in {"pid", "certificates", "catalog rows"} else "left"
+        rows.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for s in statuses:
+        rows.add_row(
+            s.id,
+            s.tier,
+            s.url,
+            _dash(s.pid),
+            "yes" if s.healthy else "[red]NO[/red]",
+            _dash(s.certificates),
+            _dash(s.catalog_rows),
+            _ago(s.last_exchange_at),
+            _dash(s.open_anomalies),
+        )
+    console().print(rows)
+
+
+def _broker_line(launcher: Launcher) -> str:
+    broker = launcher.broker_status()
+    if not broker.embedded:
+        return f"external broker {broker.url}"
+    state = f"pid {broker.pid}" if broker.alive else "not running"
+    return f"embedded broker {broker.url} ({state})"
+
+
+def _dash(value: object) -> str:
+    return "-" if value is None else str(value)
+
+
+def _ago(stamp: str | None) -> str:
+    """``12s ago`` for an ISO timestamp, the text itself when it does not parse."""
+    if not stamp:
+        return "never"
+    try:
+        when = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    seconds = max(0, int((datetime.now(UTC) - when).total_seconds()))
+    if seconds < 120:
+        return f"{seconds}s ago"
+    return f"{seconds // 60}m ago" if seconds < 7200 else when.isoformat(timespec="seconds")

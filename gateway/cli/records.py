@@ -1,0 +1,122 @@
+"""``ecert certs``, ``ecert anomalies``, ``ecert types list|approve``: what one node holds."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from gateway.admin_client import AdminClient
+from gateway.cli.common import (
+    add_global_options,
+    add_json_option,
+    add_node_option,
+    console,
+    print_json,
+    rows_of,
+    table,
+    with_admin,
+)
+
+CERTIFICATE_COLUMNS = (
+    "CertificateID",
+    "CertificateHolderCode",
+    "CertificateHolderTypeCode",
+    "CertificateTypeCode",
+    "CertificateNumber",
+    "CertificateStatus",
+)
+CERTIFICATE_HEADERS = {
+    "CertificateHolderCode": "holder code",
+    "CertificateHolderTypeCode": "holder type",
+    "CertificateTypeCode": "type code",
+    "CertificateNumber": "number",
+    "CertificateStatus": "status",
+}
+ANOMALY_COLUMNS = (
+    "certificate_source_id",
+    "cd_operation",
+    "cd_time",
+    "cd_batch",
+    "data_source",
+    "error_remark",
+    "status",
+)
+TYPE_COLUMNS = (
+    "CertificateTypeCode",
+    "CertificateTypeName",
+    "code",
+    "name",
+    "status",
+    "approved",
+    "defined_by",
+)
+
+
+def add_parsers(subparsers: Any) -> None:
+    certs = subparsers.add_parser("certs", help="the certificates a node issued")
+    add_node_option(certs)
+    add_json_option(certs)
+    certs.set_defaults(handler=run_certs)
+    anomalies = subparsers.add_parser("anomalies", help="catalog rows the parent rejected (E.2)")
+    add_node_option(anomalies)
+    add_json_option(anomalies)
+    anomalies.set_defaults(handler=run_anomalies)
+    types = subparsers.add_parser("types", help="the certificate type catalogue of a node")
+    actions = types.add_subparsers(dest="action", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", help="every certificate type the node knows")
+    add_node_option(listing)
+    add_json_option(listing)
+    listing.set_defaults(handler=run_types)
+    approve = actions.add_parser("approve", help="approve a defined certificate type")
+    add_node_option(approve)
+    approve.add_argument("code", metavar="CODE", help="the CertificateTypeCode")
+    approve.set_defaults(handler=run_approve)
+    for parser in (certs, anomalies, types, listing, approve):
+        add_global_options(parser, subcommand=True)
+
+
+def run_certs(args: argparse.Namespace) -> int:
+    async def call(admin: AdminClient) -> Any:
+        return await admin.certificates()
+
+    answer = with_admin(args, call)
+    return _show(args, answer, CERTIFICATE_COLUMNS, "certificates", CERTIFICATE_HEADERS)
+
+
+def run_anomalies(args: argparse.Namespace) -> int:
+    async def call(admin: AdminClient) -> Any:
+        return await admin.anomalies()
+
+    return _show(args, with_admin(args, call), ANOMALY_COLUMNS, "anomalies")
+
+
+def run_types(args: argparse.Namespace) -> int:
+    async def call(admin: AdminClient) -> Any:
+        return await admin.types()
+
+    return _show(args, with_admin(args, call), TYPE_COLUMNS, "certificate types")
+
+
+def run_approve(args: argparse.Namespace) -> int:
+    async def call(admin: AdminClient) -> Any:
+        return await admin.approve_type(args.code)
+
+    with_admin(args, call)
+    console().print(f"approved certificate type {args.code} on {args.node}")
+    return 0
+
+
+def _show(
+    args: argparse.Namespace,
+    answer: Any,
+    columns: tuple[str, ...],
+    what: str,
+    headers: dict[str, str] | None = None,
+) -> int:
+    if args.json:
+        print_json(answer)
+        return 0
+    rows = rows_of(answer)
+    title = f"{what} of {args.node} ({len(rows)})"
+    console().print(table(rows, columns, title=title, headers=headers))
+    return 0

@@ -1,0 +1,377 @@
+"""Start, watch and stop a whole network: the embedded broker and one process per node.
+
+Every node runs as ``python -m nodes --topology <state>/topology.yaml --node ID --state-dir
+<state> ...`` in its own session, so the network keeps running after ``ecert up`` returns; its
+output goes to ``<state>/logs/<id>.log`` and its pid to ``<state>/run/<id>.pid`` (see
+``gateway.state``). Readiness is ``GET /healthz`` answering ``ready`` with the node's own pid,
+polled against one deadline; a node that exits or misses it fails ``up`` with its log's tail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import aiohttp
+
+from gateway.admin_client import AdminClient, AdminError
+from gateway.client import client_session
+from gateway.errors import LauncherError
+from gateway.state import BROKER, ProcessTable, StateDir
+from gateway.topology import Topology, load_topology
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]  # holds both ``gateway`` and ``nodes``
+READY_WITHIN = 60.0  # seconds for the whole network to become ready
+STOP_WITHIN = 10.0  # seconds between SIGTERM and SIGKILL
+POLL_EVERY = 0.1  # seconds between readiness polls (bounded by the deadlines above)
+PROBE_TIMEOUT = 3.0  # seconds for one /healthz or /admin/status request
+
+Phase = Literal["starting", "ready", "running"]
+ProgressCallback = Callable[[str, Phase], None]
+
+
+@dataclass(frozen=True)
+class NodeStatus:
+    """One node as ``ecert status`` shows it."""
+
+    id: str
+    tier: str
+    url: str
+    pid: int | None
+    alive: bool
+    healthy: bool
+    certificates: int | None = None
+    catalog_rows: int | None = None
+    outbox_pending: int | None = None
+    open_anomalies: int | None = None
+    last_exchange_at: str | None = None
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class BrokerStatus:
+    url: str
+    embedded: bool
+    pid: int | None
+    alive: bool
+
+
+@dataclass
+class UpResult:
+    started: list[str] = field(default_factory=list)
+    already_running: list[str] = field(default_factory=list)
+    broker_started: bool = False
+
+
+class Launcher:
+    """The processes of one network under one state directory.
+
+    ``Launcher(topology, state_dir)`` for ``up``; ``Launcher.from_state(state_dir)`` for every
+    later command (it reads the copy ``up`` made). All methods are coroutines that keep no
+    event-loop-bound state, so one launcher may be driven from several ``asyncio.run`` calls.
+    """
+
+    def __init__(
+        self,
+        topology_path: str | Path,
+        state_dir: str | Path,
+        *,
+        seed: int | None = 2836,
+        per_node: int = 40,
+        ready_within: float = READY_WITHIN,
+        stop_within: float = STOP_WITHIN,
+    ):
+        self.source = Path(topology_path).expanduser().resolve()
+        self.state = StateDir(state_dir)
+        self.topology: Topology = load_topology(self.source)
+        self.seed = seed
+        self.per_node = per_node
+        self.ready_within = ready_within
+        self.stop_within = stop_within
+        self.processes = ProcessTable(self.state, self._marker, env=_child_env())
+
+    @classmethod
+    def from_state(cls, state_dir: str | Path, topology_path: str | Path | None = None) -> Launcher:
+        state = StateDir(state_dir)
+        path = Path(topology_path) if topology_path else state.topology_path
+        if not path.exists():
+            raise LauncherError(f"no network in {state.root}: run `ecert up` first")
+        return cls(path, state.root)
+
+    # -- queries ------------------------------------------------------------------------------
+    @property
+    def embedded_broker(self) -> bool:
+        return self.topology.exchange.broker == "embedded"
+
+    def node_pid(self, node_id: str) -> int | None:
+        """The pid of the node's process if it is alive."""
+        return self.processes.pid(node_id)
+
+    def broker_pid(self) -> int | None:
+        return self.processes.pid(BROKER)
+
+    def running(self) -> dict[str, int]:
+        """Every live process of this network by name (node ids and ``broker``)."""
+        found = {node.id: self.node_pid(node.id) for node in self.topology.nodes}
+        found[BROKER] = self.broker_pid()
+        return {name: pid for name, pid in found.items() if pid is not None}
+
+    # -- up and down --------------------------------------------------------------------------
+    async def up(self, progress: ProgressCallback | None = None) -> UpResult:
+        """Start whatever of the network is not running and wait until all of it is ready."""
+        notify = progress or (lambda name, phase: None)
+        self._check_addresses()
+        self.state.prepare()
+        result = UpResult()
+        running = {node.id for node in self.topology.nodes if self.node_pid(node.id)}
+        self._install_topology(network_running=bool(running))
+        deadline = time.monotonic() + self.ready_within
+        try:
+            result.broker_started = await self._ensure_broker(deadline, notify)
+            for node in self.topology.nodes:
+                if node.id in running:
+                    result.already_running.append(node.id)
+                    notify(node.id, "running")
+                else:
+                    self._spawn_node(node.id)
+                    result.started.append(node.id)
+                    notify(node.id, "starting")
+            await self._wait_ready([node.id for node in self.topology.nodes], deadline, notify)
+        except BaseException:
+            broker = [BROKER] if result.broker_started else []
+            await self.processes.stop([*result.started, *broker], self.stop_within)
+            raise
+        return result
+
+    async def down(self) -> list[str]:
+        """Stop every node (SIGTERM, then SIGKILL after the deadline), the broker last."""
+        names = [node.id for node in self.topology.nodes]
+        stopped = await self.processes.stop(names, self.stop_within)
+        stopped += await self.processes.stop([BROKER], self.stop_within)
+        return stopped
+
+    async def start_node(self, node_id: str) -> None:
+        """Start one node and wait until it is ready."""
+        self.topology.node(node_id)
+        pid = self.node_pid(node_id)
+        if pid is not None:
+            raise LauncherError(f"node {node_id} is already running (pid {pid})")
+        self.state.prepare()
+        if not self.state.topology_path.exists():
+            self._install_topology(network_running=False)
+        self._spawn_node(node_id)
+        try:
+            await self._wait_ready([node_id], time.monotonic() + self.ready_within, None)
+        except BaseException:
+            await self.processes.stop([node_id], self.stop_within)
+            raise
+
+    async def stop_node(self, node_id: str) -> bool:
+        """SIGTERM one node and wait for it; False when it was not running."""
+        self.topology.node(node_id)
+        return bool(await self.processes.stop([node_id], self.stop_within))
+
+    async def kill_node(self, node_id: str) -> bool:
+        """SIGKILL one node, as a crash would; its pid file stays behind, stale."""
+        self.topology.node(node_id)
+        return await self.processes.kill(node_id, self.stop_within)
+
+    async def wait_healthy(self, node_id: str, within: float = READY_WITHIN) -> None:
+        """Wait until a running node answers /healthz as ready."""
+        self.topology.node(node_id)
+        await self._wait_ready([node_id], time.monotonic() + within, None)
+
+    # -- the broker ---------------------------------------------------------------------------
+    async def start_broker(self) -> None:
+        if not self.embedded_broker:
+            raise LauncherError(f"the broker {self.topology.exchange.broker} is not ours to start")
+        self.state.prepare()
+        if not await self._ensure_broker(time.monotonic() + self.ready_within, lambda n, p: None):
+            raise LauncherError(f"the broker is already running (pid {self.broker_pid()})")
+
+    async def stop_broker(self) -> bool:
+        return bool(await self.processes.stop([BROKER], self.stop_within))
+
+    async def restart_broker(self) -> None:
+        await self.stop_broker()
+        await self.start_broker()
+
+    def broker_status(self) -> BrokerStatus:
+        exchange = self.topology.exchange
+        pid = self.broker_pid() if self.embedded_broker else None
+        url = f"mqtt://{exchange.broker_host}:{exchange.broker_port}"
+        return BrokerStatus(url=url, embedded=self.embedded_broker, pid=pid, alive=pid is not None)
+
+    # -- status -------------------------------------------------------------------------------
+    async def status(self) -> list[NodeStatus]:
+        """Every node: process, health and the counters of its /admin/status."""
+        async with client_session(limit=32, total_timeout=PROBE_TIMEOUT) as session:
+            return list(
+                await asyncio.gather(
+                    *(self._node_status(session, node.id) for node in self.topology.nodes)
+                )
+            )
+
+    async def _node_status(self, session: aiohttp.ClientSession, node_id: str) -> NodeStatus:
+        node = self.topology.node(node_id)
+        pid = self.node_pid(node_id)
+        base: dict[str, Any] = {"id": node.id, "tier": str(node.tier), "url": node.url}
+        admin = AdminClient(self.topology, self.state, node_id, session=session)
+        try:
+            health = await admin.healthz()
+        except AdminError as exc:
+            return NodeStatus(**base, pid=pid, alive=pid is not None, healthy=False, error=str(exc))
+        healthy = _is_ready(health, node_id, None)
+        try:
+            status = await admin.status()
+        except AdminError as exc:
+            return NodeStatus(
+                **base, pid=pid, alive=pid is not None, healthy=healthy, error=str(exc)
+            )
+        return NodeStatus(
+            **base,
+            pid=pid or _int_or_none(status.get("pid")),
+            alive=pid is not None,
+            healthy=healthy,
+            certificates=_int_or_none(status.get("certificates")),
+            catalog_rows=_int_or_none(status.get("catalog_rows")),
+            outbox_pending=_int_or_none(status.get("outbox_pending")),
+            open_anomalies=_int_or_none(status.get("open_anomalies")),
+            last_exchange_at=status.get("last_exchange_at"),
+        )
+
+    # -- processes ----------------------------------------------------------------------------
+    def _check_addresses(self) -> None:
+        for node in self.topology.nodes:
+            if node.port == 0:
+                raise LauncherError(f"node {node.id} has port 0; the launcher needs fixed ports")
+
+    def _install_topology(self, *, network_running: bool) -> None:
+        """Copy the topology into the state directory (refused while another one runs)."""
+        copy = self.state.topology_path
+        if copy == self.source:
+            return
+        text = self.source.read_bytes()
+        if network_running and copy.exists() and copy.read_bytes() != text:
+            raise LauncherError(
+                f"a network from a different topology runs in {self.state.root}; "
+                "run `ecert down` first"
+            )
+        self.state.root.mkdir(parents=True, exist_ok=True)
+        partial = copy.with_suffix(".yaml.tmp")
+        partial.write_bytes(text)
+        partial.replace(copy)
+
+    def _marker(self, name: str) -> tuple[str, ...]:
+        if name == BROKER:
+            exchange = self.topology.exchange
+            return ("gateway.broker", "--host", exchange.host, "--port", str(exchange.port))
+        return self.state.node_marker(name)
+
+    def _spawn_node(self, node_id: str) -> None:
+        seed = ["--no-seed"] if self.seed is None else ["--seed", str(self.seed)]
+        self.processes.spawn(
+            node_id,
+            [
+                sys.executable, "-m", "nodes",
+                "--topology", str(self.state.topology_path),
+                *self._marker(node_id),
+                *seed, "--per-node", str(self.per_node),
+            ],
+        )  # fmt: skip
+
+    async def _ensure_broker(self, deadline: float, notify: ProgressCallback) -> bool:
+        """Start the embedded broker unless it runs or the topology names an external one."""
+        if not self.embedded_broker:
+            return False
+        if self.broker_pid() is not None:
+            notify(BROKER, "running")
+            return False
+        notify(BROKER, "starting")
+        self.processes.spawn(BROKER, [sys.executable, "-m", *self._marker(BROKER)])
+        while "ready" not in self.processes.new_output(BROKER).splitlines():
+            code = self.processes.exit_code(BROKER)
+            if code is not None:
+                self.state.remove_pid(BROKER)
+                raise self._failure(BROKER, f"exited with code {code}")
+            if time.monotonic() > deadline:
+                await self.processes.stop([BROKER], self.stop_within)
+                raise self._failure(BROKER, "did not print 'ready' in time")
+            await asyncio.sleep(POLL_EVERY)
+        notify(BROKER, "ready")
+        return True
+
+    async def _wait_ready(
+        self, node_ids: Sequence[str], deadline: float, notify: ProgressCallback | None
+    ) -> None:
+        async with client_session(limit=32, total_timeout=PROBE_TIMEOUT) as session:
+            try:
+                async with asyncio.TaskGroup() as group:
+                    for node_id in node_ids:
+                        group.create_task(self._wait_one(session, node_id, deadline, notify))
+            except ExceptionGroup as failed:
+                raise failed.exceptions[0] from None
+
+    async def _wait_one(
+        self,
+        session: aiohttp.ClientSession,
+        node_id: str,
+        deadline: float,
+        notify: ProgressCallback | None,
+    ) -> None:
+        admin = AdminClient(self.topology, self.state, node_id, session=session)
+        while True:
+            code = self.processes.exit_code(node_id)
+            if code is not None:
+                raise self._failure(node_id, f"exited with code {code}")
+            process = self.processes.children.get(node_id)
+            pid = process.pid if process else self.node_pid(node_id)
+            if pid is None:
+                raise self._failure(node_id, "is not running")
+            with contextlib.suppress(AdminError):
+                if _is_ready(await admin.healthz(), node_id, pid):
+                    break
+            if time.monotonic() > deadline:
+                raise self._failure(node_id, "did not become ready in time")
+            await asyncio.sleep(POLL_EVERY)
+        if notify is not None:
+            notify(node_id, "ready")
+
+    def _failure(self, name: str, what: str) -> LauncherError:
+        label = "the broker" if name == BROKER else f"node {name}"
+        log_path = self.state.log_path(name)
+        return LauncherError(
+            f"{label} {what}; last lines of {log_path}:\n{self.processes.tail(name)}"
+        )
+
+
+def _is_ready(health: Any, node_id: str, pid: int | None) -> bool:
+    if not isinstance(health, dict) or health.get("status") != "ready":
+        return False
+    if health.get("node", node_id) != node_id:
+        return False  # someone else answers at this address
+    return pid is None or health.get("pid", pid) == pid
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONUNBUFFERED"] = "1"
+    return env

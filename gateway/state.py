@@ -1,0 +1,267 @@
+"""The launcher's state directory: where each node keeps its store and key, logs and pid files.
+
+Layout (the launcher writes it, the nodes read their part of it)::
+
+    <state>/topology.yaml          copy of the file ``ecert up`` was given
+    <state>/<node-id>/node.db      the node's SQLite store
+    <state>/<node-id>/admin.key    the node's admin key (created by the node at first start)
+    <state>/logs/<name>.log        stdout and stderr of a node or of the broker
+    <state>/run/<name>.pid         pid of a running node or of the broker (``broker``)
+
+A pid file alone does not prove a process is ours: pids are reused. ``running_pid`` also checks
+that the process's command line names the node (or the broker's port) and this state directory.
+``ProcessTable`` starts and stops the processes recorded there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from gateway.errors import LauncherError
+
+BROKER = "broker"
+
+
+class StateDir:
+    """Paths and pid files under one state directory (made absolute at construction)."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root).expanduser().resolve()
+
+    def __repr__(self) -> str:
+        return f"StateDir({str(self.root)!r})"
+
+    # -- paths ----------------------------------------------------------------------------------
+    @property
+    def topology_path(self) -> Path:
+        return self.root / "topology.yaml"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.root / "run"
+
+    def node_dir(self, node_id: str) -> Path:
+        return self.root / node_id
+
+    def database_path(self, node_id: str) -> Path:
+        return self.node_dir(node_id) / "node.db"
+
+    def admin_key_path(self, node_id: str) -> Path:
+        return self.node_dir(node_id) / "admin.key"
+
+    def log_path(self, name: str) -> Path:
+        return self.logs_dir / f"{name}.log"
+
+    def pid_path(self, name: str) -> Path:
+        return self.run_dir / f"{name}.pid"
+
+    def prepare(self) -> None:
+        """Create the directories the launcher writes into."""
+        for directory in (self.root, self.logs_dir, self.run_dir):
+            directory.mkdir(parents=True, exist_ok=True)
+
+    # -- pid files ------------------------------------------------------------------------------
+    def write_pid(self, name: str, pid: int) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        path = self.pid_path(name)
+        partial = path.with_suffix(".pid.tmp")
+        partial.write_text(f"{pid}\n", encoding="ascii")
+        partial.replace(path)  # readers never see a half-written file
+
+    def read_pid(self, name: str) -> int | None:
+        try:
+            text = self.pid_path(name).read_text(encoding="ascii").strip()
+        except OSError:
+            return None
+        return int(text) if text.isdigit() else None
+
+    def remove_pid(self, name: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.pid_path(name).unlink()
+
+    def pid_names(self) -> list[str]:
+        """Every name with a pid file (node ids and ``broker``)."""
+        if not self.run_dir.is_dir():
+            return []
+        return sorted(path.stem for path in self.run_dir.glob("*.pid"))
+
+    # -- liveness -------------------------------------------------------------------------------
+    def node_marker(self, node_id: str) -> tuple[str, ...]:
+        """Arguments that a node process of this state directory has on its command line."""
+        return ("--node", node_id, "--state-dir", str(self.root))
+
+    def running_pid(self, name: str, marker: Sequence[str]) -> int | None:
+        """The pid from ``name``'s pid file if that process is alive and ``marker`` matches it."""
+        pid = self.read_pid(name)
+        if pid is None or not is_alive(pid, marker):
+            return None
+        return pid
+
+
+def is_alive(pid: int, marker: Sequence[str] = ()) -> bool:
+    """Whether ``pid`` runs and its command line contains ``marker`` as consecutive arguments.
+
+    A zombie (exited, not yet reaped) counts as dead. Without /proc (not Linux) only the signal
+    check is made.
+    """
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # exists, owned by someone else: the command line decides
+    arguments = command_line(pid)
+    if arguments is None:
+        return not Path("/proc").is_dir()
+    return bool(arguments) and _contains(arguments, list(marker))
+
+
+def command_line(pid: int) -> list[str] | None:
+    """The arguments of ``pid`` from /proc; [] for a zombie; None when /proc cannot tell."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return [] if Path("/proc").is_dir() else None
+    except OSError:
+        return None
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+
+
+def _contains(arguments: list[str], marker: list[str]) -> bool:
+    if not marker:
+        return True
+    width = len(marker)
+    return any(arguments[i : i + width] == marker for i in range(len(arguments) - width + 1))
+
+
+class ProcessTable:
+    """Named background processes under a state directory: log file, pid file, stop and kill.
+
+    ``markers(name)`` gives the arguments that identify the process ``name`` on its command line.
+    Processes started here are also kept as ``Popen`` objects, so they are reaped when they end.
+    """
+
+    POLL_EVERY = 0.05  # seconds between exit checks, bounded by the caller's deadline
+    TAIL_LINES = 25
+
+    def __init__(
+        self,
+        state: StateDir,
+        markers: Callable[[str], Sequence[str]],
+        *,
+        env: dict[str, str] | None = None,
+    ):
+        self.state = state
+        self.markers = markers
+        self.env = env
+        self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self.log_offsets: dict[str, int] = {}  # where the latest start's lines begin
+
+    def pid(self, name: str) -> int | None:
+        return self.state.running_pid(name, self.markers(name))
+
+    def spawn(self, name: str, command: Sequence[str]) -> subprocess.Popen[bytes]:
+        """Start ``command`` in its own session; stdout and stderr go to ``logs/<name>.log``."""
+        self.state.prepare()
+        log_path = self.state.log_path(name)
+        self.log_offsets[name] = _size(log_path)
+        with log_path.open("ab") as log:
+            process = subprocess.Popen(
+                list(command),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.state.run_dir,
+                env=self.env,
+                start_new_session=True,  # outlives the CLI; Ctrl-C in its terminal misses it
+            )
+        self.children[name] = process
+        self.state.write_pid(name, process.pid)
+        return process
+
+    def exit_code(self, name: str) -> int | None:
+        """The exit code of a process started here that has ended, else None."""
+        process = self.children.get(name)
+        return None if process is None else process.poll()
+
+    async def stop(self, names: Sequence[str], within: float) -> list[str]:
+        """SIGTERM the live ones, wait ``within`` s, SIGKILL leftovers; drop their pid files."""
+        live = {name: pid for name in names if (pid := self.pid(name)) is not None}
+        for pid in live.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + within
+        await asyncio.gather(
+            *(self._wait_gone(name, pid, deadline, within) for name, pid in live.items())
+        )
+        for name in names:
+            self.state.remove_pid(name)
+            self.children.pop(name, None)
+        return list(live)
+
+    async def kill(self, name: str, within: float) -> bool:
+        """SIGKILL ``name`` as a crash would; its pid file stays behind, stale."""
+        pid = self.pid(name)
+        if pid is None:
+            return False
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        await self._wait_gone(name, pid, time.monotonic() + within, None)
+        return True
+
+    async def _wait_gone(
+        self, name: str, pid: int, deadline: float, kill_after: float | None
+    ) -> None:
+        while not self._exited(name, pid):
+            if time.monotonic() > deadline:
+                if kill_after is None:
+                    raise LauncherError(f"{name} (pid {pid}) did not exit")
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                deadline, kill_after = time.monotonic() + kill_after, None
+            await asyncio.sleep(self.POLL_EVERY)
+
+    def _exited(self, name: str, pid: int) -> bool:
+        process = self.children.get(name)
+        if process is not None and process.pid == pid:
+            return process.poll() is not None  # also reaps our own child
+        return not is_alive(pid, self.markers(name))
+
+    # -- logs -----------------------------------------------------------------------------------
+    def new_output(self, name: str) -> str:
+        """What ``name`` wrote to its log since its latest start here."""
+        return _read_from(self.state.log_path(name), self.log_offsets.get(name, 0))
+
+    def tail(self, name: str) -> str:
+        """The last lines of the latest start's output (or of the whole log)."""
+        path = self.state.log_path(name)
+        text = self.new_output(name) or _read_from(path, 0)
+        lines = text.rstrip().splitlines()[-self.TAIL_LINES :]
+        return "\n".join(lines) if lines else "(the log is empty)"
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _read_from(path: Path, offset: int) -> str:
+    try:
+        with path.open("rb") as handle:
+            handle.seek(offset)
+            return handle.read().decode(errors="replace")
+    except OSError:
+        return ""
