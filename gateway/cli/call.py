@@ -1,0 +1,306 @@
+"""``ecert call --node ID METHOD [Param=Value ...]``: call a method as a business application.
+
+The CLI acts as an application (SPEC §4): it holds an account at the node bound to ``--from-ip``
+(created through the admin API the first time and remembered in ``<state>/cli-accounts.json``),
+fetches the day's token from that address, and calls the method from it. It prints the envelope,
+the route the call took and each hop's time (``Server-Timing``), or all of it as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import aiohttp
+from rich.table import Table
+
+from gateway.admin_client import AdminClient
+from gateway.cli.common import add_json_option, console, load
+from gateway.client import client_session
+from gateway.errors import GatewayError
+from gateway.protocol import (
+    HEADER_DEADLINE_MS,
+    HEADER_EXPLAIN,
+    HEADER_REQUEST_ID,
+    HEADER_ROUTE,
+    HEADER_TIMING,
+    METHODS,
+    ReturnCode,
+    dumps,
+    loads,
+)
+from gateway.state import StateDir
+from gateway.topology import Topology
+from gateway.trace import Timing, decode_route, decode_timing
+
+DEFAULT_FROM_IP = "127.0.9.1"  # a loopback address no node of the demo network listens on
+ACCOUNTS_FILE = "cli-accounts.json"
+CALL_TIMEOUT = 30.0  # seconds for one call as a whole
+
+
+class CallError(GatewayError):
+    """The call could not be made (no account, no token, nothing answering)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallResult:
+    """One call as the application saw it."""
+
+    envelope: dict[str, Any]
+    route: list[str] = field(default_factory=list)
+    timings: list[Timing] = field(default_factory=list)
+    elapsed_ms: float = 0.0
+    request_id: str = ""
+
+    @property
+    def status(self) -> int:
+        return int(self.envelope.get("head", {}).get("status", ReturnCode.OTHER))
+
+    @property
+    def data(self) -> Any:
+        return self.envelope.get("data")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "envelope": self.envelope,
+            "route": self.route,
+            "timings": [{"node": node, "ms": ms} for node, ms in self.timings],
+            "elapsed_ms": round(self.elapsed_ms, 3),
+            "request_id": self.request_id,
+        }
+
+
+class AppCaller:
+    """``async with AppCaller(topology, state, "hlj-harbin") as app: await app.call(...)``."""
+
+    def __init__(
+        self,
+        topology: Topology,
+        state: StateDir,
+        node_id: str,
+        *,
+        from_ip: str = DEFAULT_FROM_IP,
+        name: str = "ecert-cli",
+        rate_limit: float | None = None,
+    ):
+        self.topology = topology
+        self.state = state
+        self.node = topology.node(node_id)
+        self.from_ip = from_ip
+        self.name = name
+        self.rate_limit = rate_limit  # requests/s of a new account; None: the node's default
+        self._session: aiohttp.ClientSession | None = None
+        self._token: str | None = None
+        self._account = ""
+        taken = {node.host: node.id for node in topology.nodes}
+        if from_ip in taken:
+            raise CallError(f"--from-ip {from_ip} is the address of node {taken[from_ip]}")
+
+    async def __aenter__(self) -> Self:
+        self._session = client_session(
+            local_host=self.from_ip, limit=64, total_timeout=CALL_TIMEOUT
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise RuntimeError("use AppCaller as an async context manager")
+        return self._session
+
+    # -- account and token -----------------------------------------------------------------------
+    @property
+    def _accounts_path(self) -> Path:
+        return self.state.root / ACCOUNTS_FILE
+
+    def _remembered(self) -> dict[str, str]:
+        try:
+            known = json.loads(self._accounts_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return {str(k): str(v) for k, v in known.items()} if isinstance(known, dict) else {}
+
+    async def account_id(self, *, fresh: bool = False) -> str:
+        key = f"{self.topology.network}/{self.node.id}/{self.from_ip}/{self.name}"
+        known = self._remembered()
+        if key in known and not fresh:
+            return known[key]
+        request: dict[str, Any] = {"ip": self.from_ip, "name": self.name}
+        if self.rate_limit is not None:
+            request["rate_limit"] = self.rate_limit
+        async with AdminClient(self.topology, self.state, self.node.id) as admin:
+            created = await admin.request("POST", "/admin/accounts", json=request)
+        account = str(created["AccountId"])
+        known[key] = account
+        self._accounts_path.parent.mkdir(parents=True, exist_ok=True)
+        self._accounts_path.write_text(json.dumps(known, indent=2), encoding="utf-8")
+        return account
+
+    async def token(self) -> str:
+        """The day's token; a forgotten account (a new state dir) is created again once."""
+        if self._token is not None:
+            return self._token
+        for fresh in (False, True):
+            account = await self.account_id(fresh=fresh)
+            result = await self.post("token", {"AccountId": account})
+            token = result.data.get("dataList") if isinstance(result.data, dict) else None
+            if result.status == ReturnCode.SUCCESS and isinstance(token, str):
+                self._token = token
+                self._account = account
+                return token
+            if result.status != ReturnCode.AUTH_FAILED:
+                break
+        message = result.envelope.get("head", {}).get("message", "")
+        raise CallError(f"{self.node.id} gave no token to {self.from_ip}: {message}")
+
+    # -- calls -----------------------------------------------------------------------------------
+    async def call(
+        self,
+        method: str,
+        params: dict[str, str],
+        *,
+        explain: bool = False,
+        deadline_ms: int | None = None,
+    ) -> CallResult:
+        """Call ``method`` with our account and token; the envelope, route and timings."""
+        token = await self.token()
+        body = {**params, "AccountId": self._account, "AccessToken": token}
+        headers: dict[str, str] = {}
+        if explain:
+            headers[HEADER_EXPLAIN] = "1"
+        if deadline_ms is not None:
+            headers[HEADER_DEADLINE_MS] = str(deadline_ms)
+        return await self.post(method, body, headers=headers)
+
+    async def post(
+        self, method: str, body: dict[str, str], *, headers: dict[str, str] | None = None
+    ) -> CallResult:
+        url = f"{self.node.url}{self.topology.path}/{method}"
+        started = time.perf_counter()
+        try:
+            async with self.session.post(
+                url,
+                data=dumps(body),
+                headers={"Content-Type": "application/json", **(headers or {})},
+            ) as response:
+                raw = await response.read()
+                answered = response.headers
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise CallError(f"{self.node.id} at {self.node.url} did not answer: {exc}") from exc
+        elapsed = (time.perf_counter() - started) * 1000
+        try:
+            envelope = loads(raw)
+        except ValueError as exc:
+            raise CallError(f"{self.node.id} answered something that is not JSON") from exc
+        return CallResult(
+            envelope=envelope if isinstance(envelope, dict) else {"data": envelope},
+            route=decode_route(answered.get(HEADER_ROUTE)),
+            timings=decode_timing(answered.get(HEADER_TIMING)),
+            elapsed_ms=elapsed,
+            request_id=answered.get(HEADER_REQUEST_ID, ""),
+        )
+
+    async def download(self, url: str) -> tuple[int, bytes, str]:
+        """GET a fileUrl from the application's address: (HTTP status, body, content type)."""
+        try:
+            async with self.session.get(url) as response:
+                return response.status, await response.read(), response.content_type
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise CallError(f"cannot download {url}: {exc}") from exc
+
+
+# -- the command ----------------------------------------------------------------------------------
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "call",
+        help="call a sharing method as a business application",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--node", required=True, metavar="ID", help="the node to call")
+    parser.add_argument(
+        "method",
+        metavar="METHOD",
+        choices=[m for m in METHODS if m != "Token"],
+        help="one of the §7.3 methods, e.g. GetCertificateDataByCertificateID",
+    )
+    parser.add_argument(
+        "params",
+        nargs="*",
+        metavar="Param=Value",
+        help="request parameters, e.g. CertificateID=1.2.156.3005.2... UseFor=办事",
+    )
+    parser.add_argument(
+        "--from-ip",
+        default=DEFAULT_FROM_IP,
+        metavar="IP",
+        help=f"the application's address (default {DEFAULT_FROM_IP})",
+    )
+    parser.add_argument("--explain", action="store_true", help="plan the route, fetch nothing")
+    parser.add_argument("--deadline-ms", type=int, metavar="MS", help="the call's time budget")
+    add_json_option(parser)
+
+
+def parse_params(pairs: list[str]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise CallError(f"parameter {pair!r} is not Param=Value")
+        params[name] = value
+    params.setdefault("UseFor", "ecert call")
+    return params
+
+
+async def run(args: argparse.Namespace) -> int:
+    topology, state = load(args)
+    params = parse_params(args.params)
+    async with AppCaller(topology, state, args.node, from_ip=args.from_ip) as app:
+        result = await app.call(
+            args.method, params, explain=args.explain, deadline_ms=args.deadline_ms
+        )
+    if args.json:
+        print(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        show(result)
+    return 0 if result.status in (ReturnCode.SUCCESS, ReturnCode.PARTIAL_RESULT) else 1
+
+
+def show(result: CallResult, *, title: str | None = None) -> None:
+    out = console()
+    out.print_json(json.dumps(result.envelope, ensure_ascii=False))
+    out.print(hop_table(result, title=title))
+
+
+def hop_table(result: CallResult, *, title: str | None = None) -> Table:
+    """The route, one row per node in the order first reached, with its Server-Timing."""
+    timing = dict(result.timings)
+    status = result.envelope.get("head", {})
+    table = Table(
+        title=title or f"status {status.get('status')} {status.get('message', '')}",
+        title_justify="left",
+        caption=f"{result.elapsed_ms:.2f} ms at the application, request {result.request_id}",
+        caption_justify="left",
+    )
+    table.add_column("hop", justify="right")
+    table.add_column("node")
+    table.add_column("ms (incl. below)", justify="right")
+    for hop, node in enumerate(result.route):
+        ms = timing.get(node)
+        table.add_row(str(hop), node, "-" if ms is None else f"{ms:.2f}")
+    return table

@@ -1,0 +1,309 @@
+"""Forwarding a call to a neighbour node (SPEC §4, §5): one pooled session per node process.
+
+A node is an application of each of its neighbours: it calls them with its own AccountId
+``peer-<own-id>`` and a day token from the neighbour's Token method, connecting from its own
+host so that the neighbour's IP binding holds. Tokens are cached per neighbour and fetched again
+once when the neighbour answers 11. Every forward runs under the caller's remaining deadline;
+only connection errors (refused, reset, a keep-alive connection closed under us) are retried,
+jittered, inside that deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Self
+
+import aiohttp
+import structlog
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+
+from gateway.client import client_session
+from gateway.errors import ForwardError, NeighbourRejected, NeighbourUnreachable
+from gateway.protocol import (
+    HEADER_CALLER,
+    HEADER_DEADLINE_MS,
+    HEADER_EXPLAIN,
+    HEADER_HOPS,
+    HEADER_REQUEST_ID,
+    HEADER_ROUTE,
+    HEADER_TIMING,
+    ReturnCode,
+    dumps,
+    loads,
+)
+from gateway.topology import NodeSpec, Topology
+from gateway.trace import Timing, decode_route, decode_timing, encode_route
+
+log = structlog.get_logger()
+
+# Errors that can succeed on a second try: the connection was refused, reset, or a pooled
+# keep-alive connection was closed by the neighbour (a restart). Timeouts are not retried.
+RETRYABLE: tuple[type[BaseException], ...] = (
+    aiohttp.ClientOSError,
+    aiohttp.ServerDisconnectedError,
+)
+RETRY_ATTEMPTS = 4
+_JSON = {"Content-Type": "application/json"}
+_CREDENTIALS = frozenset({"AccountId", "AccessToken"})  # replaced by this node's own
+
+
+def peer_account(node_id: str) -> str:
+    """The AccountId a node holds at each of its neighbours."""
+    return f"peer-{node_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A neighbour's answer: its envelope, the route below it and its per-hop timings."""
+
+    node_id: str
+    envelope: dict[str, Any]
+    route: list[str] = field(default_factory=list)
+    timings: list[Timing] = field(default_factory=list)
+
+    @property
+    def status(self) -> int:
+        return int(self.envelope["head"]["status"])
+
+    @property
+    def message(self) -> str:
+        return str(self.envelope["head"].get("message", ""))
+
+    @property
+    def data(self) -> Any:
+        return self.envelope.get("data")
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedFile:
+    """A file a neighbour handed out, as relayed back along the route."""
+
+    status: int
+    body: bytes
+    content_type: str
+    disposition: str | None = None
+
+
+class Forwarder:
+    """``async with Forwarder(topology, node_id) as forwarder:`` for the node's whole lifetime."""
+
+    def __init__(self, topology: Topology, node_id: str, *, limit: int = 256):
+        self.topology = topology
+        self.node = topology.node(node_id)
+        self.account_id = peer_account(node_id)
+        self._limit = limit
+        self._session: aiohttp.ClientSession | None = None
+        self._tokens: dict[str, str] = {}
+        self._pending: dict[str, asyncio.Future[str]] = {}
+        self._neighbours = {node.id: node for node in topology.neighbours(node_id)}
+
+    async def __aenter__(self) -> Self:
+        self._session = client_session(local_host=self.node.host, limit=self._limit)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise ForwardError("the forwarder is not open", node_id=self.node.id)
+        return self._session
+
+    def _neighbour(self, neighbour_id: str) -> NodeSpec:
+        try:
+            return self._neighbours[neighbour_id]
+        except KeyError:
+            raise ForwardError(f"not a neighbour of {self.node.id}", node_id=neighbour_id) from None
+
+    # -- forwarding ------------------------------------------------------------------------------
+    async def forward(
+        self,
+        neighbour_id: str,
+        method: str,
+        params: dict[str, str],
+        *,
+        request_id: str,
+        route: list[str],
+        hops: int,
+        deadline_ms: float,
+        caller: str,
+        explain: bool = False,
+    ) -> Reply:
+        """Call ``method`` at a neighbour; ``hops`` and ``deadline_ms`` are what it receives.
+
+        NeighbourUnreachable: no answer within ``deadline_ms``; NeighbourRejected: our credentials
+        refused even with a fresh token; ForwardError: a malformed answer.
+        """
+        neighbour = self._neighbour(neighbour_id)
+        headers = _trace_headers(request_id, route, hops, deadline_ms, caller, explain=explain)
+        url = f"{neighbour.url}{self.topology.path}/{method}"
+        try:
+            async with asyncio.timeout(max(deadline_ms, 0) / 1000):
+                return await self._call_with_token(neighbour, url, params, headers)
+        except TimeoutError:
+            raise NeighbourUnreachable(
+                f"no answer within {int(deadline_ms)} ms", node_id=neighbour_id
+            ) from None
+        except RETRYABLE as exc:
+            raise NeighbourUnreachable(f"cannot connect: {exc}", node_id=neighbour_id) from exc
+        except aiohttp.ClientError as exc:
+            raise NeighbourUnreachable(f"transport failed: {exc}", node_id=neighbour_id) from exc
+
+    async def _call_with_token(
+        self, neighbour: NodeSpec, url: str, params: dict[str, str], headers: dict[str, str]
+    ) -> Reply:
+        token = await self._token(neighbour)
+        reply = await self._post(neighbour, url, self._body(params, token), headers)
+        if reply.status == ReturnCode.AUTH_FAILED:
+            self._forget(neighbour.id, token)
+            token = await self._token(neighbour)
+            reply = await self._post(neighbour, url, self._body(params, token), headers)
+        if reply.status in (ReturnCode.AUTH_FAILED, ReturnCode.IP_MISMATCH):
+            raise NeighbourRejected(
+                f"refused our credentials: {reply.message}",
+                node_id=neighbour.id,
+                status=str(reply.status),
+            )
+        return reply
+
+    def _body(self, params: dict[str, str], token: str) -> bytes:
+        body = {key: value for key, value in params.items() if key not in _CREDENTIALS}
+        body["AccountId"] = self.account_id
+        body["AccessToken"] = token
+        return dumps(body)
+
+    async def _post(
+        self, neighbour: NodeSpec, url: str, body: bytes, headers: dict[str, str]
+    ) -> Reply:
+        try:
+            return await self._post_once(neighbour, url, body, headers)
+        except RETRYABLE:
+            log.info("forward.retried", neighbour=neighbour.id, url=url)
+        async for attempt in _retrying(RETRY_ATTEMPTS - 1):
+            with attempt:
+                return await self._post_once(neighbour, url, body, headers)
+        raise AssertionError("unreachable")  # pragma: no cover - tenacity reraises
+
+    async def _post_once(
+        self, neighbour: NodeSpec, url: str, body: bytes, headers: dict[str, str]
+    ) -> Reply:
+        async with self.session.post(url, data=body, headers=headers) as response:
+            raw = await response.read()
+            route = decode_route(response.headers.get(HEADER_ROUTE))
+            timings = decode_timing(response.headers.get(HEADER_TIMING))
+        return Reply(neighbour.id, _envelope_of(raw, neighbour.id), route, timings)
+
+    # -- tokens ----------------------------------------------------------------------------------
+    async def _token(self, neighbour: NodeSpec) -> str:
+        """The cached day token at a neighbour; concurrent callers share one Token request."""
+        token = self._tokens.get(neighbour.id)
+        if token is not None:
+            return token
+        pending = self._pending.get(neighbour.id)
+        if pending is None:
+            pending = asyncio.create_task(
+                self._request_token(neighbour),
+                name=f"forwarder[{self.node.id}].token[{neighbour.id}]",
+            )
+            self._pending[neighbour.id] = pending
+            pending.add_done_callback(lambda done: self._token_settled(neighbour.id, done))
+        return await asyncio.shield(pending)
+
+    def _token_settled(self, neighbour_id: str, done: asyncio.Future[str]) -> None:
+        self._pending.pop(neighbour_id, None)
+        if not done.cancelled():
+            done.exception()  # retrieved here too: every waiter may have given up already
+
+    async def _request_token(self, neighbour: NodeSpec) -> str:
+        url = f"{neighbour.url}{self.topology.path}/token"
+        reply = await self._post(neighbour, url, dumps({"AccountId": self.account_id}), _JSON)
+        token = reply.data.get("dataList") if isinstance(reply.data, dict) else None
+        if reply.status != ReturnCode.SUCCESS or not isinstance(token, str) or not token:
+            raise NeighbourRejected(
+                f"no token: {reply.message}", node_id=neighbour.id, status=str(reply.status)
+            )
+        self._tokens[neighbour.id] = token
+        log.info("token.obtained", neighbour=neighbour.id)
+        return token
+
+    def _forget(self, neighbour_id: str, token: str) -> None:
+        if self._tokens.get(neighbour_id) == token:
+            del self._tokens[neighbour_id]
+
+    # -- files -----------------------------------------------------------------------------------
+    async def fetch_file(self, url: str, *, node_id: str, deadline_ms: float) -> FetchedFile:
+        """GET a fileUrl a neighbour handed out (no credentials: the URL is the capability)."""
+        try:
+            async with asyncio.timeout(max(deadline_ms, 0) / 1000):
+                return await self._get_file(url)
+        except TimeoutError:
+            raise NeighbourUnreachable(
+                f"no file within {int(deadline_ms)} ms", node_id=node_id
+            ) from None
+        except aiohttp.ClientError as exc:
+            raise NeighbourUnreachable(f"file transfer failed: {exc}", node_id=node_id) from exc
+
+    async def _get_file(self, url: str) -> FetchedFile:
+        async for attempt in _retrying(RETRY_ATTEMPTS):
+            with attempt:
+                async with self.session.get(url) as response:
+                    body = await response.read()
+                    return FetchedFile(
+                        status=response.status,
+                        body=body,
+                        content_type=response.content_type,
+                        disposition=response.headers.get("Content-Disposition"),
+                    )
+        raise AssertionError("unreachable")  # pragma: no cover - tenacity reraises
+
+
+def _trace_headers(
+    request_id: str, route: list[str], hops: int, deadline_ms: float, caller: str, *, explain: bool
+) -> dict[str, str]:
+    headers = {
+        **_JSON,
+        HEADER_REQUEST_ID: request_id,
+        HEADER_ROUTE: encode_route(route),
+        HEADER_HOPS: str(hops),
+        HEADER_DEADLINE_MS: str(max(int(deadline_ms), 0)),
+        HEADER_CALLER: caller,
+    }
+    if explain:
+        headers[HEADER_EXPLAIN] = "1"
+    return headers
+
+
+def _retrying(attempts: int) -> AsyncRetrying:
+    """Jittered exponential waits (20 ms scale, at most 250 ms); the deadline bounds the rest."""
+    return AsyncRetrying(
+        retry=retry_if_exception_type(RETRYABLE),
+        wait=wait_random_exponential(multiplier=0.02, max=0.25),
+        stop=stop_after_attempt(attempts),
+        reraise=True,
+    )
+
+
+def _envelope_of(raw: bytes, node_id: str) -> dict[str, Any]:
+    try:
+        body = loads(raw)
+        int(body["head"]["status"])
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ForwardError(f"not an envelope: {raw[:80]!r}", node_id=node_id) from exc
+    if not isinstance(body, dict):
+        raise ForwardError("not an envelope", node_id=node_id)
+    return body
