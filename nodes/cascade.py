@@ -66,20 +66,19 @@ _FILE_METHODS = frozenset(
         "GetCertificatePictureByHolder",
     }
 )
-_FORWARDERS: dict[int, Forwarder] = {}  # id(ctx) -> the running node's forwarder (relay_file)
 
 
 @asynccontextmanager
 async def cascade_resolver(ctx: NodeContext) -> AsyncIterator[Resolver]:
     """The node's Resolver, with one Forwarder for the node's whole lifetime."""
     async with Forwarder(ctx.topology, ctx.node_id) as forwarder:
-        _FORWARDERS[id(ctx)] = forwarder
+        ctx.forwarder = forwarder
         cascade = Cascade(ctx, forwarder)
         await cascade.catalog.install()
         try:
             yield cascade.resolve
         finally:
-            _FORWARDERS.pop(id(ctx), None)
+            ctx.forwarder = None
 
 
 class Cascade:
@@ -330,7 +329,7 @@ async def relay_file(ctx: NodeContext, link: FileLink) -> web.Response:
     The next hop's status passes through (404 for an expired link there); a next hop that cannot
     be reached is 30.
     """
-    forwarder = _FORWARDERS.get(id(ctx))
+    forwarder = ctx.forwarder
     if forwarder is None:
         raise CascadeUnreachable(ctx.node_id, "the cascade is not running")
     neighbour = _node_at(ctx, link.upstream_url)

@@ -15,18 +15,13 @@ from typing import TypeVar
 
 import structlog
 
+from nodes.errors import StoreError
 from nodes.store.catalog import CatalogRepo
 from nodes.store.db import Database
 
 log = structlog.get_logger()
 
 T = TypeVar("T")
-_WRITTEN = "ecert_catalog_written"
-_TRIGGERS = tuple(
-    f"CREATE TEMP TRIGGER IF NOT EXISTS ecert_catalog_{op.lower()} AFTER {op} ON main.catalog"
-    f" BEGIN SELECT {_WRITTEN}(); END"
-    for op in ("INSERT", "UPDATE", "DELETE")
-)
 
 
 class CatalogCache:
@@ -44,12 +39,10 @@ class CatalogCache:
         self._answers: dict[tuple[str, ...], object] = {}
 
     async def install(self) -> None:
-        """Register the trigger function and the TEMP triggers on this node's connection."""
+        """Be told of every write to the catalog on this node's connection."""
         try:
-            await self.db.conn.create_function(_WRITTEN, 0, self._written)
-            for trigger in _TRIGGERS:
-                await self.db.execute(trigger)
-        except Exception as exc:  # no cache is slower, never wrong
+            await self.db.watch("catalog", self._written)
+        except StoreError as exc:  # no cache is slower, never wrong
             log.warning("catalog_cache.disabled", error=str(exc))
             return
         self.enabled = True

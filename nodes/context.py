@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from gateway.forwarder import Forwarder
 from gateway.topology import NodeSpec, Topology
 from nodes.clock import Clock
 from nodes.settings import NodeSettings
@@ -21,6 +22,7 @@ class NodeContext:
     db: Database
     clock: Clock
     certificates: CertificateRepo = field(init=False)
+    forwarder: Forwarder | None = None  # set while the cascade runs; relays files to neighbours
 
     def __post_init__(self) -> None:
         self.certificates = CertificateRepo(self.db)

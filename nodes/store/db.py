@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
@@ -79,6 +79,20 @@ class Database:
                 f"BEGIN;\n{script}\nPRAGMA user_version={number};\nCOMMIT;"
             )
             log.info("store.migrated", path=str(self.path), version=number)
+
+    async def watch(self, table: str, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (in the store's worker thread) after every write to ``table`` on this
+        connection, through TEMP triggers; a cache uses it to forget answers the write outdated."""
+        function = f"ecert_{table}_written"
+        try:
+            await self.conn.create_function(function, 0, callback)
+            for op in ("INSERT", "UPDATE", "DELETE"):
+                await self.execute(
+                    f"CREATE TEMP TRIGGER IF NOT EXISTS ecert_{table}_{op.lower()} AFTER {op}"
+                    f" ON main.{table} BEGIN SELECT {function}(); END"
+                )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot watch {table}: {exc}") from exc
 
     # -- queries -----------------------------------------------------------------------------------
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
