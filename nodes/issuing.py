@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from nodes.catalog.wake import wake_push
 from nodes.context import NodeContext
 from nodes.model.catalog import row_from_certificate
 from nodes.model.certificate import Certificate
@@ -34,6 +35,7 @@ async def record_changes(
             if ctx.topology.parent(ctx.node_id) is not None:
                 await OutboxRepo.append(tx, row)
             written += 1
+    wake_push(ctx)  # push the increment now rather than at the next interval
     return written
 
 

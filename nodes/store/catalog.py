@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from operator import itemgetter
+
+import orjson
+
 from nodes.model.catalog import CatalogRow
 from nodes.store.db import Database, Row, Transaction
 from nodes.store.schema import E1_COLUMNS
@@ -12,6 +18,19 @@ _UPSERT = (
     " ON CONFLICT (certificate_source_id) DO UPDATE SET "
     + ", ".join(f"{column} = excluded.{column}" for column in _COLUMNS[1:])
 )
+
+# Applied in batches from a child: a row older than the stored one changes nothing (SPEC §6.3).
+_UPSERT_NEWER = _UPSERT + " WHERE excluded.cd_time > catalog.cd_time"
+_E1_VALUES = itemgetter(*E1_COLUMNS)
+
+
+@dataclass(frozen=True, slots=True)
+class EntryState:
+    """What ingest needs to know of a stored entry: who leads to it, how new, cancelled or not."""
+
+    via_node: str
+    cd_time: str
+    cd_operation: str
 
 
 def row_of(row: Row) -> CatalogRow:
@@ -26,6 +45,51 @@ class CatalogRepo:
     async def upsert(tx: Transaction, row: CatalogRow, *, via_node: str) -> None:
         values = row.model_dump()
         await tx.execute(_UPSERT, [values[column] for column in E1_COLUMNS] + [via_node])
+
+    @staticmethod
+    async def upsert_rows(
+        tx: Transaction, rows: Sequence[dict[str, str]], *, via_node: str
+    ) -> None:
+        """Apply E.1 dicts that came through ``via_node``, except those older than the stored."""
+        await tx.executemany(_UPSERT_NEWER, [(*_E1_VALUES(row), via_node) for row in rows])
+
+    @staticmethod
+    async def states(tx: Transaction, certificate_ids: Sequence[str]) -> dict[str, EntryState]:
+        if not certificate_ids:
+            return {}
+        rows = await tx.fetchall(
+            "SELECT certificate_source_id, via_node, cd_time, cd_operation FROM catalog"
+            " WHERE certificate_source_id IN (SELECT value FROM json_each(?))",
+            (orjson.dumps(list(certificate_ids)).decode(),),
+        )
+        return {row[0]: EntryState(row[1], row[2], row[3]) for row in rows}
+
+    async def find(
+        self,
+        *,
+        holder_code: str | None = None,
+        certificate_id: str | None = None,
+        via_node: str | None = None,
+        limit: int = 1000,
+    ) -> list[dict[str, str]]:
+        """Catalog entries (E.1 + via_node) for the admin debug view, by id order."""
+        where, params = _where(holder_code, certificate_id, via_node)
+        rows = await self.db.fetchall(
+            f"SELECT {', '.join(_COLUMNS)} FROM catalog{where}"
+            " ORDER BY certificate_source_id LIMIT ?",
+            [*params, limit],
+        )
+        return [dict(zip(_COLUMNS, row, strict=True)) for row in rows]
+
+    async def count_where(
+        self,
+        *,
+        holder_code: str | None = None,
+        certificate_id: str | None = None,
+        via_node: str | None = None,
+    ) -> int:
+        where, params = _where(holder_code, certificate_id, via_node)
+        return int(await self.db.scalar(f"SELECT count(*) FROM catalog{where}", params))
 
     async def via_of(self, certificate_id: str) -> str | None:
         """The routing pointer of a certificate: this node's id or the child it came through.
@@ -55,3 +119,19 @@ class CatalogRepo:
     async def count(self) -> int:
         """Every row, cancelled (``D``) ones included: they still route to their owner (21)."""
         return int(await self.db.scalar("SELECT count(*) FROM catalog"))
+
+
+def _where(
+    holder_code: str | None, certificate_id: str | None, via_node: str | None
+) -> tuple[str, list[object]]:
+    clauses: list[str] = []
+    params: list[object] = []
+    for column, value in (
+        ("certificate_holder_code", holder_code),
+        ("certificate_source_id", certificate_id),
+        ("via_node", via_node),
+    ):
+        if value:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), params

@@ -1,0 +1,121 @@
+"""The child's front-end E.2 table (SPEC §6.2 d, e): store what the parent rejected, correct it.
+
+Automatic correction re-derives the row from the certificate this node holds: whatever the
+parent rejected that the stored certificate gets right (a wrong data_source, an unknown
+cd_operation, a mangled column) is pushed again as a fresh row. When the certificate itself is
+wrong (or the row names a certificate this node does not hold, e.g. one a province forwarded), the
+anomaly waits for the administrator, whose correction emits a new row through
+``nodes.issuing.record_changes``. Either way the anomaly is resolved when a later batch carrying
+that certificate is acknowledged without one (``push.acknowledge``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import structlog
+from pydantic import ValidationError
+
+from nodes.catalog.validate import OPERATIONS, Row, clean_row, dedupe_anomalies
+from nodes.catalog.wake import wake_push
+from nodes.context import NodeContext
+from nodes.errors import StoreError
+from nodes.issuing import data_source_of
+from nodes.model.catalog import row_from_certificate
+from nodes.model.certificate import Certificate
+from nodes.model.codes import CdOperation, CertificateStatus
+from nodes.store.anomalies import AnomalyRepo
+from nodes.store.db import Transaction
+from nodes.store.outbox import OutboxRepo
+from nodes.store.schema import E1_COLUMNS
+
+log = structlog.get_logger()
+
+_COMPARED = tuple(column for column in E1_COLUMNS if column not in ("cd_time", "cd_batch"))
+_ENDED = (CertificateStatus.CANCELLED, CertificateStatus.REVOKED)
+
+
+def anomaly_rows(cd_batch: str, raw_rows: list[Any]) -> list[Row]:
+    """The E.2 rows of an anomaly message as string dicts of ``cd_batch``, one per key."""
+    rows = []
+    for raw in raw_rows:
+        if isinstance(raw, dict):
+            row = clean_row(raw, cd_batch)
+            row["error_remark"] = str(raw.get("error_remark") or "")
+            rows.append(row)
+    return dedupe_anomalies(rows)
+
+
+async def receive_anomalies(ctx: NodeContext, cd_batch: str, raw_rows: list[Any]) -> int:
+    """Store the anomalies of one batch (each once) and queue automatic corrections.
+
+    Returns how many anomalies were new.
+    """
+    known = await AnomalyRepo(ctx.db).keys_of_batch(cd_batch)
+    fresh = [
+        row
+        for row in anomaly_rows(cd_batch, raw_rows)
+        if (row["certificate_source_id"], row["error_remark"]) not in known
+    ]
+    if not fresh:
+        return 0
+    corrections = await corrections_for(ctx, fresh)
+    async with ctx.db.transaction() as tx:
+        await AnomalyRepo.add(tx, fresh, received_at=ctx.clock.stamp())
+        await _queue(tx, corrections)
+    log.warning(
+        "catalog.anomalies_received",
+        cd_batch=cd_batch,
+        anomalies=len(fresh),
+        remarks=dict(Counter(row["error_remark"] for row in fresh)),
+        certificate_ids=sorted({row["certificate_source_id"] for row in fresh})[:10],
+    )
+    if corrections:
+        log.info("catalog.anomalies_corrected", cd_batch=cd_batch, rows=len(corrections))
+        wake_push(ctx)
+    return len(fresh)
+
+
+async def _queue(tx: Transaction, corrections: list[Row]) -> None:
+    if corrections:
+        await OutboxRepo.append_rows(tx, corrections)
+
+
+async def corrections_for(ctx: NodeContext, anomalies: list[Row]) -> list[Row]:
+    """A fresh row for each rejected certificate this node holds, when it differs from the
+    rejected one (a certificate that is itself wrong gives the same row: no correction)."""
+    corrections: list[Row] = []
+    first: dict[str, Row] = {}
+    for row in anomalies:
+        first.setdefault(row["certificate_source_id"], row)
+    for certificate_id, rejected in first.items():
+        cert = await _held(ctx, certificate_id)
+        if cert is None:
+            continue
+        corrected = _row_of(ctx, cert, rejected)
+        if any(corrected[c] != rejected[c] for c in _COMPARED):
+            corrections.append(corrected)
+    return corrections
+
+
+async def _held(ctx: NodeContext, certificate_id: str) -> Certificate | None:
+    if not certificate_id:
+        return None
+    try:
+        return await ctx.certificates.get(certificate_id)
+    except (ValidationError, StoreError):  # a record stored unchecked: the admin must correct it
+        return None
+
+
+def _row_of(ctx: NodeContext, cert: Certificate, rejected: Row) -> Row:
+    if cert.CertificateStatus in _ENDED:
+        operation = CdOperation.DELETE
+    elif rejected["cd_operation"] in OPERATIONS:
+        operation = CdOperation(rejected["cd_operation"])
+    else:
+        operation = CdOperation.UPDATE
+    row = row_from_certificate(
+        cert, data_source=data_source_of(ctx), operation=operation, cd_time=ctx.clock.stamp()
+    )
+    return dict(row.model_dump())

@@ -1,0 +1,100 @@
+"""The child side of the exchange (SPEC §6.2 a, b, e; §6.3): batches out, acknowledgements in.
+
+Outbox rows are put into a batch ``<node-id>-<seq>`` in the same transaction that advances the
+persisted counter, then published. A batch leaves the outbox only when the parent acknowledges
+it and every anomaly the acknowledgement counts has arrived; until then it is published again,
+with the same cd_batch, once ``ack_timeout`` has passed (or at once when it was never published).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from nodes.context import NodeContext
+from nodes.store.anomalies import AnomalyRepo
+from nodes.store.batches import LAST_EXCHANGE_AT, NodeState
+from nodes.store.outbox import OutboxRepo, PendingBatch
+
+log = structlog.get_logger()
+
+BATCH_ROWS = 1000  # rows per batch (SPEC §6.3 [P])
+IN_FLIGHT = 4  # batches published and not yet acknowledged, at most
+
+
+async def form_batch(ctx: NodeContext, *, limit: int = BATCH_ROWS) -> str | None:
+    """Put the oldest unbatched outbox rows into a new batch; None when there are none."""
+    if not await OutboxRepo(ctx.db).has_unbatched():
+        return None
+    async with ctx.db.transaction() as tx:
+        seq = await NodeState.next_batch_seq(tx)
+        cd_batch = f"{ctx.node_id}-{seq}"
+        formed = await OutboxRepo.form_batch(tx, cd_batch, limit=limit)
+    if formed == 0:  # only the counter moved; harmless
+        return None
+    log.info("catalog.batch_formed", cd_batch=cd_batch, rows=formed)
+    return cd_batch
+
+
+def due(batches: list[PendingBatch], *, now: float, ack_timeout: float) -> list[str]:
+    """Batches to publish now: never published, or unacknowledged for ``ack_timeout``."""
+    return [
+        batch.cd_batch
+        for batch in batches
+        if batch.sent_at is None or now - batch.sent_at >= ack_timeout
+    ]
+
+
+def next_due_in(batches: list[PendingBatch], *, now: float, ack_timeout: float) -> float | None:
+    """Seconds until the next resend falls due, None without pending batches."""
+    if not batches:
+        return None
+    return max(0.0, min(
+        0.0 if batch.sent_at is None else batch.sent_at + ack_timeout - now for batch in batches
+    ))
+
+
+async def batch_message(ctx: NodeContext, cd_batch: str) -> dict[str, Any] | None:
+    """The catalog message of a pending batch, None once it has left the outbox."""
+    rows = await OutboxRepo(ctx.db).batch_rows(cd_batch)
+    if not rows:
+        return None
+    return {"cd_batch": cd_batch, "from": ctx.node_id, "rows": rows}
+
+
+@dataclass(frozen=True, slots=True)
+class AckOutcome:
+    done: bool  # the batch left the outbox
+    reason: str  # done | unknown (already acknowledged) | anomalies_missing
+
+
+async def acknowledge(ctx: NodeContext, cd_batch: str, anomalies: int) -> AckOutcome:
+    """Apply the parent's acknowledgement of ``cd_batch``, which counted ``anomalies`` E.2 rows."""
+    outbox, repo = OutboxRepo(ctx.db), AnomalyRepo(ctx.db)
+    rows = await outbox.batch_rows(cd_batch)
+    if not rows:
+        return AckOutcome(done=False, reason="unknown")
+    received = await repo.keys_of_batch(cd_batch)
+    if len(received) < anomalies:
+        log.info(
+            "catalog.ack_deferred", cd_batch=cd_batch, anomalies=anomalies, received=len(received)
+        )
+        return AckOutcome(done=False, reason="anomalies_missing")
+    rejected = {certificate_id for certificate_id, _ in received}
+    clean = [row["certificate_source_id"] for row in rows]
+    clean = [certificate_id for certificate_id in clean if certificate_id not in rejected]
+    now = ctx.clock.stamp()
+    async with ctx.db.transaction() as tx:
+        removed = await OutboxRepo.delete_batch(tx, cd_batch)
+        resolved = await AnomalyRepo.resolve(tx, clean, except_batch=cd_batch, at=now)
+        await NodeState.put(tx, LAST_EXCHANGE_AT, now)
+    log.info(
+        "catalog.batch_acknowledged",
+        cd_batch=cd_batch,
+        rows=removed,
+        anomalies=anomalies,
+        resolved=resolved,
+    )
+    return AckOutcome(done=True, reason="done")

@@ -1,0 +1,319 @@
+"""``aggregation(ctx)``: the catalog exchange of one node, alive while its block runs (SPEC §6.3).
+
+The node's exchange client ``<network>-<node-id>`` subscribes to its own ``catalog`` and ``types``
+topics when it has children, and to its own ``ack`` and ``anomaly`` topics when it has a parent.
+Incoming messages are handled as they arrive (``on_message``); a node with a parent also runs
+``node[<id>].catalog_push_loop``, which pushes every ``exchange.interval`` seconds, at once when
+woken (``wake.wake_push``), and sends unacknowledged batches again after ``exchange.ack_timeout``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from typing import Any
+
+import structlog
+
+from gateway.errors import ExchangeUnavailable
+from gateway.exchange import (
+    Exchange,
+    TopicKind,
+    ack_topic,
+    anomaly_topic,
+    catalog_topic,
+    parse_topic,
+    types_topic,
+)
+from gateway.topology import NodeSpec, Topology
+from nodes.catalog import push, types, wake
+from nodes.catalog.anomalies import receive_anomalies
+from nodes.catalog.ingest import (
+    BatchOutcome,
+    Incoming,
+    Prepared,
+    commit_batches,
+    prepare_batches,
+)
+from nodes.catalog.validate import Sender, sender_of
+from nodes.context import NodeContext
+from nodes.store.outbox import OutboxRepo
+
+log = structlog.get_logger()
+
+MIN_PAUSE = 0.1  # seconds; the push loop never spins faster than this on its own
+INBOX_SIZE = 16  # catalog messages waiting for ingest; a full inbox holds up the receive loop
+GROUP_ROWS = 10_000  # rows committed together when a backlog waits
+
+
+def subscriptions(topology: Topology, node_id: str) -> list[str]:
+    network = topology.network
+    topics: list[str] = []
+    if topology.children(node_id):
+        topics += [catalog_topic(network, node_id), types_topic(network, node_id)]
+    if topology.parent(node_id) is not None:
+        topics += [ack_topic(network, node_id), anomaly_topic(network, node_id)]
+    return topics
+
+
+class Aggregation:
+    """Message handlers and the push loop of one node; ``exchange`` is set while it runs."""
+
+    def __init__(self, ctx: NodeContext):
+        self.ctx = ctx
+        self.network = ctx.topology.network
+        self.parent: NodeSpec | None = ctx.topology.parent(ctx.node_id)
+        self.children: dict[str, Sender] = {
+            child.id: sender_of(ctx.topology, child.id)
+            for child in ctx.topology.children(ctx.node_id)
+        }
+        self.wake = asyncio.Event()
+        self.inbox: asyncio.Queue[Incoming] = asyncio.Queue(INBOX_SIZE)
+        self.exchange: Exchange | None = None
+        self._types_sent: types.TypesSent | None = None
+        self._log = log.bind(node=ctx.node_id)
+
+    # -- incoming ------------------------------------------------------------------------------
+    async def on_message(self, topic: str, payload: dict[str, Any]) -> None:
+        kind, _ = parse_topic(topic)
+        if kind is TopicKind.CATALOG:
+            await self.on_catalog(payload)
+        elif kind is TopicKind.TYPES:
+            await self.on_types(payload)
+        elif kind is TopicKind.ANOMALY:
+            await self.on_anomalies(payload)
+        else:
+            await self.on_ack(payload)
+
+    async def on_catalog(self, payload: dict[str, Any]) -> None:
+        child, cd_batch, rows = payload.get("from"), payload.get("cd_batch"), payload.get("rows")
+        if (
+            not isinstance(child, str)
+            or child not in self.children
+            or not isinstance(cd_batch, str)
+            or not cd_batch.startswith(f"{child}-")
+            or not isinstance(rows, list)
+        ):
+            self._log.warning("catalog.message_rejected", child=child, cd_batch=cd_batch)
+            return
+        await self.inbox.put(Incoming(self.children[child], cd_batch, rows))
+
+    async def ingest_loop(self) -> None:
+        """Ingest what the children sent and answer each batch.
+
+        A waiting backlog is committed together, and the next group is validated (in a worker
+        thread) while the previous one commits (SQLite works without the GIL meanwhile).
+        """
+        ready: list[Prepared] | None = None
+        while True:
+            if ready is None:
+                ready = await self._prepare([await self.inbox.get()])
+            if self.inbox.empty():
+                await self._commit_and_answer(ready)
+                ready = None
+                continue
+            _, ready = await asyncio.gather(
+                self._commit_and_answer(ready), self._prepare([])
+            )
+
+    async def _prepare(self, group: list[Incoming]) -> list[Prepared]:
+        """Take what waits in the inbox (up to GROUP_ROWS rows) and validate it off the loop."""
+        rows = sum(len(incoming.rows) for incoming in group)
+        while not self.inbox.empty() and rows < GROUP_ROWS:
+            group.append(self.inbox.get_nowait())
+            rows += len(group[-1].rows)
+        today = self.ctx.clock.today().isoformat()
+        try:
+            return await asyncio.to_thread(prepare_batches, group, today=today)
+        except Exception:  # never fatal for the node; the children send the batches again
+            self._log.exception("catalog.ingest_failed", batches=[i.cd_batch for i in group])
+            return []
+
+    async def _commit_and_answer(self, prepared: list[Prepared]) -> None:
+        if not prepared:
+            return
+        try:
+            outcomes = await commit_batches(self.ctx, prepared)
+        except Exception:  # the children send the batches again
+            batches = [item.incoming.cd_batch for item in prepared]
+            self._log.exception("catalog.ingest_failed", batches=batches)
+            return
+        if self.parent is not None and not all(outcome.repeated for outcome in outcomes):
+            self.wake.set()  # forward the subtree's rows now
+        for item, outcome in zip(prepared, outcomes, strict=True):
+            await self._answer(item.incoming.sender.node_id, outcome)
+
+    async def _answer(self, child: str, outcome: BatchOutcome) -> None:
+        """Anomalies first, then the acknowledgement that counts them (after the commit)."""
+        try:
+            if outcome.anomalies:
+                message = outcome.anomaly_message(self.ctx.node_id)
+                await self._publish(anomaly_topic(self.network, child), message)
+            await self._publish(ack_topic(self.network, child), outcome.ack())
+        except ExchangeUnavailable as exc:  # the child sends the batch again; we answer again
+            self._log.info("catalog.ack_deferred", cd_batch=outcome.cd_batch, reason=str(exc))
+
+    async def on_anomalies(self, payload: dict[str, Any]) -> None:
+        cd_batch, rows = payload.get("cd_batch"), payload.get("anomalies")
+        if not isinstance(cd_batch, str) or not isinstance(rows, list):
+            self._log.warning("catalog.message_rejected", kind="anomaly", cd_batch=cd_batch)
+            return
+        await receive_anomalies(self.ctx, cd_batch, rows)
+
+    async def on_ack(self, payload: dict[str, Any]) -> None:
+        cd_batch, count = payload.get("cd_batch"), payload.get("anomalies", 0)
+        if isinstance(cd_batch, str) and isinstance(count, int):
+            outcome = await push.acknowledge(self.ctx, cd_batch, count)
+            if outcome.done:
+                self.wake.set()  # a slot is free; more rows may wait
+        if isinstance(payload.get("types_upto"), str):
+            await types.acknowledge_types(self.ctx, payload["types_upto"])
+        if isinstance(payload.get("types_approved"), list):
+            await self._receive_approved(payload["types_approved"])
+
+    async def on_types(self, payload: dict[str, Any]) -> None:
+        child, upto, items = payload.get("from"), payload.get("upto"), payload.get("types")
+        if child not in self.children or not isinstance(upto, str) or not isinstance(items, list):
+            self._log.warning("type.message_rejected", child=child)
+            return
+        if await types.merge_types(self.ctx, items, child=child) and self.parent is not None:
+            self.wake.set()
+        with suppress(ExchangeUnavailable):
+            await self._publish(ack_topic(self.network, str(child)), {"types_upto": upto})
+
+    async def _receive_approved(self, items: list[Any]) -> None:
+        if await types.merge_types(self.ctx, items, approved=True):
+            await self._send_down({"from": self.ctx.node_id, "types_approved": items})
+
+    async def announce_approval(self, type_code: str) -> None:
+        """Send a type this node approved down its subtree and (by the push loop) up."""
+        notice = await types.approved_notice(self.ctx, type_code)
+        if notice is not None:
+            await self._send_down(notice)
+        self.wake.set()
+
+    async def _send_down(self, message: dict[str, Any]) -> None:
+        for child in self.children:
+            try:
+                await self._publish(ack_topic(self.network, child), message)
+            except ExchangeUnavailable as exc:
+                self._log.info("type.notice_lost", child=child, reason=str(exc))
+
+    async def _publish(self, topic: str, message: dict[str, Any]) -> None:
+        if self.exchange is None:
+            raise ExchangeUnavailable("the exchange is not running", broker="-")
+        await self.exchange.publish(topic, message)
+
+    # -- outgoing ------------------------------------------------------------------------------
+    async def push_loop(self) -> None:
+        """Push until cancelled; a failed round is logged and retried, never fatal."""
+        while True:
+            self.wake.clear()
+            try:
+                await self.push_once()
+            except ExchangeUnavailable as exc:
+                self._log.info("catalog.push_deferred", reason=str(exc))
+            except Exception:
+                self._log.exception("catalog.push_failed")
+            await self._pause()
+
+    async def push_once(self) -> None:
+        """Publish due batches again, then new batches up to the in-flight limit, then types."""
+        if self.exchange is None or not self.exchange.connected.is_set():
+            return
+        ack_timeout = self.ctx.topology.exchange.ack_timeout
+        batches = await OutboxRepo(self.ctx.db).batches()
+        for cd_batch in push.due(batches, now=time.time(), ack_timeout=ack_timeout):
+            await self._publish_batch(cd_batch, resend=True)
+        in_flight = len(batches)
+        while in_flight < push.IN_FLIGHT:
+            formed = await push.form_batch(self.ctx)
+            if formed is None:
+                break
+            await self._publish_batch(formed, resend=False)
+            in_flight += 1
+        await self._push_types(ack_timeout)
+
+    async def _publish_batch(self, cd_batch: str, *, resend: bool) -> None:
+        assert self.parent is not None
+        message = await push.batch_message(self.ctx, cd_batch)
+        if message is None:  # acknowledged meanwhile
+            return
+        await self._publish(catalog_topic(self.network, self.parent.id), message)
+        await OutboxRepo(self.ctx.db).mark_sent(cd_batch, at=time.time())
+        self._log.info(
+            "catalog.batch_published", cd_batch=cd_batch, rows=len(message["rows"]), resend=resend
+        )
+
+    async def _push_types(self, ack_timeout: float) -> None:
+        assert self.parent is not None
+        message = await types.types_message(self.ctx)
+        if message is None:
+            return
+        sent = self._types_sent
+        fresh = sent is not None and time.time() - sent.at < ack_timeout
+        if fresh and sent is not None and sent.upto == message["upto"]:
+            return
+        await self._publish(types_topic(self.network, self.parent.id), message)
+        self._types_sent = types.TypesSent(upto=message["upto"], at=time.time())
+        self._log.info("type.catalogue_published", types=len(message["types"]))
+
+    async def _pause(self) -> None:
+        """Until the next interval, the next resend, or a wake-up (reconnect when offline)."""
+        spec = self.ctx.topology.exchange
+        pause = spec.interval
+        batches = await OutboxRepo(self.ctx.db).batches()
+        resend = push.next_due_in(batches, now=time.time(), ack_timeout=spec.ack_timeout)
+        if resend is not None:
+            pause = min(pause, max(resend, MIN_PAUSE))
+        exchange = self.exchange
+        event = self.wake if exchange is None or exchange.connected.is_set() else exchange.connected
+        # asyncio.timeout, not wait_for: 3.11's wait_for swallows a cancellation that arrives
+        # just as the event is set, and the loop would then outlive its TaskGroup
+        with suppress(TimeoutError):
+            async with asyncio.timeout(pause):
+                await event.wait()
+
+
+@asynccontextmanager
+async def aggregation(ctx: NodeContext) -> AsyncIterator[Aggregation]:
+    """Run the node's catalog exchange for the duration of the block."""
+    agg = Aggregation(ctx)
+    topics = subscriptions(ctx.topology, ctx.node_id)
+    if not topics:  # a lone node: nothing to exchange with
+        yield agg
+        return
+    spec = ctx.topology.exchange
+    exchange = Exchange(
+        network=ctx.topology.network,
+        host=spec.broker_host,
+        port=spec.broker_port,
+        client_id=f"{ctx.topology.network}-{ctx.node_id}",
+        subscriptions=topics,
+        on_message=agg.on_message,
+        # a publish that is not acknowledged by then is sent again anyway; waiting longer
+        # only holds up the other batches
+        publish_timeout=max(1.0, spec.ack_timeout),
+    )
+    async with exchange, asyncio.TaskGroup() as tasks:
+        agg.exchange = exchange
+        wake.register(ctx, agg)
+        loops = []
+        if agg.children:
+            loops.append(tasks.create_task(
+                agg.ingest_loop(), name=f"node[{ctx.node_id}].catalog_ingest_loop"
+            ))
+        if agg.parent is not None:
+            loops.append(tasks.create_task(
+                agg.push_loop(), name=f"node[{ctx.node_id}].catalog_push_loop"
+            ))
+        try:
+            yield agg
+        finally:
+            wake.unregister(ctx, agg)
+            for loop in loops:
+                loop.cancel()
+            agg.exchange = None
+

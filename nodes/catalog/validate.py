@@ -1,0 +1,297 @@
+"""Validation of the catalog rows a child sends up (SPEC §6.2 c): one ``error_remark`` per rule.
+
+This is the ingest hot path (about 100,000 rows/s): plain dicts, precompiled patterns, cached
+checks of the codes that repeat across rows (issuers, areas, type codes), no pydantic.
+
+The rule that needs the parent's catalog (an ``I`` for an id another subtree owns) is applied by
+``ingest``; its remark lives here with the others.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
+from operator import itemgetter, mul
+from typing import Any
+
+from gateway.topology import NodeSpec, Topology
+from nodes.model.codes import HOLDER_TYPE_NAMES, CdOperation, in_jurisdiction, is_area_code
+from nodes.model.dates import parse_date
+from nodes.model.identifiers import (
+    ALNUM36,
+    CITIZEN_ID_CHECK,
+    CITIZEN_ID_WEIGHTS,
+    USCC_CHARSET,
+    USCC_WEIGHTS,
+)
+from nodes.store.schema import E1_COLUMNS
+
+Row = dict[str, str]
+
+# -- the remarks (异常说明), Chinese first, then a short English gloss ---------------------------
+MALFORMED_ROW = "目录行格式错误 (the row is not a JSON object)"
+REQUIRED_EMPTY = "必填项为空: {column} (required column is empty)"
+BAD_CERTIFICATE_ID = "证照标识格式或校验位错误 (CertificateID malformed or wrong check character)"
+OUTSIDE_JURISDICTION = "行政区划代码不在报送方辖区内 (area code outside the sender's jurisdiction)"
+BAD_HOLDER_CODE = "持证主体代码校验不通过 (holder code fails the check of its holder type)"
+UNKNOWN_HOLDER_TYPE = "持证主体代码类型不在A.2代码集中 (holder type is not in code set A.2)"
+BAD_ISSUER_CODE = "颁发机构代码不是有效的统一社会信用代码 (issue_dept_code is not a valid USCC)"
+BAD_ISSUE_DATE = "日期格式错误或颁发日期晚于当前日期 (issue_date is not a date or is in the future)"
+BAD_CD_TIME = "变更时间cd_time格式错误 (cd_time is not an ISO 8601 time)"
+FOREIGN_DATA_SOURCE = "数据来源代码与报送方不符 (data_source is not the sender's)"
+UNKNOWN_OPERATION = "未知的操作类型cd_operation (cd_operation is not I, U or D)"
+OWNED_ELSEWHERE = "证照标识已被其他下级系统占用 (the CertificateID is owned by another subtree)"
+
+# E.1 columns that must not be empty: the required B.1 items plus the exchange columns.
+REQUIRED_COLUMNS: tuple[str, ...] = tuple(
+    column for column in E1_COLUMNS if column not in ("certificate_holder_type", "cd_batch")
+)
+DEFAULT_DATA_SOURCE = "000"  # nodes the topology gives no A.3 code (national, ministry, province)
+OPERATIONS = frozenset(op.value for op in CdOperation)
+
+_required_values = itemgetter(*REQUIRED_COLUMNS)
+_NONE_MISSING: set[str] = set()  # shared, never mutated
+_BLANKS = ("",) * len(E1_COLUMNS)
+_ONLY_STR = {str}
+_E1_KEYS = frozenset(E1_COLUMNS)
+_REQUIRED_REMARKS = {column: REQUIRED_EMPTY.format(column=column) for column in REQUIRED_COLUMNS}
+_CERTIFICATE_ID = re.compile(
+    r"1\.2\.156\.3005\.2\.([0-9A-Z]{21})\.([0-9A-Z]{6,18})\.([0-9A-Z]{1,32})\.(\d{3})\.([0-9A-Z])"
+)
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_CITIZEN_ID = re.compile(r"\d{17}[\dX]")
+_ASCII_ZERO_WEIGHT = 48 * sum(CITIZEN_ID_WEIGHTS)
+_USCC_VALUE = {ch: index for index, ch in enumerate(USCC_CHARSET)}
+# ISO/IEC 7064 MOD 37,36 as a transition table: _STEP[p][ch] is the next p.
+_STEP: tuple[dict[str, int], ...] = tuple(
+    {ch: (((p + value) % 36 or 36) * 2) % 37 for value, ch in enumerate(ALNUM36)}
+    for p in range(37)
+)
+
+
+def node_data_source(node: NodeSpec) -> str:
+    """The A.3 code a node's rows carry (the same default as ``nodes.issuing.data_source_of``)."""
+    return node.data_source or DEFAULT_DATA_SOURCE
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """What a parent knows about the child a batch came from."""
+
+    node_id: str
+    data_sources: frozenset[str]  # the A.3 codes of the child's subtree
+    jurisdiction: str | None  # area-code prefix, None for anywhere (ministries)
+
+
+def sender_of(topology: Topology, node_id: str) -> Sender:
+    return Sender(
+        node_id=node_id,
+        data_sources=frozenset(node_data_source(node) for node in topology.subtree(node_id)),
+        jurisdiction=topology.jurisdiction(node_id),
+    )
+
+
+# -- checks ---------------------------------------------------------------------------------------
+def _mod37_36(state: int, text: str) -> int:
+    step = _STEP
+    for ch in text:
+        state = step[state][ch]
+    return state
+
+
+@lru_cache(maxsize=16384)
+def _prefix_state(type_code: str, issuer_code: str) -> int:
+    return _mod37_36(_mod37_36(36, type_code), issuer_code)
+
+
+def is_valid_certificate_id(value: str) -> bool:
+    """The GB/T 36904 form and MOD 37,36 check (as ``identifiers.parse_certificate_id``)."""
+    match = _CERTIFICATE_ID.fullmatch(value)
+    if match is None:
+        return False
+    type_code, issuer_code, serial, version, check = match.groups()
+    state = _mod37_36(_mod37_36(_prefix_state(type_code, issuer_code), serial), version)
+    return ALNUM36[(37 - state) % 36] == check
+
+
+def is_valid_uscc(value: str) -> bool:
+    if len(value) != 18:
+        return False
+    try:
+        values = [_USCC_VALUE[ch] for ch in value]
+    except KeyError:
+        return False
+    total: int = sum(map(mul, values, USCC_WEIGHTS))  # zip stops at the 17 weights
+    return values[17] == (31 - total % 31) % 31
+
+
+_cached_uscc = lru_cache(maxsize=16384)(is_valid_uscc)
+
+
+@lru_cache(maxsize=65536)
+def _is_birth_date(yyyymmdd: str) -> bool:
+    try:
+        date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:]))
+    except ValueError:
+        return False
+    return True
+
+
+def is_valid_citizen_id(value: str) -> bool:
+    if _CITIZEN_ID.fullmatch(value) is None or not _is_birth_date(value[6:14]):
+        return False
+    # ASCII digits are their value + 48: weigh the bytes and take the 48s back out.
+    total = sum(map(mul, value[:17].encode(), CITIZEN_ID_WEIGHTS)) - _ASCII_ZERO_WEIGHT
+    return CITIZEN_ID_CHECK[total % 11] == value[17]
+
+
+@lru_cache(maxsize=16384)
+def _area_allowed(code: str, prefix: str | None) -> bool:
+    return is_area_code(code) and in_jurisdiction(code, prefix)
+
+
+def _issue_date(value: str, today: str) -> str | None:
+    """The normalised date when it is a date not after ``today``, else None."""
+    if len(value) == 10 and _ISO_DATE.fullmatch(value):
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            return None
+        normalised = value
+    else:
+        try:
+            normalised = parse_date(value).isoformat()
+        except ValueError:
+            return None
+    return normalised if normalised <= today else None
+
+
+def _is_time(value: str) -> bool:
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+# -- rows -----------------------------------------------------------------------------------------
+def clean_row(raw: dict[str, Any], cd_batch: str, *, reuse: bool = False) -> Row:
+    """The E.1 columns of ``raw`` as strings (missing → ``""``), stamped with ``cd_batch``.
+
+    ``reuse``: ``raw`` belongs to the caller (a freshly decoded message) and may become the row
+    itself when it already is exactly an E.1 row of strings, the usual case.
+    """
+    if reuse and raw.keys() == _E1_KEYS and set(map(type, raw.values())) == _ONLY_STR:
+        raw["cd_batch"] = cd_batch
+        return raw
+    row: dict[str, Any] = dict(zip(E1_COLUMNS, map(raw.get, E1_COLUMNS, _BLANKS), strict=True))
+    if set(map(type, row.values())) != _ONLY_STR:
+        for column, value in row.items():
+            if type(value) is not str:
+                row[column] = "" if value is None else str(value)
+    row["cd_batch"] = cd_batch
+    return row
+
+
+def row_remarks(row: Row, sender: Sender, today: str) -> list[str]:
+    """Every rule ``row`` breaks (empty when valid); normalises ``issue_date`` in place.
+
+    A required column that is empty gets its own remark; the format rules judge only what is there.
+    """
+    if all(map(str.strip, _required_values(row))):
+        missing: set[str] = _NONE_MISSING
+        remarks = []
+    else:
+        missing = {c for c in REQUIRED_COLUMNS if not row[c].strip()}
+        remarks = [_REQUIRED_REMARKS[c] for c in REQUIRED_COLUMNS if c in missing]
+    if "certificate_source_id" not in missing and not is_valid_certificate_id(
+        row["certificate_source_id"]
+    ):
+        remarks.append(BAD_CERTIFICATE_ID)
+    if "certificate_area_code" not in missing and not _area_allowed(
+        row["certificate_area_code"], sender.jurisdiction
+    ):
+        remarks.append(OUTSIDE_JURISDICTION)
+    holder = _holder_remark(row, "certificate_holder_code" not in missing)
+    if holder:
+        remarks.append(holder)
+    if "issue_dept_code" not in missing and not _cached_uscc(row["issue_dept_code"]):
+        remarks.append(BAD_ISSUER_CODE)
+    remarks.extend(_exchange_remarks(row, sender, today, missing))
+    return remarks
+
+
+def _exchange_remarks(row: Row, sender: Sender, today: str, missing: set[str]) -> list[str]:
+    found: list[str] = []
+    if "issue_date" not in missing:
+        normalised = _issue_date(row["issue_date"], today)
+        if normalised is None:
+            found.append(BAD_ISSUE_DATE)
+        else:
+            row["issue_date"] = normalised
+    if "cd_time" not in missing and not _is_time(row["cd_time"]):
+        found.append(BAD_CD_TIME)
+    if "data_source" not in missing and row["data_source"] not in sender.data_sources:
+        found.append(FOREIGN_DATA_SOURCE)
+    if "cd_operation" not in missing and row["cd_operation"] not in OPERATIONS:
+        found.append(UNKNOWN_OPERATION)
+    return found
+
+
+def _holder_remark(row: Row, has_code: bool) -> str | None:
+    holder_type = row["certificate_holder_type"]
+    if not holder_type:
+        return None
+    if holder_type not in HOLDER_TYPE_NAMES:
+        return UNKNOWN_HOLDER_TYPE
+    code = row["certificate_holder_code"]
+    if has_code and (
+        (holder_type == "001" and not is_valid_uscc(code))
+        or (holder_type == "111" and not is_valid_citizen_id(code))
+    ):
+        return BAD_HOLDER_CODE
+    return None
+
+
+@dataclass(slots=True)
+class Verdict:
+    """The rows of one batch sorted into valid ones and E.2 anomaly rows."""
+
+    valid: list[Row]
+    anomalies: list[Row]
+
+
+def validate_rows(rows: Sequence[Any], sender: Sender, *, today: str, cd_batch: str) -> Verdict:
+    """Apply every row rule of SPEC §6.2 to a batch; ``today`` is ``YYYY-MM-DD`` at the parent.
+
+    The rows are the caller's to give away: exact E.1 dicts of strings are used in place.
+    """
+    verdict = Verdict(valid=[], anomalies=[])
+    for raw in rows:
+        if not isinstance(raw, dict):
+            row = clean_row({}, cd_batch)
+            add_anomalies(verdict.anomalies, row, [MALFORMED_ROW])
+            continue
+        row = clean_row(raw, cd_batch, reuse=True)
+        remarks = row_remarks(row, sender, today)
+        if remarks:
+            add_anomalies(verdict.anomalies, row, remarks)
+        else:
+            verdict.valid.append(row)
+    verdict.anomalies = dedupe_anomalies(verdict.anomalies)
+    return verdict
+
+
+def add_anomalies(into: list[Row], row: Row, remarks: Iterable[str]) -> None:
+    into.extend({**row, "error_remark": remark} for remark in remarks)
+
+
+def dedupe_anomalies(anomalies: list[Row]) -> list[Row]:
+    """One E.2 row per (certificate_source_id, error_remark), as the child's table keys them."""
+    seen: dict[tuple[str, str], Row] = {}
+    for row in anomalies:
+        seen.setdefault((row["certificate_source_id"], row["error_remark"]), row)
+    return list(seen.values())

@@ -1,0 +1,91 @@
+"""Front-end table E.2 at the child: the anomalies its parent found in its batches (SPEC §6.2 d, e).
+
+A row is keyed by (cd_batch, certificate_source_id, error_remark), so receiving the same anomaly
+message twice stores it once. An anomaly is open until a later batch carrying the same
+certificate_source_id is acknowledged without one (``resolved_at``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from operator import itemgetter
+
+import orjson
+
+from nodes.store.db import Database, Row, Transaction
+from nodes.store.schema import E1_COLUMNS
+
+ANOMALY_COLUMNS: tuple[str, ...] = (*E1_COLUMNS, "error_remark")
+_values = itemgetter(*ANOMALY_COLUMNS)
+_INSERT = (
+    f"INSERT INTO anomaly ({', '.join(ANOMALY_COLUMNS)}, received_at)"
+    f" VALUES ({', '.join('?' for _ in ANOMALY_COLUMNS)}, ?)"
+    " ON CONFLICT (cd_batch, certificate_source_id, error_remark) DO NOTHING"
+)
+_SELECT = f"SELECT {', '.join(ANOMALY_COLUMNS)}, received_at, resolved_at FROM anomaly"
+
+
+def anomaly_dict(row: Row) -> dict[str, str | None]:
+    return {key: row[key] for key in (*ANOMALY_COLUMNS, "received_at", "resolved_at")}
+
+
+class AnomalyRepo:
+    def __init__(self, db: Database):
+        self.db = db
+
+    async def keys_of_batch(self, cd_batch: str) -> set[tuple[str, str]]:
+        rows = await self.db.fetchall(
+            "SELECT certificate_source_id, error_remark FROM anomaly WHERE cd_batch = ?",
+            (cd_batch,),
+        )
+        return {(row[0], row[1]) for row in rows}
+
+    async def count_of_batch(self, cd_batch: str) -> int:
+        return int(
+            await self.db.scalar("SELECT count(*) FROM anomaly WHERE cd_batch = ?", (cd_batch,))
+        )
+
+    @staticmethod
+    async def add(tx: Transaction, rows: Sequence[dict[str, str]], *, received_at: str) -> None:
+        await tx.executemany(_INSERT, [(*_values(row), received_at) for row in rows])
+
+    @staticmethod
+    async def resolve(
+        tx: Transaction, certificate_ids: Iterable[str], *, except_batch: str, at: str
+    ) -> int:
+        """Close the open anomalies of these certificates found in batches other than this one."""
+        ids = sorted(set(certificate_ids))
+        if not ids:
+            return 0
+        return await tx.execute(
+            "UPDATE anomaly SET resolved_at = ? WHERE resolved_at IS NULL AND cd_batch != ?"
+            " AND certificate_source_id IN (SELECT value FROM json_each(?))",
+            (at, except_batch, _json_list(ids)),
+        )
+
+    async def find(
+        self, *, state: str = "all", certificate_id: str | None = None, limit: int = 1000
+    ) -> list[dict[str, str | None]]:
+        """``state``: ``open``, ``resolved`` or ``all``; newest first."""
+        clauses: list[str] = []
+        params: list[object] = []
+        if state == "open":
+            clauses.append("resolved_at IS NULL")
+        elif state == "resolved":
+            clauses.append("resolved_at IS NOT NULL")
+        if certificate_id:
+            clauses.append("certificate_source_id = ?")
+            params.append(certificate_id)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = await self.db.fetchall(
+            f"{_SELECT}{where} ORDER BY received_at DESC, cd_batch, certificate_source_id LIMIT ?",
+            [*params, limit],
+        )
+        return [anomaly_dict(row) for row in rows]
+
+    async def open_count(self) -> int:
+        return int(await self.db.scalar("SELECT count(*) FROM anomaly WHERE resolved_at IS NULL"))
+
+
+def _json_list(values: Sequence[str]) -> str:
+    return orjson.dumps(list(values)).decode()

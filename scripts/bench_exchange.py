@@ -1,0 +1,274 @@
+"""Benchmark catalog aggregation (SPEC §6.3): ingest rate at a parent, and how fast a new
+certificate reaches the national catalog.
+
+1. Ingest: ``--rows`` valid E.1 rows (random holders, several issuers) in batches of 1,000 go
+   through the real path, ``ingest_batches`` (validation + one transaction with executemany),
+   into a province store (which also forwards every row to its own outbox) and into a national
+   store. Measured one batch per transaction (a child at a time), and through the node's ingest
+   loop fed a backlog (batches grouped per commit, the next group validated in a worker thread
+   while the previous commits). Prints rows/s (target >= 100,000).
+2. Latency: three in-process nodes (hlj-harbin → hlj → national, a SQLite file each, each with
+   its own ``aggregation``) and a real broker (the embedded one in a subprocess, or
+   ``--broker mqtt://host:port``). ``--samples`` certificates are issued one at a time at the
+   city (``record_changes`` + ``wake_push``); prints p50/p95/max of issue → in national's catalog.
+3. Throughput end to end: ``--bulk`` rows queued at the city at once; prints the time until
+   national has all of them.
+
+Usage: ``python scripts/bench_exchange.py [--rows 100000] [--samples 50] [--bulk 20000]``.
+Every wait has a deadline; the script stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import random
+import select
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import structlog  # noqa: E402
+
+from gateway.topology import Topology, parse_topology  # noqa: E402
+from nodes.catalog.ingest import Incoming, ingest_batches  # noqa: E402
+from nodes.catalog.runner import Aggregation, aggregation  # noqa: E402
+from nodes.catalog.validate import sender_of  # noqa: E402
+from nodes.catalog.wake import wake_push  # noqa: E402
+from nodes.clock import Clock  # noqa: E402
+from nodes.context import NodeContext  # noqa: E402
+from nodes.issuing import record_changes  # noqa: E402
+from nodes.model.certificate import Certificate  # noqa: E402
+from nodes.model.codes import CdOperation  # noqa: E402
+from nodes.model.identifiers import make_certificate_id, make_citizen_id, make_uscc  # noqa: E402
+from nodes.settings import NodeSettings  # noqa: E402
+from nodes.store.catalog import CatalogRepo  # noqa: E402
+from nodes.store.db import Database  # noqa: E402
+from nodes.store.outbox import OutboxRepo  # noqa: E402
+
+BATCH = 1000
+DEADLINE = 120.0  # seconds any single wait of the benchmark may take
+TYPE_CODE = "11100000000013127D001"  # 居民身份证
+CD_TIME = "2025-06-01T10:00:00.000000+08:00"
+
+
+def bench_topology(network: str, broker: str) -> Topology:
+    return parse_topology(f"""
+network: {network}
+exchange: {{broker: "{broker}", interval: 2.0, ack_timeout: 5.0}}
+nodes:
+  - {{id: national, tier: national, name: 国家, port: 0}}
+  - {{id: hlj, tier: province, parent: national, name: 黑龙江, area_code: "230000", port: 0}}
+  - {{id: hlj-harbin, tier: city, parent: hlj, name: 哈尔滨, area_code: "230100",
+      data_source: "101", port: 0}}
+""")
+
+
+# -- data ---------------------------------------------------------------------------------------
+ISSUERS = [make_uscc(f"11230100MB{n:07d}") for n in range(20)]
+
+
+def rows(count: int, *, seed: int = 1, first: int = 0) -> Iterator[dict[str, str]]:
+    """Valid Harbin rows: distinct ids, random citizen holders (random holder-index keys)."""
+    rng = random.Random(seed)
+    for serial in range(first, first + count):
+        issuer = ISSUERS[serial % len(ISSUERS)]
+        born = date(1940 + rng.randrange(70), 1 + rng.randrange(12), 1 + rng.randrange(28))
+        holder = make_citizen_id(f"2301{rng.randrange(1, 30):02d}", born, rng.randrange(1000))
+        yield {
+            "certificate_source_id": make_certificate_id(TYPE_CODE, issuer, f"{serial:010d}"),
+            "certificate_name": "居民身份证", "certificate_type": "居民身份证",
+            "certificate_type_code": TYPE_CODE, "issue_dept": "哈尔滨市公安局",
+            "issue_dept_code": issuer, "certificate_area_code": "230102",
+            "certificate_holder": "张三", "certificate_holder_code": holder,
+            "certificate_holder_type": "111", "certificate_number": f"N{serial:010d}",
+            "issue_date": "2020-01-01", "data_source": "101", "cd_operation": "I",
+            "cd_time": CD_TIME, "cd_batch": "",
+        }
+
+
+def certificate(serial: int) -> Certificate:
+    row = next(rows(1, seed=serial, first=10_000_000 + serial))
+    return Certificate.model_validate({
+        "CertificateID": row["certificate_source_id"], "CertificateName": "居民身份证",
+        "CertificateTypeName": "居民身份证", "CertificateTypeCode": TYPE_CODE,
+        "CertificateIssuingAuthorityName": "哈尔滨市公安局",
+        "CertificateIssuingAuthorityCode": row["issue_dept_code"],
+        "CertificateAreaCode": "230102", "CertificateHolderName": "张三",
+        "CertificateHolderCode": row["certificate_holder_code"],
+        "CertificateHolderTypeCode": "111", "CertificateNumber": row["certificate_number"],
+        "CertificateIssuedDate": "2020-01-01",
+    })
+
+
+@asynccontextmanager
+async def node(state: Path, topo: Topology, node_id: str) -> AsyncIterator[NodeContext]:
+    settings = NodeSettings(topology=topo, node_id=node_id, state_dir=state, seed=None)
+    async with Database(settings.database_path) as db:
+        yield NodeContext(settings=settings, db=db, clock=Clock(topo.zone))
+
+
+# -- 1. ingest ------------------------------------------------------------------------------------
+async def bench_ingest(total: int) -> None:
+    topo = bench_topology("bench", "mqtt://127.0.0.1:1")
+    print(f"ingest: {total:,} rows in batches of {BATCH:,}")
+    for parent, child in (("hlj", "hlj-harbin"), ("national", "hlj")):
+        for how in ("one batch per commit", "ingest loop, backlog"):
+            data = list(rows(total))  # fresh dicts: ingest stamps the rows it is given
+            batches = [
+                Incoming(sender_of(topo, child), f"{child}-{i}", data[i:i + BATCH])
+                for i in range(0, total, BATCH)
+            ]
+            with tempfile.TemporaryDirectory(prefix="bench-ingest-") as state:
+                async with node(Path(state), topo, parent) as ctx:
+                    started = time.perf_counter()
+                    if how.startswith("one"):
+                        for batch in batches:
+                            await ingest_batches(ctx, [batch])
+                    else:
+                        await through_ingest_loop(ctx, batches, total)
+                    elapsed = time.perf_counter() - started
+                    stored = await CatalogRepo(ctx.db).count()
+            assert stored == total, f"{parent} stored {stored} of {total}"
+            label = f"{parent:<8} from {child:<10} {how:<21}"
+            print(f"  {label}: {total / elapsed:>9,.0f} rows/s  ({elapsed:.2f} s)")
+
+
+async def through_ingest_loop(ctx: NodeContext, batches: list[Incoming], total: int) -> None:
+    """The node's real ingest loop (grouping, validation beside the commit), fed a backlog."""
+    agg = Aggregation(ctx)  # no exchange: the answers are dropped (logged below WARNING)
+    catalog = CatalogRepo(ctx.db)
+
+    async def feed() -> None:
+        for batch in batches:
+            await agg.inbox.put(batch)
+
+    async def complete() -> bool:
+        return await catalog.count() >= total
+
+    async with asyncio.TaskGroup() as tasks:
+        loop = tasks.create_task(agg.ingest_loop(), name="bench.catalog_ingest_loop")
+        tasks.create_task(feed(), name="bench.feed")
+        await until(complete, "the backlog is ingested", pause=0.01)
+        # reads share the store's one connection, so they see a transaction still open: wait
+        # for the write lock (the last commit) before stopping the loop
+        async with ctx.db.transaction():
+            pass
+        loop.cancel()
+
+
+# -- 2, 3. through a broker -----------------------------------------------------------------------
+@contextmanager
+def embedded_broker() -> Iterator[str]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gateway.broker", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+    )
+    try:
+        assert process.stdout is not None
+        ready, _, _ = select.select([process.stdout], [], [], 30)
+        if not ready or b"ready" not in process.stdout.readline():
+            raise RuntimeError("the embedded broker did not start")
+        yield f"mqtt://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+async def until(
+    check: Callable[[], Awaitable[bool]], what: str, *, pause: float = 0.002
+) -> None:
+    deadline = time.monotonic() + DEADLINE
+    while not await check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not within {DEADLINE} s: {what}")
+        await asyncio.sleep(pause)
+
+
+async def bench_cascade(broker: str, samples: int, bulk: int) -> None:
+    topo = bench_topology(f"bench-{uuid.uuid4().hex[:8]}", broker)
+    with tempfile.TemporaryDirectory(prefix="bench-cascade-") as state:
+        async with AsyncExitStack() as stack:
+            ctx = {}
+            for node_id in ("national", "hlj", "hlj-harbin"):
+                ctx[node_id] = await stack.enter_async_context(node(Path(state), topo, node_id))
+                agg = await stack.enter_async_context(aggregation(ctx[node_id]))
+                assert agg.exchange is not None
+                async with asyncio.timeout(DEADLINE):
+                    await agg.exchange.connected.wait()
+            national = CatalogRepo(ctx["national"].db)
+            await latency(ctx["hlj-harbin"], national, samples)
+            await throughput(ctx["hlj-harbin"], national, bulk)
+
+
+async def latency(city: NodeContext, national: CatalogRepo, samples: int) -> None:
+    waits: list[float] = []
+    for serial in range(samples):
+        cert = certificate(serial)
+        started = time.perf_counter()
+        await record_changes(city, [(cert, CdOperation.INSERT)])
+        wake_push(city)
+
+        async def arrived(certificate_id: str = cert.CertificateID) -> bool:
+            return await national.via_of(certificate_id) is not None
+
+        await until(arrived, f"{cert.CertificateID} at national")
+        waits.append((time.perf_counter() - started) * 1000)
+    waits.sort()
+    p95 = waits[min(len(waits) - 1, int(len(waits) * 0.95))]
+    print(f"latency city → national ({samples} certificates, one at a time):"
+          f" p50 {statistics.median(waits):.1f} ms, p95 {p95:.1f} ms, max {waits[-1]:.1f} ms")
+
+
+async def throughput(city: NodeContext, national: CatalogRepo, bulk: int) -> None:
+    before = await national.count()
+    async with city.db.transaction() as tx:
+        await OutboxRepo.append_rows(tx, list(rows(bulk, seed=7, first=20_000_000)))
+    started = time.perf_counter()
+    wake_push(city)
+
+    async def complete() -> bool:
+        return await national.count() >= before + bulk
+
+    await until(complete, f"{bulk} rows at national")
+    elapsed = time.perf_counter() - started
+    print(f"throughput city → national: {bulk:,} rows in {elapsed:.2f} s"
+          f" ({bulk / elapsed:,.0f} rows/s end to end)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000, help="rows for the ingest bench")
+    parser.add_argument("--samples", type=int, default=50, help="certificates timed one by one")
+    parser.add_argument("--bulk", type=int, default=20_000, help="rows for end-to-end throughput")
+    parser.add_argument("--broker", default="embedded", help="'embedded' or mqtt://host:port")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    asyncio.run(bench_ingest(args.rows))
+    if args.broker == "embedded":
+        with embedded_broker() as url:
+            asyncio.run(bench_cascade(url, args.samples, args.bulk))
+    else:
+        asyncio.run(bench_cascade(args.broker, args.samples, args.bulk))
+
+
+if __name__ == "__main__":
+    main()

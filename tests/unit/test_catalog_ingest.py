@@ -1,0 +1,131 @@
+"""The parent's ingest transaction against a real SQLite file: exactly once, newest wins,
+routing pointers, forwarding up the tree (SPEC §6.2 c, §6.3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nodes.catalog import validate as v
+from nodes.catalog.ingest import Incoming, ingest_batch, ingest_batches
+from nodes.catalog.push import form_batch
+from nodes.context import NodeContext
+from nodes.store.batches import LAST_EXCHANGE_AT, IngestedBatchRepo, NodeState
+from nodes.store.catalog import CatalogRepo
+from nodes.store.outbox import OutboxRepo
+from tests.unit.test_catalog_support import DAQING_PSB, make_row, node_context, topology
+
+TOPO = topology()
+HARBIN = v.sender_of(TOPO, "hlj-harbin")
+DAQING = v.sender_of(TOPO, "hlj-daqing")
+LATER = "2025-06-02T10:00:00.000000+08:00"
+EARLIER = "2025-05-01T10:00:00.000000+08:00"
+
+
+async def catalog_of(ctx: NodeContext) -> list[dict[str, str]]:
+    return await CatalogRepo(ctx.db).find(limit=100_000)
+
+
+async def test_a_batch_applied_twice_changes_nothing_the_second_time(tmp_path: Path) -> None:
+    async with node_context(tmp_path, TOPO, "hlj") as ctx:
+        rows = [make_row(serial) for serial in range(50)] + [make_row(99, data_source="106")]
+        first = await ingest_batch(ctx, HARBIN, "hlj-harbin-1", rows)
+        before = await catalog_of(ctx)
+        again = await ingest_batch(ctx, HARBIN, "hlj-harbin-1", rows)
+        assert (first.accepted, len(first.anomalies), first.repeated) == (50, 1, False)
+        assert (again.accepted, again.anomalies, again.repeated) == (50, first.anomalies, True)
+        assert await catalog_of(ctx) == before
+        assert len(before) == 50
+        assert await IngestedBatchRepo(ctx.db).count() == 1
+        assert await OutboxRepo(ctx.db).pending() == 50  # forwarded once, not twice
+
+
+async def test_a_batch_delivered_twice_in_one_group_is_applied_once(tmp_path: Path) -> None:
+    async with node_context(tmp_path, TOPO, "hlj") as ctx:
+        rows = [make_row(serial) for serial in range(5)]
+        first = Incoming(HARBIN, "hlj-harbin-1", rows)
+        again = Incoming(HARBIN, "hlj-harbin-1", [dict(row) for row in rows])
+        other = Incoming(DAQING, "hlj-daqing-1", [make_row(9, area="230602", data_source="106")])
+        outcomes = await ingest_batches(ctx, [first, again, other])
+        assert [(o.accepted, o.repeated) for o in outcomes] == [(5, False), (5, True), (1, False)]
+        assert await IngestedBatchRepo(ctx.db).count() == 2
+        assert await OutboxRepo(ctx.db).pending() == 6
+
+
+async def test_valid_rows_record_the_child_as_routing_pointer(tmp_path: Path) -> None:
+    async with node_context(tmp_path, TOPO, "hlj") as ctx:
+        row = make_row(1)
+        await ingest_batch(ctx, HARBIN, "hlj-harbin-1", [row])
+        assert await CatalogRepo(ctx.db).via_of(row["certificate_source_id"]) == "hlj-harbin"
+        assert (await catalog_of(ctx))[0]["cd_batch"] == "hlj-harbin-1"
+        assert await NodeState(ctx.db).get(LAST_EXCHANGE_AT) is not None
+
+
+async def test_an_older_cd_time_changes_nothing(tmp_path: Path) -> None:
+    async with node_context(tmp_path, TOPO, "hlj") as ctx:
+        await ingest_batch(ctx, HARBIN, "hlj-harbin-1", [make_row(1, cd_time=LATER, holder="新")])
+        stale = make_row(1, operation="U", cd_time=EARLIER, holder="旧")
+        outcome = await ingest_batch(ctx, HARBIN, "hlj-harbin-2", [stale])
+        assert (outcome.accepted, outcome.anomalies) == (1, [])
+        [entry] = await catalog_of(ctx)
+        assert (entry["certificate_holder"], entry["cd_time"]) == ("新", LATER)
+        assert await OutboxRepo(ctx.db).pending() == 1  # the stale row is not forwarded
+
+
+async def test_rows_of_one_id_in_one_batch_apply_in_order(tmp_path: Path) -> None:
+    async with node_context(tmp_path, TOPO, "hlj") as ctx:
+        rows = [make_row(1, holder="甲"), make_row(1, operation="U", cd_time=LATER, holder="乙")]
+        await ingest_batch(ctx, HARBIN, "hlj-harbin-1", rows)
+        [entry] = await catalog_of(ctx)
+        assert (entry["certificate_holder"], entry["cd_operation"]) == ("乙", "U")
+
+
+async def test_an_id_another_subtree_owns_is_an_anomaly(tmp_path: Path) -> None:
+    async with node_context(tmp_path, TOPO, "hlj") as ctx:
+        owned = make_row(1, issuer=DAQING_PSB, area="230602", data_source="106")
+        await ingest_batch(ctx, DAQING, "hlj-daqing-1", [owned])
+        claim = make_row(1, issuer=DAQING_PSB, area="230102", cd_time=LATER)
+        outcome = await ingest_batch(ctx, HARBIN, "hlj-harbin-1", [claim, make_row(2)])
+        assert outcome.accepted == 1
+        assert [a["error_remark"] for a in outcome.anomalies] == [v.OWNED_ELSEWHERE]
+        assert await CatalogRepo(ctx.db).via_of(owned["certificate_source_id"]) == "hlj-daqing"
+
+
+async def test_a_cancelled_row_stays_and_still_routes(tmp_path: Path) -> None:
+    async with node_context(tmp_path, TOPO, "hlj") as ctx:
+        row = make_row(1)
+        await ingest_batch(ctx, HARBIN, "hlj-harbin-1", [row])
+        await ingest_batch(ctx, HARBIN, "hlj-harbin-2", [{**row, "cd_operation": "D",
+                                                          "cd_time": LATER}])
+        [entry] = await catalog_of(ctx)
+        assert (entry["cd_operation"], entry["via_node"]) == ("D", "hlj-harbin")
+        # once cancelled, another subtree may take the id over
+        takeover = make_row(1, area="230602", data_source="106",
+                            cd_time="2025-07-01T00:00:00.000000+08:00")
+        outcome = await ingest_batch(ctx, DAQING, "hlj-daqing-1", [takeover])
+        assert outcome.anomalies == []
+        assert await CatalogRepo(ctx.db).via_of(row["certificate_source_id"]) == "hlj-daqing"
+
+
+async def test_a_province_forwards_rows_as_received_and_national_keeps_them(
+    tmp_path: Path,
+) -> None:
+    async with node_context(tmp_path, TOPO, "hlj") as province:
+        rows = [make_row(1), make_row(2, data_source="011")]  # the city's and its department's
+        await ingest_batch(province, HARBIN, "hlj-harbin-1", rows)
+        outbox = OutboxRepo(province.db)
+        await _form(province)
+        [batch] = await outbox.batches()
+        forwarded = await outbox.batch_rows(batch.cd_batch)
+        assert [r["data_source"] for r in forwarded] == ["101", "011"]
+        assert [r["cd_time"] for r in forwarded] == [r["cd_time"] for r in rows]
+    async with node_context(tmp_path, TOPO, "national") as national:
+        outcome = await ingest_batch(
+            national, v.sender_of(TOPO, "hlj"), batch.cd_batch, forwarded
+        )
+        assert (outcome.accepted, outcome.anomalies) == (2, [])
+        assert {e["via_node"] for e in await catalog_of(national)} == {"hlj"}
+        assert await OutboxRepo(national.db).pending() == 0  # the root forwards nothing
+
+
+async def _form(ctx: NodeContext) -> None:
+    assert await form_batch(ctx) is not None

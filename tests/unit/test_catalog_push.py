@@ -1,0 +1,137 @@
+"""The child's side against a real SQLite file: batches, acknowledgements, anomalies and their
+automatic correction (SPEC §6.2 a, d, e; §6.3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nodes.catalog import validate as v
+from nodes.catalog.anomalies import receive_anomalies
+from nodes.catalog.push import BATCH_ROWS, acknowledge, due, form_batch, next_due_in
+from nodes.context import NodeContext
+from nodes.issuing import record_changes
+from nodes.model.codes import CdOperation
+from nodes.store.anomalies import AnomalyRepo
+from nodes.store.batches import LAST_EXCHANGE_AT, NodeState
+from nodes.store.db import Database
+from nodes.store.outbox import OutboxRepo, PendingBatch
+from tests.unit.test_catalog_support import make_certificate, make_row, node_context, topology
+
+TOPO = topology()
+
+
+async def queue(ctx: NodeContext, rows: list[dict[str, str]]) -> None:
+    async with ctx.db.transaction() as tx:
+        await OutboxRepo.append_rows(tx, rows)
+
+
+def e2(row: dict[str, str], cd_batch: str, remark: str) -> dict[str, str]:
+    return {**row, "cd_batch": cd_batch, "error_remark": remark}
+
+
+async def test_batches_are_numbered_per_node_monotonic_and_persisted(tmp_path: Path) -> None:
+    async with node_context(tmp_path, TOPO, "hlj-harbin") as ctx:
+        await queue(ctx, [make_row(serial) for serial in range(BATCH_ROWS + 5)])
+        first, second = await form_batch(ctx), await form_batch(ctx)
+        assert await form_batch(ctx) is None  # nothing unbatched is left
+        batches = await OutboxRepo(ctx.db).batches()
+    assert [b.cd_batch for b in batches] == [first, second]
+    assert [b.rows for b in batches] == [BATCH_ROWS, 5]
+    assert first is not None
+    assert second is not None
+    assert first.startswith("hlj-harbin-")
+    assert int(second.rsplit("-", 1)[1]) == int(first.rsplit("-", 1)[1]) + 1
+    async with node_context(tmp_path, TOPO, "hlj-harbin") as reopened:
+        await queue(reopened, [make_row(9999)])
+        third = await form_batch(reopened)
+    assert third is not None
+    assert int(third.rsplit("-", 1)[1]) == int(second.rsplit("-", 1)[1]) + 1
+
+
+def test_a_batch_is_due_unsent_or_after_the_ack_timeout() -> None:
+    batches = [PendingBatch("a-1", None, 1), PendingBatch("a-2", 100.0, 1),
+               PendingBatch("a-3", 104.0, 1)]
+    assert due(batches, now=105.0, ack_timeout=5.0) == ["a-1", "a-2"]
+    assert next_due_in(batches[2:], now=105.0, ack_timeout=5.0) == 4.0
+    assert next_due_in([], now=105.0, ack_timeout=5.0) is None
+
+
+async def test_an_ack_removes_the_batch_only_with_all_its_anomalies(tmp_path: Path) -> None:
+    async with node_context(tmp_path, TOPO, "hlj-harbin") as ctx:
+        good, bad = make_row(1), make_row(2, data_source="999")
+        await queue(ctx, [good, bad])
+        cd_batch = await form_batch(ctx)
+        assert cd_batch is not None
+        early = await acknowledge(ctx, cd_batch, anomalies=1)
+        assert (early.done, early.reason) == (False, "anomalies_missing")
+        assert await OutboxRepo(ctx.db).pending() == 2
+        await receive_anomalies(ctx, cd_batch, [e2(bad, cd_batch, v.FOREIGN_DATA_SOURCE)])
+        done = await acknowledge(ctx, cd_batch, anomalies=1)
+        assert done.done
+        assert await OutboxRepo(ctx.db).pending() == 0
+        assert await NodeState(ctx.db).get(LAST_EXCHANGE_AT) is not None
+        repeated = await acknowledge(ctx, cd_batch, anomalies=1)
+        assert (repeated.done, repeated.reason) == (False, "unknown")
+
+
+async def test_anomalies_received_twice_are_stored_once(tmp_path: Path) -> None:
+    async with node_context(tmp_path, TOPO, "hlj-harbin") as ctx:
+        rows = [e2(make_row(2), "hlj-harbin-1", v.BAD_ISSUER_CODE)]
+        assert await receive_anomalies(ctx, "hlj-harbin-1", rows) == 1
+        assert await receive_anomalies(ctx, "hlj-harbin-1", rows) == 0
+        assert await AnomalyRepo(ctx.db).count_of_batch("hlj-harbin-1") == 1
+
+
+async def test_a_wrong_data_source_is_corrected_from_the_certificate(tmp_path: Path) -> None:
+    async with node_context(tmp_path, TOPO, "hlj-harbin") as ctx:
+        cert = make_certificate(3)
+        await record_changes(ctx, [(cert, CdOperation.INSERT)])
+        cd_batch = await form_batch(ctx)
+        assert cd_batch is not None
+        [sent] = await OutboxRepo(ctx.db).batch_rows(cd_batch)
+        rejected = {**sent, "data_source": "999"}  # as if the row had left with a wrong code
+        await receive_anomalies(ctx, cd_batch, [e2(rejected, cd_batch, v.FOREIGN_DATA_SOURCE)])
+        await acknowledge(ctx, cd_batch, anomalies=1)
+        await _expect_correction(ctx.db, cert.CertificateID, data_source="101")
+
+
+async def test_a_certificate_that_is_itself_wrong_waits_for_the_admin(tmp_path: Path) -> None:
+    async with node_context(tmp_path, TOPO, "hlj-harbin") as ctx:
+        cert = make_certificate(3)
+        await record_changes(ctx, [(cert, CdOperation.INSERT)])
+        cd_batch = await form_batch(ctx)
+        assert cd_batch is not None
+        [sent] = await OutboxRepo(ctx.db).batch_rows(cd_batch)
+        await receive_anomalies(ctx, cd_batch, [e2(sent, cd_batch, v.OWNED_ELSEWHERE)])
+        await acknowledge(ctx, cd_batch, anomalies=1)
+        assert await OutboxRepo(ctx.db).pending() == 0  # nothing to push: the same row again
+        assert await AnomalyRepo(ctx.db).open_count() == 1
+
+
+async def test_a_later_clean_ack_resolves_the_anomaly(tmp_path: Path) -> None:
+    async with node_context(tmp_path, TOPO, "hlj-harbin") as ctx:
+        bad = make_row(4, data_source="999")
+        await queue(ctx, [bad])
+        first = await form_batch(ctx)
+        assert first is not None
+        await receive_anomalies(ctx, first, [e2(bad, first, v.FOREIGN_DATA_SOURCE)])
+        await acknowledge(ctx, first, anomalies=1)
+        await queue(ctx, [make_row(4, operation="U"), make_row(5)])
+        second = await form_batch(ctx)
+        assert second is not None
+        await acknowledge(ctx, second, anomalies=0)
+        [anomaly] = await AnomalyRepo(ctx.db).find()
+        assert anomaly["resolved_at"] is not None
+        assert await AnomalyRepo(ctx.db).open_count() == 0
+
+
+async def _expect_correction(db: Database, certificate_id: str, *, data_source: str) -> None:
+    outbox = OutboxRepo(db)
+    assert await outbox.pending() == 1
+    [row] = [r for r in await _unbatched(db) if r["certificate_source_id"] == certificate_id]
+    assert row["data_source"] == data_source
+    assert row["cd_operation"] == "I"
+
+
+async def _unbatched(db: Database) -> list[dict[str, str]]:
+    return await OutboxRepo(db).batch_rows("")

@@ -1,0 +1,72 @@
+"""What a node subscribes to, which messages it refuses, and who approves a type."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.topology import parse_topology
+from nodes.catalog.ingest import Incoming
+from nodes.catalog.runner import Aggregation, subscriptions
+from nodes.catalog.types import approver_of
+from tests.unit.test_catalog_support import make_row, node_context, topology
+
+TOPO = topology("unit")
+
+
+def test_each_node_subscribes_to_what_its_place_in_the_tree_needs() -> None:
+    assert subscriptions(TOPO, "national") == [
+        "ecert/unit/catalog/national", "ecert/unit/types/national"
+    ]
+    assert subscriptions(TOPO, "hlj-daqing") == [
+        "ecert/unit/ack/hlj-daqing", "ecert/unit/anomaly/hlj-daqing"
+    ]
+    assert subscriptions(TOPO, "hlj-harbin") == [
+        "ecert/unit/catalog/hlj-harbin", "ecert/unit/types/hlj-harbin",
+        "ecert/unit/ack/hlj-harbin", "ecert/unit/anomaly/hlj-harbin",
+    ]
+
+
+def test_a_lone_node_subscribes_to_nothing() -> None:
+    lone = parse_topology(
+        "network: solo\nnodes:\n  - {id: national, tier: national, name: n, port: 0}\n"
+    )
+    assert subscriptions(lone, "national") == []
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"from": "hlj-daqing", "cd_batch": "hlj-daqing-1", "rows": []},  # not hlj-harbin's child
+        {"from": "hlj-harbin-amr", "cd_batch": "hlj-daqing-1", "rows": []},  # another's batch id
+        {"from": "hlj-harbin-amr", "cd_batch": "hlj-harbin-amr-1", "rows": "x"},  # rows not a list
+        {"from": "hlj-harbin-amr", "rows": []},  # no cd_batch
+    ],
+)
+async def test_catalog_messages_not_from_a_child_are_refused(
+    tmp_path: Path, payload: dict[str, object]
+) -> None:
+    async with node_context(tmp_path, TOPO, "hlj-harbin") as ctx:
+        agg = Aggregation(ctx)
+        await agg.on_catalog(payload)
+        assert agg.inbox.empty()
+
+
+async def test_a_childs_batch_is_queued_for_ingest(tmp_path: Path) -> None:
+    async with node_context(tmp_path, TOPO, "hlj-harbin") as ctx:
+        agg = Aggregation(ctx)
+        rows = [make_row(1, data_source="011")]
+        message = {"from": "hlj-harbin-amr", "cd_batch": "hlj-harbin-amr-9", "rows": rows}
+        await agg.on_catalog(message)
+        queued: Incoming = agg.inbox.get_nowait()
+        assert (queued.sender.node_id, queued.cd_batch, queued.rows) == (
+            "hlj-harbin-amr", "hlj-harbin-amr-9", rows
+        )
+
+
+def test_the_province_approves_types_of_its_subtree_and_national_the_rest() -> None:
+    assert approver_of(TOPO, "hlj-harbin-amr") == "hlj"
+    assert approver_of(TOPO, "hlj") == "hlj"
+    assert approver_of(TOPO, "mot") == "national"
+    assert approver_of(TOPO, "national") == "national"
