@@ -14,6 +14,7 @@ messages for an offline subscriber: the aggregation above acknowledges batches e
 from __future__ import annotations
 
 import asyncio
+import socket
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -234,6 +235,9 @@ class Exchange:
             clean_session=False,
             keepalive=self.keepalive,
             timeout=self.connect_timeout,
+            # Small QoS 1 messages would otherwise wait on Nagle's algorithm for the broker's
+            # delayed ACK: ~90 ms per hop instead of ~10 ms for a new certificate to reach national.
+            socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
         )
         async with client:
             await self._subscribe(client)
