@@ -1,0 +1,83 @@
+"""``GET <path>/file<32 HEX>.<ofd|pdf|zip>``: the copy a fileUrl names (SPEC §3.3, B.3).
+
+A plain GET, no credentials: the URL itself is the unguessable, expiring capability. A ``local``
+link renders this node's certificate with the B.3 copy items recorded when the link was handed
+out; a ``relay`` link fetches the file from the next hop (the entry node relays along the cascade).
+An unknown or expired link is a 404 carrying a status-10 envelope.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+import structlog
+from aiohttp import web
+
+from gateway.protocol import ReturnCode
+from nodes.context import NodeContext
+from nodes.errors import NotFound
+from nodes.files import render
+from nodes.http.keys import CONTEXT
+from nodes.model.certificate import Certificate
+from nodes.store.files import FileLink, FileLinkRepo
+
+log = structlog.get_logger()
+
+
+class FileNotFound(NotFound):
+    """10 with HTTP 404: the fileUrl is unknown, expired or its certificate is gone."""
+
+    http_status = 404
+
+    def __init__(self, reason: str):
+        super().__init__(f"{ReturnCode.NOT_FOUND.message}: {reason}")
+
+
+async def download(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[CONTEXT]
+    token, ext = request.match_info["token"], request.match_info["ext"]
+    link = await FileLinkRepo(ctx.db).get(token, now=ctx.clock.now().timestamp())
+    if link is None or link.file_format != ext:
+        raise FileNotFound("the file link is unknown or has expired")
+    if link.kind == "relay":
+        return await _relay(ctx, link)
+    cert = await _certificate(ctx, link.certificate_id)
+    if link.copy is None:
+        raise FileNotFound("the file link records no copy")
+    # rendering OFD/PDF/PNG is CPU work: off the event loop
+    body, media_type = await asyncio.to_thread(render, cert, link.copy, link.file_format)
+    log.info("file.served", certificate_id=link.certificate_id, file_format=ext, size=len(body))
+    filename = f"{link.certificate_id}.{ext}"
+    return web.Response(
+        body=body,
+        headers={
+            "Content-Type": media_type,
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+async def _certificate(ctx: NodeContext, certificate_id: str) -> Certificate:
+    """The stored certificate; a record stored without validation (fault injection) as is."""
+    row = await ctx.db.fetchone(
+        "SELECT record FROM certificate WHERE certificate_id = ?", (certificate_id,)
+    )
+    if row is None:
+        raise FileNotFound(f"certificate {certificate_id} is no longer held here")
+    record: dict[str, Any] = orjson.loads(row[0])
+    try:
+        return Certificate.model_validate(record)
+    except ValueError:
+        return Certificate.model_construct(**record)
+
+
+async def _relay(ctx: NodeContext, link: FileLink) -> web.StreamResponse:
+    """A file held further along the cascade: ``nodes.cascade.relay_file`` (the router's module)
+    fetches ``link.upstream_url`` from the next hop and passes its answer on. Imported lazily:
+    the cascade module sits above the HTTP layer (serve wires them), not below it."""
+    from nodes.cascade import relay_file  # noqa: PLC0415 - lazy on purpose, see above
+
+    return await relay_file(ctx, link)

@@ -1,0 +1,210 @@
+"""``GET <path>/openapi.json``: OpenAPI 3.1 of the ten methods, generated from the very pydantic
+models that validate the parameters (``nodes.sharing.params``), plus the Appendix C envelope."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any, Generic, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import models_json_schema
+
+from gateway.protocol import METHODS, ReturnCode
+from nodes.http.keys import CONTEXT
+from nodes.http.middleware import json_response
+from nodes.sharing.params import PARAMS, VerifyParams
+
+T = TypeVar("T")
+_CODES = ", ".join(f"{int(code)} {code.message}" for code in ReturnCode)
+
+
+class Head(BaseModel):
+    status: str = Field(description=f"Appendix D return code, a string: {_CODES}")
+    message: str
+
+
+class Envelope(BaseModel, Generic[T]):
+    """Every answer: HTTP 200 and this JSON (SPEC §3.1)."""
+
+    head: Head
+    data: T | dict[str, Any] = Field(description="the answer; {} when status is not 0")
+
+
+class ListOf(BaseModel, Generic[T]):
+    total: str = Field(description="the number of items, a string")
+    dataList: list[T]
+
+
+class TokenData(BaseModel):
+    total: str = Field("", description='always ""')
+    dataList: str = Field(description="AccessToken: 32 upper-case hex characters")
+
+
+class _Item(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class SurfaceValue(BaseModel):
+    name: str
+    columnName: str
+    valueType: str
+    value: str
+
+
+class DataItem(_Item):
+    """Table 8."""
+
+    certificateType: str
+    certificateName: str
+    certificateHolder: str
+    certificateHolderCode: str
+    certificateHolderType: str
+    issueDept: str
+    issueDeptCode: str
+    certificateNumber: str
+    issueDate: str
+    certificateValidateStart: str = ""
+    certificateValidateEnd: str = ""
+    surface: list[SurfaceValue] = []
+    detail: list[dict[str, Any]] = []
+
+
+class FileItem(_Item):
+    """Tables 4, 6, 14, 16."""
+
+    certificateType: str
+    issueDept: str
+    certificateNumber: str
+    issueDate: str
+    fileUrl: str
+    fileFormat: str = Field(description="ofd, pdf or zip (PNG pages)")
+
+
+class VerifyResult(BaseModel):
+    verifyResult: str = Field(description='"true" or "false"')
+
+
+class TypeItem(_Item):
+    """Table 18."""
+
+    CertificateTypeName: str
+    CertificateTypeCode: str
+    CertificateDefineAuthorityName: str
+    CertificateDefineAuthorityCode: str
+    CertificateDefineAuthorityLevel: str
+    RelatedItemName: str
+    RelatedItemCode: str
+    CertificateHolderCategory: str
+    ValidityRange: str
+    CertificateIssuingAuthorityLevel: str
+
+
+class RetrievalItem(_Item):
+    """Table 20."""
+
+    certificateID: str
+    certificateType: str
+    certificateName: str
+    certificateHolder: str
+    certificateHolderCode: str
+    certificateHolderType: str
+    issueDept: str
+    issueDeptCode: str
+    certificateNumber: str
+    issueDate: str
+
+
+ANSWERS: dict[str, type[BaseModel]] = {
+    "Token": Envelope[TokenData],
+    "GetCertificateFileByHolder": Envelope[ListOf[FileItem]],
+    "GetCertificateFileByCertificateID": Envelope[ListOf[FileItem]],
+    "GetCertificateDataByHolder": Envelope[ListOf[DataItem]],
+    "GetCertificateDataByCertificateID": Envelope[ListOf[DataItem]],
+    "VerifyCertificate": Envelope[VerifyResult],
+    "GetCertificatePictureByCertificateID": Envelope[ListOf[FileItem]],
+    "GetCertificatePictureByHolder": Envelope[ListOf[FileItem]],
+    "GetCertificateType": Envelope[ListOf[TypeItem]],
+    "Retrieval": Envelope[ListOf[RetrievalItem]],
+}
+
+
+@cache
+def openapi_document(path: str, title: str) -> dict[str, Any]:
+    models = [*dict.fromkeys(PARAMS.values()), *dict.fromkeys(ANSWERS.values())]
+    refs, schema = models_json_schema(
+        [(model, "validation") for model in models], ref_template="#/components/schemas/{model}"
+    )
+    paths: dict[str, Any] = {}
+    for method in METHODS:
+        params_ref = refs[(PARAMS[method], "validation")]
+        form: dict[str, Any] = {"schema": params_ref}
+        if PARAMS[method] is VerifyParams:
+            form["encoding"] = {"CertificateData": {"contentType": "application/json"}}
+        paths[f"{path}/{'token' if method == 'Token' else method}"] = {
+            "post": {
+                "operationId": method,
+                "summary": (PARAMS[method].__doc__ or method).strip(),
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/x-www-form-urlencoded": form,
+                        "application/json": {"schema": params_ref},
+                    },
+                },
+                "responses": {
+                    "200": {
+                        "description": "the Appendix C envelope (errors too: see head.status)",
+                        "content": {
+                            "application/json": {"schema": refs[(ANSWERS[method], "validation")]}
+                        },
+                    }
+                },
+            }
+        }
+    paths[f"{path}/file{{token}}.{{ext}}"] = _file_path()
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": "DB23/T 2836-2021"},
+        "paths": paths,
+        "components": {"schemas": schema.get("$defs", {})},
+    }
+
+
+def _file_path() -> dict[str, Any]:
+    return {
+        "get": {
+            "operationId": "DownloadFile",
+            "summary": "The copy a fileUrl names (expires; B.3 items recorded)",
+            "parameters": [
+                {
+                    "name": "token",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "pattern": "^[0-9A-F]{32}$"},
+                },
+                {
+                    "name": "ext",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "enum": ["ofd", "pdf", "zip"]},
+                },
+            ],
+            "responses": {
+                "200": {
+                    "description": "the file",
+                    "content": {
+                        "application/ofd": {},
+                        "application/pdf": {},
+                        "application/zip": {},
+                    },
+                },
+                "404": {"description": "unknown or expired link: an envelope with status 10"},
+            },
+        }
+    }
+
+
+async def openapi_json(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    return json_response(openapi_document(ctx.topology.path, ctx.node.name))

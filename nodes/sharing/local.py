@@ -1,0 +1,320 @@
+"""Answers from this node's own store (SPEC §3.3): ``answer_locally(ctx, call) -> Answer``.
+
+Certificates come from the 信息库 (table ``certificate``), retrieval from this node's catalog index
+(the retrieval index of its subtree, SPEC §5), types from the approved type catalogue.
+
+Status rules: a by-ID method answers 21 for 注销/吊销 (02/03), 22 when past
+CertificateExpiringDate, 23 for 挂失/暂扣 (04/05). A by-holder method answers the usable matches
+and 21/22/23 only when every match is unusable (the lowest of their codes). Nothing matching is
+10, or 13 when the CertificateTypeCode asked for is not a published type here.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import timedelta
+from typing import Any
+
+import orjson
+import structlog
+
+from gateway.protocol import ReturnCode, list_data
+from nodes.access.guard import Access
+from nodes.context import NodeContext
+from nodes.errors import (
+    CertificateUnusable,
+    NodeError,
+    NotFound,
+    TypeNotPublished,
+    UnknownMethod,
+)
+from nodes.model.certificate import CertificateCopy
+from nodes.model.dates import normalise_optional_date
+from nodes.sharing.call import Answer, MethodCall
+from nodes.sharing.items import (
+    DATA_ITEM_KEYS,
+    Record,
+    data_item,
+    file_item,
+    retrieval_item,
+    type_item,
+)
+from nodes.sharing.params import certificate_data
+from nodes.store.db import Row
+from nodes.store.files import FileFormat, FileLink, FileLinkRepo, new_file_token
+from nodes.store.types import TypeRepo
+
+log = structlog.get_logger()
+
+Handler = Callable[[NodeContext, MethodCall], Awaitable[Any]]
+_REVOKED = frozenset({"02", "03"})
+_RESTRICTED = frozenset({"04", "05"})
+
+
+async def answer_locally(ctx: NodeContext, call: MethodCall) -> Answer:
+    """Answer ``call`` (validated parameters) from this node alone; never raises NodeError."""
+    started = time.perf_counter()
+    try:
+        handler = _HANDLERS.get(call.method)
+        if handler is None:
+            raise UnknownMethod(f"{ReturnCode.UNKNOWN_METHOD.message}: {call.method}")
+        code, data, message = ReturnCode.SUCCESS, await handler(ctx, call), None
+    except NodeError as exc:
+        code, data, message = exc.code, None, exc.message
+        if code is ReturnCode.OTHER:  # the detail goes to the log, not to the caller
+            log.error("local.failed", method=call.method, error=exc.message)
+            message = code.message
+    elapsed = (time.perf_counter() - started) * 1000
+    return Answer(code, data, message, route=[ctx.node_id], timings=[(ctx.node_id, elapsed)])
+
+
+# -- status --------------------------------------------------------------------------------------
+def unusable_code(record: Record, today: str) -> ReturnCode | None:
+    """21, 22 or 23 when the certificate may not be used today (ISO date), else None."""
+    status = record.get("CertificateStatus")
+    if status in _REVOKED:
+        return ReturnCode.CERTIFICATE_REVOKED
+    expiring = _iso_date(record.get("CertificateExpiringDate"))
+    if expiring and expiring < today:
+        return ReturnCode.CERTIFICATE_EXPIRED
+    if status in _RESTRICTED:
+        return ReturnCode.CERTIFICATE_RESTRICTED
+    return None
+
+
+def _iso_date(value: Any) -> str:
+    """A stored date as ``YYYY-MM-DD`` ("" for none or unreadable); stored ones already are."""
+    if not value or not isinstance(value, str):
+        return ""
+    if len(value) == 10 and value[4] == "-" and value[7] == "-":
+        return value
+    try:
+        return normalise_optional_date(value)
+    except ValueError:
+        return ""
+
+
+def _usable(records: list[Record], today: str, what: str) -> list[Record]:
+    """The usable records; 21/22/23 when all are unusable; nothing at all is the caller's case."""
+    usable: list[Record] = []
+    codes: list[ReturnCode] = []
+    for record in records:
+        code = unusable_code(record, today)
+        if code is None:
+            usable.append(record)
+        else:
+            codes.append(code)
+    if not usable and codes:
+        raise CertificateUnusable(min(codes), what)
+    return usable
+
+
+# -- queries (one SQLite read each) ---------------------------------------------------------------
+async def _record(ctx: NodeContext, certificate_id: str) -> Record:
+    row = await ctx.db.fetchone(
+        "SELECT record FROM certificate WHERE certificate_id = ?", (certificate_id,)
+    )
+    if row is None:
+        raise NotFound(f"{ReturnCode.NOT_FOUND.message}: {certificate_id}")
+    record: Record = orjson.loads(row[0])
+    return record
+
+
+async def _holder_records(ctx: NodeContext, params: Mapping[str, str]) -> list[Record]:
+    sql = "SELECT record FROM certificate WHERE holder_code = ?"
+    args = [params["CertificateHolderCode"]]
+    for column, name in (
+        ("type_code", "CertificateTypeCode"),
+        ("number", "CertificateNumber"),
+        ("holder_type", "CertificateHolderType"),
+    ):
+        if params.get(name):
+            sql += f" AND {column} = ?"
+            args.append(params[name])
+    rows = await ctx.db.fetchall(sql + " ORDER BY certificate_id", args)
+    return [orjson.loads(row[0]) for row in rows]
+
+
+async def _catalog_rows(ctx: NodeContext, params: Mapping[str, str]) -> list[Row]:
+    sql = "SELECT * FROM catalog WHERE certificate_holder_code = ?"
+    args = [params["CertificateHolderCode"]]
+    for column, name in (
+        ("certificate_type_code", "CertificateTypeCode"),
+        ("certificate_number", "CertificateNumber"),
+        ("certificate_holder_type", "CertificateHolderType"),
+    ):
+        if params.get(name):
+            sql += f" AND {column} = ?"
+            args.append(params[name])
+    return await ctx.db.fetchall(sql + " ORDER BY certificate_source_id", args)
+
+
+async def _nothing_matches(ctx: NodeContext, params: Mapping[str, str]) -> NodeError:
+    """10, or 13 when the type asked for is not published at this node."""
+    type_code = params.get("CertificateTypeCode")
+    if type_code and not await TypeRepo(ctx.db).is_published(type_code):
+        return TypeNotPublished(f"{ReturnCode.TYPE_NOT_PUBLISHED.message}: {type_code}")
+    return NotFound()
+
+
+async def _by_id(ctx: NodeContext, call: MethodCall) -> Record:
+    certificate_id = call.params["CertificateID"]
+    record = await _record(ctx, certificate_id)
+    _usable([record], ctx.clock.today().isoformat(), certificate_id)
+    return record
+
+
+async def _by_holder(ctx: NodeContext, call: MethodCall) -> list[Record]:
+    records = await _holder_records(ctx, call.params)
+    usable = _usable(records, ctx.clock.today().isoformat(), call.params["CertificateHolderCode"])
+    if not usable:
+        raise await _nothing_matches(ctx, call.params)
+    return usable
+
+
+# -- files ---------------------------------------------------------------------------------------
+def file_url(ctx: NodeContext, token: str, file_format: str) -> str:
+    """Appendix C.2: ``http://<host>:<port><path>/file<32 HEX>.<ext>``."""
+    return f"{ctx.node.url}{ctx.topology.path}/file{token}.{file_format}"
+
+
+async def _file_items(
+    ctx: NodeContext, call: MethodCall, records: list[Record], file_format: FileFormat
+) -> dict[str, Any]:
+    """One expiring link per copy handed out; each records the B.3 copy items."""
+    now = ctx.clock.now()
+    expires = now + timedelta(seconds=ctx.settings.file_link_ttl)
+    copy = CertificateCopy(
+        CertificateCopyCreationTime=now,
+        CertificateCopyCreationOrganization=ctx.node.name,
+        CertificateCopyCreationCause=call.params.get("UseFor", ""),
+        CertificateCopyExpiringTime=expires,
+    )
+    links = [
+        FileLink(
+            token=new_file_token(),
+            kind="local",
+            file_format=file_format,
+            expires_at=expires.timestamp(),
+            certificate_id=str(record["CertificateID"]),
+            copy=copy,
+        )
+        for record in records
+    ]
+    await FileLinkRepo(ctx.db).add(links)
+    items = [
+        file_item(record, file_url=file_url(ctx, link.token, file_format), file_format=file_format)
+        for record, link in zip(records, links, strict=True)
+    ]
+    return list_data(items)
+
+
+def _document_format(call: MethodCall) -> FileFormat:
+    return "pdf" if call.params.get("Format") == "pdf" else "ofd"
+
+
+# -- the methods ---------------------------------------------------------------------------------
+async def _token(ctx: NodeContext, call: MethodCall) -> dict[str, str]:
+    token = await Access(ctx.db, ctx.clock).issue_token(call.account_id, call.peer_ip)
+    return {"total": "", "dataList": token}
+
+
+async def _data_by_id(ctx: NodeContext, call: MethodCall) -> dict[str, Any]:
+    return list_data([data_item(await _by_id(ctx, call))])
+
+
+async def _data_by_holder(ctx: NodeContext, call: MethodCall) -> dict[str, Any]:
+    return list_data([data_item(record) for record in await _by_holder(ctx, call)])
+
+
+async def _file_by_id(ctx: NodeContext, call: MethodCall) -> dict[str, Any]:
+    return await _file_items(ctx, call, [await _by_id(ctx, call)], _document_format(call))
+
+
+async def _file_by_holder(ctx: NodeContext, call: MethodCall) -> dict[str, Any]:
+    return await _file_items(ctx, call, await _by_holder(ctx, call), _document_format(call))
+
+
+async def _picture_by_id(ctx: NodeContext, call: MethodCall) -> dict[str, Any]:
+    return await _file_items(ctx, call, [await _by_id(ctx, call)], "zip")
+
+
+async def _picture_by_holder(ctx: NodeContext, call: MethodCall) -> dict[str, Any]:
+    return await _file_items(ctx, call, await _by_holder(ctx, call), "zip")
+
+
+async def _types(ctx: NodeContext, call: MethodCall) -> dict[str, Any]:
+    types = await TypeRepo(ctx.db).approved()
+    if not types:
+        raise NotFound(f"{ReturnCode.NOT_FOUND.message}: no published certificate types")
+    return list_data([type_item(ctype) for ctype in types])
+
+
+async def _retrieval(ctx: NodeContext, call: MethodCall) -> dict[str, Any]:
+    """An index query over this node's catalog; cancelled (``D``) entries are not listed."""
+    rows = await _catalog_rows(ctx, call.params)
+    live = [row for row in rows if row["cd_operation"] != "D"]
+    if rows and not live:
+        raise CertificateUnusable(
+            ReturnCode.CERTIFICATE_REVOKED, call.params["CertificateHolderCode"]
+        )
+    if not live:
+        raise await _nothing_matches(ctx, call.params)
+    return list_data([retrieval_item(row) for row in live])
+
+
+def matches(record: Record, type_code: str, data: Mapping[str, str]) -> bool:
+    """Every key of the Table 11 data given equals the stored certificate's (dates normalised)."""
+    if record.get("CertificateTypeCode") != type_code:
+        return False
+    stored = data_item(record)
+    for key in DATA_ITEM_KEYS[:11]:
+        if key not in data:
+            continue
+        mine = stored[key]
+        if key.startswith("certificateValidate") or key == "issueDate":
+            try:
+                mine = normalise_optional_date(mine)
+            except ValueError:
+                return False
+        if mine != data[key]:
+            return False
+    return True
+
+
+async def _verify(ctx: NodeContext, call: MethodCall) -> dict[str, str]:
+    data = certificate_data(call.params)
+    type_code = call.params["CertificateTypeCode"]
+    certificate_id = call.params.get("CertificateID")
+    if certificate_id:
+        candidates = [await _record(ctx, certificate_id)]
+    else:
+        query = {
+            "CertificateHolderCode": data["certificateHolderCode"],
+            "CertificateTypeCode": type_code,
+            "CertificateNumber": data["certificateNumber"],
+        }
+        candidates = await _holder_records(ctx, query)
+        if not candidates:
+            raise await _nothing_matches(ctx, query)
+    today = ctx.clock.today().isoformat()
+    genuine = any(
+        matches(record, type_code, data) and unusable_code(record, today) is None
+        for record in candidates
+    )
+    return {"verifyResult": "true" if genuine else "false"}
+
+
+_HANDLERS: dict[str, Handler] = {
+    "Token": _token,
+    "GetCertificateFileByHolder": _file_by_holder,
+    "GetCertificateFileByCertificateID": _file_by_id,
+    "GetCertificateDataByHolder": _data_by_holder,
+    "GetCertificateDataByCertificateID": _data_by_id,
+    "VerifyCertificate": _verify,
+    "GetCertificatePictureByCertificateID": _picture_by_id,
+    "GetCertificatePictureByHolder": _picture_by_holder,
+    "GetCertificateType": _types,
+    "Retrieval": _retrieval,
+}
