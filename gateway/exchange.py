@@ -14,8 +14,8 @@ messages for an offline subscriber: the aggregation above acknowledges batches e
 from __future__ import annotations
 
 import asyncio
-import socket
 import re
+import socket
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from enum import StrEnum

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
+
+import uvloop
 
 from gateway.errors import TopologyError
 from gateway.topology import load_topology
@@ -45,12 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         seed=None if args.no_seed else args.seed,
         per_node=args.per_node,
     )
-    try:
-        import uvloop
-
-        uvloop.run(_main(settings))
-    except ImportError:  # pragma: no cover
-        asyncio.run(_main(settings))
+    uvloop.run(_main(settings))
     return 0
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import Awaitable, Callable
 
 import structlog
 from aiohttp import web
 
-from nodes.catalog.runner import aggregation
 from nodes.cascade import cascade_resolver
+from nodes.catalog.runner import aggregation
 from nodes.clock import Clock
 from nodes.context import NodeContext
 from nodes.http.app import create_app
@@ -47,8 +48,6 @@ async def serve(
 
 def install_signal_trigger() -> Callable[[], Awaitable[object]]:
     """A shutdown trigger fired by SIGTERM or SIGINT."""
-    import signal
-
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -90,28 +90,42 @@ def rows(count: int, *, seed: int = 1, first: int = 0) -> Iterator[dict[str, str
         holder = make_citizen_id(f"2301{rng.randrange(1, 30):02d}", born, rng.randrange(1000))
         yield {
             "certificate_source_id": make_certificate_id(TYPE_CODE, issuer, f"{serial:010d}"),
-            "certificate_name": "居民身份证", "certificate_type": "居民身份证",
-            "certificate_type_code": TYPE_CODE, "issue_dept": "哈尔滨市公安局",
-            "issue_dept_code": issuer, "certificate_area_code": "230102",
-            "certificate_holder": "张三", "certificate_holder_code": holder,
-            "certificate_holder_type": "111", "certificate_number": f"N{serial:010d}",
-            "issue_date": "2020-01-01", "data_source": "101", "cd_operation": "I",
-            "cd_time": CD_TIME, "cd_batch": "",
+            "certificate_name": "居民身份证",
+            "certificate_type": "居民身份证",
+            "certificate_type_code": TYPE_CODE,
+            "issue_dept": "哈尔滨市公安局",
+            "issue_dept_code": issuer,
+            "certificate_area_code": "230102",
+            "certificate_holder": "张三",
+            "certificate_holder_code": holder,
+            "certificate_holder_type": "111",
+            "certificate_number": f"N{serial:010d}",
+            "issue_date": "2020-01-01",
+            "data_source": "101",
+            "cd_operation": "I",
+            "cd_time": CD_TIME,
+            "cd_batch": "",
         }
 
 
 def certificate(serial: int) -> Certificate:
     row = next(rows(1, seed=serial, first=10_000_000 + serial))
-    return Certificate.model_validate({
-        "CertificateID": row["certificate_source_id"], "CertificateName": "居民身份证",
-        "CertificateTypeName": "居民身份证", "CertificateTypeCode": TYPE_CODE,
-        "CertificateIssuingAuthorityName": "哈尔滨市公安局",
-        "CertificateIssuingAuthorityCode": row["issue_dept_code"],
-        "CertificateAreaCode": "230102", "CertificateHolderName": "张三",
-        "CertificateHolderCode": row["certificate_holder_code"],
-        "CertificateHolderTypeCode": "111", "CertificateNumber": row["certificate_number"],
-        "CertificateIssuedDate": "2020-01-01",
-    })
+    return Certificate.model_validate(
+        {
+            "CertificateID": row["certificate_source_id"],
+            "CertificateName": "居民身份证",
+            "CertificateTypeName": "居民身份证",
+            "CertificateTypeCode": TYPE_CODE,
+            "CertificateIssuingAuthorityName": "哈尔滨市公安局",
+            "CertificateIssuingAuthorityCode": row["issue_dept_code"],
+            "CertificateAreaCode": "230102",
+            "CertificateHolderName": "张三",
+            "CertificateHolderCode": row["certificate_holder_code"],
+            "CertificateHolderTypeCode": "111",
+            "CertificateNumber": row["certificate_number"],
+            "CertificateIssuedDate": "2020-01-01",
+        }
+    )
 
 
 @asynccontextmanager
@@ -129,7 +143,7 @@ async def bench_ingest(total: int) -> None:
         for how in ("one batch per commit", "ingest loop, backlog"):
             data = list(rows(total))  # fresh dicts: ingest stamps the rows it is given
             batches = [
-                Incoming(sender_of(topo, child), f"{child}-{i}", data[i:i + BATCH])
+                Incoming(sender_of(topo, child), f"{child}-{i}", data[i : i + BATCH])
                 for i in range(0, total, BATCH)
             ]
             with tempfile.TemporaryDirectory(prefix="bench-ingest-") as state:
@@ -179,7 +193,9 @@ def embedded_broker() -> Iterator[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
         [sys.executable, "-m", "gateway.broker", "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
     )
     try:
         assert process.stdout is not None
@@ -192,9 +208,7 @@ def embedded_broker() -> Iterator[str]:
         process.wait(10)
 
 
-async def until(
-    check: Callable[[], Awaitable[bool]], what: str, *, pause: float = 0.002
-) -> None:
+async def until(check: Callable[[], Awaitable[bool]], what: str, *, pause: float = 0.002) -> None:
     deadline = time.monotonic() + DEADLINE
     while not await check():
         if time.monotonic() > deadline:
@@ -233,8 +247,10 @@ async def latency(city: NodeContext, national: CatalogRepo, samples: int) -> Non
         waits.append((time.perf_counter() - started) * 1000)
     waits.sort()
     p95 = waits[min(len(waits) - 1, int(len(waits) * 0.95))]
-    print(f"latency city → national ({samples} certificates, one at a time):"
-          f" p50 {statistics.median(waits):.1f} ms, p95 {p95:.1f} ms, max {waits[-1]:.1f} ms")
+    print(
+        f"latency city → national ({samples} certificates, one at a time):"
+        f" p50 {statistics.median(waits):.1f} ms, p95 {p95:.1f} ms, max {waits[-1]:.1f} ms"
+    )
 
 
 async def throughput(city: NodeContext, national: CatalogRepo, bulk: int) -> None:
@@ -249,8 +265,10 @@ async def throughput(city: NodeContext, national: CatalogRepo, bulk: int) -> Non
 
     await until(complete, f"{bulk} rows at national")
     elapsed = time.perf_counter() - started
-    print(f"throughput city → national: {bulk:,} rows in {elapsed:.2f} s"
-          f" ({bulk / elapsed:,.0f} rows/s end to end)")
+    print(
+        f"throughput city → national: {bulk:,} rows in {elapsed:.2f} s"
+        f" ({bulk / elapsed:,.0f} rows/s end to end)"
+    )
 
 
 def main() -> None:

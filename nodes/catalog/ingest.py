@@ -111,9 +111,9 @@ async def commit_batches(ctx: NodeContext, prepared: list[Prepared]) -> list[Bat
             batch, verdict = item.incoming, item.verdict
             earlier = known.get(batch.cd_batch)
             if earlier is not None:
-                outcomes.append(BatchOutcome(
-                    batch.cd_batch, earlier.accepted, earlier.anomalies, repeated=True
-                ))
+                outcomes.append(
+                    BatchOutcome(batch.cd_batch, earlier.accepted, earlier.anomalies, repeated=True)
+                )
                 continue
             settled = settle(verdict.valid, stored, batch.sender.node_id)
             anomalies = dedupe_anomalies(verdict.anomalies + settled.owned)

@@ -51,9 +51,12 @@ def next_due_in(batches: list[PendingBatch], *, now: float, ack_timeout: float) 
     """Seconds until the next resend falls due, None without pending batches."""
     if not batches:
         return None
-    return max(0.0, min(
-        0.0 if batch.sent_at is None else batch.sent_at + ack_timeout - now for batch in batches
-    ))
+    return max(
+        0.0,
+        min(
+            0.0 if batch.sent_at is None else batch.sent_at + ack_timeout - now for batch in batches
+        ),
+    )
 
 
 async def batch_message(ctx: NodeContext, cd_batch: str) -> dict[str, Any] | None:

@@ -114,9 +114,7 @@ class Aggregation:
                 await self._commit_and_answer(ready)
                 ready = None
                 continue
-            _, ready = await asyncio.gather(
-                self._commit_and_answer(ready), self._prepare([])
-            )
+            _, ready = await asyncio.gather(self._commit_and_answer(ready), self._prepare([]))
 
     async def _prepare(self, group: list[Incoming]) -> list[Prepared]:
         """Take what waits in the inbox (up to GROUP_ROWS rows) and validate it off the loop."""
@@ -302,13 +300,15 @@ async def aggregation(ctx: NodeContext) -> AsyncIterator[Aggregation]:
         wake.register(ctx, agg)
         loops = []
         if agg.children:
-            loops.append(tasks.create_task(
-                agg.ingest_loop(), name=f"node[{ctx.node_id}].catalog_ingest_loop"
-            ))
+            loops.append(
+                tasks.create_task(
+                    agg.ingest_loop(), name=f"node[{ctx.node_id}].catalog_ingest_loop"
+                )
+            )
         if agg.parent is not None:
-            loops.append(tasks.create_task(
-                agg.push_loop(), name=f"node[{ctx.node_id}].catalog_push_loop"
-            ))
+            loops.append(
+                tasks.create_task(agg.push_loop(), name=f"node[{ctx.node_id}].catalog_push_loop")
+            )
         try:
             yield agg
         finally:
@@ -316,4 +316,3 @@ async def aggregation(ctx: NodeContext) -> AsyncIterator[Aggregation]:
             for loop in loops:
                 loop.cancel()
             agg.exchange = None
-

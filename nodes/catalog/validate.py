@@ -67,8 +67,7 @@ _ASCII_ZERO_WEIGHT = 48 * sum(CITIZEN_ID_WEIGHTS)
 _USCC_VALUE = {ch: index for index, ch in enumerate(USCC_CHARSET)}
 # ISO/IEC 7064 MOD 37,36 as a transition table: _STEP[p][ch] is the next p.
 _STEP: tuple[dict[str, int], ...] = tuple(
-    {ch: (((p + value) % 36 or 36) * 2) % 37 for value, ch in enumerate(ALNUM36)}
-    for p in range(37)
+    {ch: (((p + value) % 36 or 36) * 2) % 37 for value, ch in enumerate(ALNUM36)} for p in range(37)
 )
 
 

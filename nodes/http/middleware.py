@@ -87,9 +87,7 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
         structlog.contextvars.reset_contextvars(**bound)
 
 
-async def _enveloped(
-    request: web.Request, handler: Handler, started: float
-) -> web.StreamResponse:
+async def _enveloped(request: web.Request, handler: Handler, started: float) -> web.StreamResponse:
     try:
         return await handler(request)
     except NodeError as exc:
@@ -101,20 +99,26 @@ async def _enveloped(
         return error_response(request, exc.code, message, started, status=status)
     except web.HTTPRequestEntityTooLarge:
         return error_response(
-            request, ReturnCode.INVALID_PARAMETER,
-            f"{ReturnCode.INVALID_PARAMETER.message}: request body over 1 MiB", started,
+            request,
+            ReturnCode.INVALID_PARAMETER,
+            f"{ReturnCode.INVALID_PARAMETER.message}: request body over 1 MiB",
+            started,
         )
     except web.HTTPMethodNotAllowed as exc:
         return error_response(
-            request, ReturnCode.UNKNOWN_METHOD,
-            f"{ReturnCode.UNKNOWN_METHOD.message}: use POST, not {exc.method}", started,
+            request,
+            ReturnCode.UNKNOWN_METHOD,
+            f"{ReturnCode.UNKNOWN_METHOD.message}: use POST, not {exc.method}",
+            started,
         )
     except web.HTTPNotFound:
         if not _under_sharing_path(request):
             raise
         return error_response(
-            request, ReturnCode.UNKNOWN_METHOD,
-            f"{ReturnCode.UNKNOWN_METHOD.message}: no method at {request.path[:80]}", started,
+            request,
+            ReturnCode.UNKNOWN_METHOD,
+            f"{ReturnCode.UNKNOWN_METHOD.message}: no method at {request.path[:80]}",
+            started,
         )
     except web.HTTPException:
         raise

@@ -99,17 +99,15 @@ class Database:
 
     # -- queries -----------------------------------------------------------------------------------
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
-        try:
-            async with self.conn.execute(sql, params) as cursor:
-                row: Row | None = await cursor.fetchone()
-                return row
-        except sqlite3.Error as exc:
-            raise StoreError(str(exc)) from exc
+        """The first row of a query meant to return at most a few."""
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        # One hop to the SQLite worker thread (execute + fetch + close together), not three:
+        # this is the hot path of every by-ID lookup.
         try:
-            async with self.conn.execute(sql, params) as cursor:
-                return list(await cursor.fetchall())
+            return list(await self.conn.execute_fetchall(sql, params))
         except sqlite3.Error as exc:
             raise StoreError(str(exc)) from exc
 

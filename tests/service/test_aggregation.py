@@ -207,10 +207,12 @@ async def test_a_type_goes_up_unapproved_and_is_approved_by_the_province(
     cascade: Cascade,
 ) -> None:
     await cascade.start("hlj-harbin", "hlj-daqing", "hlj", "national")
-    ctype = CATALOGUE[0].model_copy(update={
-        "CertificateTypeName": "哈尔滨市养犬登记证",
-        "CertificateTypeCode": CATALOGUE[0].CertificateDefineAuthorityCode + "902",
-    })
+    ctype = CATALOGUE[0].model_copy(
+        update={
+            "CertificateTypeName": "哈尔滨市养犬登记证",
+            "CertificateTypeCode": CATALOGUE[0].CertificateDefineAuthorityCode + "902",
+        }
+    )
     code = ctype.CertificateTypeCode
     await types.define(cascade["hlj-harbin"], ctype)
     wake_push(cascade["hlj-harbin"])

@@ -59,9 +59,14 @@ async def node(aiohttp_server: Any, topology: Topology, tmp_path: Path) -> Async
 
 
 async def test_every_route_needs_the_admin_key(node: Node) -> None:
-    for method, path in [("GET", "/admin/anomalies"), ("POST", "/admin/faults/catalog-row"),
-                         ("GET", "/admin/types"), ("POST", "/admin/types"),
-                         ("POST", "/admin/types/X/approve"), ("GET", "/admin/catalog")]:
+    for method, path in [
+        ("GET", "/admin/anomalies"),
+        ("POST", "/admin/faults/catalog-row"),
+        ("GET", "/admin/types"),
+        ("POST", "/admin/types"),
+        ("POST", "/admin/types/X/approve"),
+        ("GET", "/admin/catalog"),
+    ]:
         status, body = await admin(node, method, path, key="0" * 64, json={})
         assert (status, "error" in body) == (401, True), path
 

@@ -94,13 +94,15 @@ async def test_a_cancelled_row_stays_and_still_routes(tmp_path: Path) -> None:
     async with node_context(tmp_path, TOPO, "hlj") as ctx:
         row = make_row(1)
         await ingest_batch(ctx, HARBIN, "hlj-harbin-1", [row])
-        await ingest_batch(ctx, HARBIN, "hlj-harbin-2", [{**row, "cd_operation": "D",
-                                                          "cd_time": LATER}])
+        await ingest_batch(
+            ctx, HARBIN, "hlj-harbin-2", [{**row, "cd_operation": "D", "cd_time": LATER}]
+        )
         [entry] = await catalog_of(ctx)
         assert (entry["cd_operation"], entry["via_node"]) == ("D", "hlj-harbin")
         # once cancelled, another subtree may take the id over
-        takeover = make_row(1, area="230602", data_source="106",
-                            cd_time="2025-07-01T00:00:00.000000+08:00")
+        takeover = make_row(
+            1, area="230602", data_source="106", cd_time="2025-07-01T00:00:00.000000+08:00"
+        )
         outcome = await ingest_batch(ctx, DAQING, "hlj-daqing-1", [takeover])
         assert outcome.anomalies == []
         assert await CatalogRepo(ctx.db).via_of(row["certificate_source_id"]) == "hlj-daqing"
@@ -119,9 +121,7 @@ async def test_a_province_forwards_rows_as_received_and_national_keeps_them(
         assert [r["data_source"] for r in forwarded] == ["101", "011"]
         assert [r["cd_time"] for r in forwarded] == [r["cd_time"] for r in rows]
     async with node_context(tmp_path, TOPO, "national") as national:
-        outcome = await ingest_batch(
-            national, v.sender_of(TOPO, "hlj"), batch.cd_batch, forwarded
-        )
+        outcome = await ingest_batch(national, v.sender_of(TOPO, "hlj"), batch.cd_batch, forwarded)
         assert (outcome.accepted, outcome.anomalies) == (2, [])
         assert {e["via_node"] for e in await catalog_of(national)} == {"hlj"}
         assert await OutboxRepo(national.db).pending() == 0  # the root forwards nothing

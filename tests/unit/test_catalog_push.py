@@ -49,8 +49,11 @@ async def test_batches_are_numbered_per_node_monotonic_and_persisted(tmp_path: P
 
 
 def test_a_batch_is_due_unsent_or_after_the_ack_timeout() -> None:
-    batches = [PendingBatch("a-1", None, 1), PendingBatch("a-2", 100.0, 1),
-               PendingBatch("a-3", 104.0, 1)]
+    batches = [
+        PendingBatch("a-1", None, 1),
+        PendingBatch("a-2", 100.0, 1),
+        PendingBatch("a-3", 104.0, 1),
+    ]
     assert due(batches, now=105.0, ack_timeout=5.0) == ["a-1", "a-2"]
     assert next_due_in(batches[2:], now=105.0, ack_timeout=5.0) == 4.0
     assert next_due_in([], now=105.0, ack_timeout=5.0) is None

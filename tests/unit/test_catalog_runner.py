@@ -17,14 +17,18 @@ TOPO = topology("unit")
 
 def test_each_node_subscribes_to_what_its_place_in_the_tree_needs() -> None:
     assert subscriptions(TOPO, "national") == [
-        "ecert/unit/catalog/national", "ecert/unit/types/national"
+        "ecert/unit/catalog/national",
+        "ecert/unit/types/national",
     ]
     assert subscriptions(TOPO, "hlj-daqing") == [
-        "ecert/unit/ack/hlj-daqing", "ecert/unit/anomaly/hlj-daqing"
+        "ecert/unit/ack/hlj-daqing",
+        "ecert/unit/anomaly/hlj-daqing",
     ]
     assert subscriptions(TOPO, "hlj-harbin") == [
-        "ecert/unit/catalog/hlj-harbin", "ecert/unit/types/hlj-harbin",
-        "ecert/unit/ack/hlj-harbin", "ecert/unit/anomaly/hlj-harbin",
+        "ecert/unit/catalog/hlj-harbin",
+        "ecert/unit/types/hlj-harbin",
+        "ecert/unit/ack/hlj-harbin",
+        "ecert/unit/anomaly/hlj-harbin",
     ]
 
 
@@ -61,7 +65,9 @@ async def test_a_childs_batch_is_queued_for_ingest(tmp_path: Path) -> None:
         await agg.on_catalog(message)
         queued: Incoming = agg.inbox.get_nowait()
         assert (queued.sender.node_id, queued.cd_batch, queued.rows) == (
-            "hlj-harbin-amr", "hlj-harbin-amr-9", rows
+            "hlj-harbin-amr",
+            "hlj-harbin-amr-9",
+            rows,
         )
 
 

@@ -17,10 +17,12 @@ TOPO = topology()
 
 def new_type(sequence: int = 901) -> CertificateType:
     base = CATALOGUE[0]
-    return base.model_copy(update={
-        "CertificateTypeName": f"测试证照{sequence}",
-        "CertificateTypeCode": f"{base.CertificateDefineAuthorityCode}{sequence}",
-    })
+    return base.model_copy(
+        update={
+            "CertificateTypeName": f"测试证照{sequence}",
+            "CertificateTypeCode": f"{base.CertificateDefineAuthorityCode}{sequence}",
+        }
+    )
 
 
 async def test_a_defined_type_is_pushed_until_the_parent_acknowledges(tmp_path: Path) -> None:
@@ -54,8 +56,11 @@ async def test_the_parent_merges_once_and_only_types_of_the_childs_subtree(
         with pytest.raises(types.TypeRefused) as refused:  # the city is not the approver
             await types.approve(city, new_type(901).CertificateTypeCode)
         assert refused.value.status == 409
-    foreign = {**message["types"][0], "defined_at_node": "hlj-daqing",
-               "type": new_type(902).model_dump(mode="json")}
+    foreign = {
+        **message["types"][0],
+        "defined_at_node": "hlj-daqing",
+        "type": new_type(902).model_dump(mode="json"),
+    }
     async with node_context(tmp_path, TOPO, "hlj") as province:
         items = [*message["types"], foreign]
         assert await types.merge_types(province, items, child="hlj-harbin") == 1
@@ -70,8 +75,11 @@ async def test_the_parent_merges_once_and_only_types_of_the_childs_subtree(
 
 async def test_an_approved_type_is_never_unapproved_by_a_late_message(tmp_path: Path) -> None:
     async with node_context(tmp_path, TOPO, "hlj") as province:
-        item = {"type": new_type().model_dump(mode="json"), "defined_at_node": "hlj-harbin",
-                "approved": False}
+        item = {
+            "type": new_type().model_dump(mode="json"),
+            "defined_at_node": "hlj-harbin",
+            "approved": False,
+        }
         await types.merge_types(province, [item], child="hlj-harbin")
         await types.approve(province, new_type().CertificateTypeCode)
         assert await types.merge_types(province, [item], child="hlj-harbin") == 0

@@ -41,24 +41,44 @@ def wrong_check(certificate_id: str) -> str:
 
 CASES: list[tuple[str, Callable[[], Any], str]] = [
     ("not an object", lambda: ["a", "list"], v.MALFORMED_ROW),
-    ("wrong check character", lambda: changed(
-        certificate_source_id=wrong_check(make_row(7)["certificate_source_id"])),
-     v.BAD_CERTIFICATE_ID),
-    ("malformed CertificateID", lambda: changed(certificate_source_id="1.2.156.X"),
-     v.BAD_CERTIFICATE_ID),
-    ("area of another city", lambda: changed(certificate_area_code="230602"),
-     v.OUTSIDE_JURISDICTION),
-    ("not a GB/T 2260 code", lambda: changed(certificate_area_code="990100"),
-     v.OUTSIDE_JURISDICTION),
-    ("citizen id check", lambda: changed(certificate_holder_code="11010519491231002Y"),
-     v.BAD_HOLDER_CODE),
-    ("USCC holder check", lambda: changed(
-        certificate_holder_type="001", certificate_holder_code="91610800064834709A"),
-     v.BAD_HOLDER_CODE),
-    ("holder type outside A.2", lambda: changed(certificate_holder_type="123"),
-     v.UNKNOWN_HOLDER_TYPE),
-    ("issuer not a USCC", lambda: changed(issue_dept_code="11230100MB000000X1"),
-     v.BAD_ISSUER_CODE),
+    (
+        "wrong check character",
+        lambda: changed(certificate_source_id=wrong_check(make_row(7)["certificate_source_id"])),
+        v.BAD_CERTIFICATE_ID,
+    ),
+    (
+        "malformed CertificateID",
+        lambda: changed(certificate_source_id="1.2.156.X"),
+        v.BAD_CERTIFICATE_ID,
+    ),
+    (
+        "area of another city",
+        lambda: changed(certificate_area_code="230602"),
+        v.OUTSIDE_JURISDICTION,
+    ),
+    (
+        "not a GB/T 2260 code",
+        lambda: changed(certificate_area_code="990100"),
+        v.OUTSIDE_JURISDICTION,
+    ),
+    (
+        "citizen id check",
+        lambda: changed(certificate_holder_code="11010519491231002Y"),
+        v.BAD_HOLDER_CODE,
+    ),
+    (
+        "USCC holder check",
+        lambda: changed(
+            certificate_holder_type="001", certificate_holder_code="91610800064834709A"
+        ),
+        v.BAD_HOLDER_CODE,
+    ),
+    (
+        "holder type outside A.2",
+        lambda: changed(certificate_holder_type="123"),
+        v.UNKNOWN_HOLDER_TYPE,
+    ),
+    ("issuer not a USCC", lambda: changed(issue_dept_code="11230100MB000000X1"), v.BAD_ISSUER_CODE),
     ("not a date", lambda: changed(issue_date="2020-13-01"), v.BAD_ISSUE_DATE),
     ("issued tomorrow", lambda: changed(issue_date="2026-01-02"), v.BAD_ISSUE_DATE),
     ("cd_time not a time", lambda: changed(cd_time="yesterday"), v.BAD_CD_TIME),
@@ -85,9 +105,17 @@ def test_a_missing_column_counts_as_empty() -> None:
 
 
 RULE_REMARKS = [
-    v.MALFORMED_ROW, v.BAD_CERTIFICATE_ID, v.OUTSIDE_JURISDICTION, v.BAD_HOLDER_CODE,
-    v.UNKNOWN_HOLDER_TYPE, v.BAD_ISSUER_CODE, v.BAD_ISSUE_DATE, v.BAD_CD_TIME,
-    v.FOREIGN_DATA_SOURCE, v.UNKNOWN_OPERATION, v.OWNED_ELSEWHERE,
+    v.MALFORMED_ROW,
+    v.BAD_CERTIFICATE_ID,
+    v.OUTSIDE_JURISDICTION,
+    v.BAD_HOLDER_CODE,
+    v.UNKNOWN_HOLDER_TYPE,
+    v.BAD_ISSUER_CODE,
+    v.BAD_ISSUE_DATE,
+    v.BAD_CD_TIME,
+    v.FOREIGN_DATA_SOURCE,
+    v.UNKNOWN_OPERATION,
+    v.OWNED_ELSEWHERE,
 ]
 
 
@@ -101,7 +129,9 @@ def test_every_rule_has_a_distinct_chinese_remark_and_a_case_here() -> None:
 def test_optional_holder_type_may_be_empty_and_chinese_dates_are_normalised() -> None:
     verdict = v.validate_rows(
         [changed(certificate_holder_type="", issue_date="2020年3月1日")],
-        HARBIN, today=TODAY, cd_batch="hlj-harbin-1",
+        HARBIN,
+        today=TODAY,
+        cd_batch="hlj-harbin-1",
     )
     assert verdict.anomalies == []
     assert verdict.valid[0]["issue_date"] == "2020-03-01"
@@ -142,9 +172,7 @@ def test_a_city_forwards_its_departments_rows_and_a_province_its_subtree() -> No
     assert province.data_sources == {"000", "101", "011", "106"}
     assert province.jurisdiction == "23"
     assert remarks_of(changed(certificate_area_code="230602", data_source="106"), province) == []
-    assert remarks_of(changed(certificate_area_code="220102"), province) == [
-        v.OUTSIDE_JURISDICTION
-    ]
+    assert remarks_of(changed(certificate_area_code="220102"), province) == [v.OUTSIDE_JURISDICTION]
 
 
 def test_a_ministry_may_report_any_valid_area() -> None:
