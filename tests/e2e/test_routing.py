@@ -17,7 +17,7 @@ import pytest
 
 from gateway.client import client_session
 from gateway.protocol import dumps, loads
-from gateway.topology import Tier
+from gateway.topology import Tier, load_topology
 from nodes.model.identifiers import make_certificate_id, parse_certificate_id
 from tests.e2e.harness import Network, network_in_background, write_topology
 from tests.e2e.routing_support import (
@@ -55,8 +55,6 @@ def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Network,
 
 def test_the_brief_routes_from_hlj_harbin() -> None:
     """The five routes the issue names, computed from the topology the way the test expects."""
-    from gateway.topology import load_topology
-
     demo = load_topology(Path(__file__).resolve().parents[2] / "topology.yaml")
     expected = {
         "hlj-harbin": "hlj-harbin",
@@ -88,7 +86,12 @@ async def test_by_id_from_every_entry_reaches_every_owner_along_the_tree(
                 assert item["certificateNumber"] == record["CertificateNumber"], where
 
 
-@pytest.mark.parametrize("entry", ["hlj-harbin", "hlj-amr", "mot"])
+DEMO_NODE_IDS = [
+    node.id for node in load_topology(Path(__file__).resolve().parents[2] / "topology.yaml").nodes
+]
+
+
+@pytest.mark.parametrize("entry", DEMO_NODE_IDS)
 async def test_every_routed_method_takes_the_same_route(
     network: tuple[Network, Inventory], entry: str
 ) -> None:
