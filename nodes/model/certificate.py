@@ -7,9 +7,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from nodes.model.codes import HOLDER_TYPE_NAMES, is_area_code, is_type_code
+from nodes.model.codes import HOLDER_TYPE_NAMES
 from nodes.model.codes import CertificateStatus as Status
 from nodes.model.dates import normalise_date, normalise_optional_date, parse_date
+from nodes.model.fields import AreaCode, CertificateId, TypeCode, Uscc
 from nodes.model.identifiers import is_citizen_id, is_uscc, parse_certificate_id
 
 
@@ -50,15 +51,15 @@ class Certificate(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     # B.1 basic data
-    CertificateID: str
+    CertificateID: CertificateId
     CertificateName: NonEmpty
     CertificateTypeName: NonEmpty
-    CertificateTypeCode: str
+    CertificateTypeCode: TypeCode
     RelatedItemName: str = ""
     RelatedItemCode: str = ""
     CertificateIssuingAuthorityName: NonEmpty
-    CertificateIssuingAuthorityCode: str
-    CertificateAreaCode: str
+    CertificateIssuingAuthorityCode: Uscc
+    CertificateAreaCode: AreaCode
     CertificateHolderName: NonEmpty
     CertificateHolderCode: NonEmpty
     CertificateHolderTypeCode: str = ""
@@ -73,33 +74,6 @@ class Certificate(BaseModel):
     # 照面信息 and 明细
     surface: list[SurfaceItem] = []
     detail: list[DetailGroup] = []
-
-    @field_validator("CertificateID")
-    @classmethod
-    def _certificate_id(cls, value: str) -> str:
-        parse_certificate_id(value)
-        return value
-
-    @field_validator("CertificateTypeCode")
-    @classmethod
-    def _type_code(cls, value: str) -> str:
-        if not is_type_code(value):
-            raise ValueError("CertificateTypeCode must be an 18-char USCC + 3 digits (A.4)")
-        return value
-
-    @field_validator("CertificateIssuingAuthorityCode")
-    @classmethod
-    def _issuer(cls, value: str) -> str:
-        if not is_uscc(value):
-            raise ValueError("CertificateIssuingAuthorityCode must be a valid USCC (GB 32100)")
-        return value
-
-    @field_validator("CertificateAreaCode")
-    @classmethod
-    def _area(cls, value: str) -> str:
-        if not is_area_code(value):
-            raise ValueError(f"CertificateAreaCode {value!r} is not a GB/T 2260 code (A.1)")
-        return value
 
     @field_validator("CertificateIssuedDate")
     @classmethod

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict
 
-from nodes.model.codes import is_type_code
-from nodes.model.identifiers import is_uscc
+from nodes.model.fields import TypeCode, Uscc
 
 
 class SurfaceColumn(BaseModel):
@@ -24,9 +23,9 @@ class CertificateType(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     CertificateTypeName: str
-    CertificateTypeCode: str
+    CertificateTypeCode: TypeCode
     CertificateDefineAuthorityName: str
-    CertificateDefineAuthorityCode: str
+    CertificateDefineAuthorityCode: Uscc
     CertificateDefineAuthorityLevel: str  # 国家级 / 省级 / 市级
     RelatedItemName: str = ""
     RelatedItemCode: str = ""
@@ -34,20 +33,6 @@ class CertificateType(BaseModel):
     ValidityRange: str  # 全国 / 本省 / 本市
     CertificateIssuingAuthorityLevel: str
     surface_template: tuple[SurfaceColumn, ...] = ()
-
-    @field_validator("CertificateTypeCode")
-    @classmethod
-    def _type_code(cls, value: str) -> str:
-        if not is_type_code(value):
-            raise ValueError("CertificateTypeCode must be an 18-char USCC + 3 digits (A.4)")
-        return value
-
-    @field_validator("CertificateDefineAuthorityCode")
-    @classmethod
-    def _authority(cls, value: str) -> str:
-        if not is_uscc(value):
-            raise ValueError("CertificateDefineAuthorityCode must be a valid USCC (GB 32100)")
-        return value
 
     def table18(self) -> dict[str, str]:
         """The ten items GetCertificateType answers with."""
