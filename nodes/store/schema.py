@@ -131,4 +131,21 @@ MIGRATIONS: tuple[str, ...] = (
         value TEXT NOT NULL
     );
     """,
+    # 2: the catalog as an ordinary rowid table indexed by holder code alone. Measured on the
+    # aggregation path: a WITHOUT ROWID table of wide rows plus a three-column holder index cost
+    # ~19 µs per ingested row, this layout ~8 µs. Holder lookups filter the few rows of one
+    # holder by type and number; the via_node index served only a debug view.
+    f"""
+    CREATE TABLE catalog_v2 (
+        seq INTEGER PRIMARY KEY,
+        certificate_source_id TEXT NOT NULL UNIQUE,
+        {_E1_DDL},
+        via_node TEXT NOT NULL
+    );
+    INSERT INTO catalog_v2 ({", ".join((*E1_COLUMNS, "via_node"))})
+        SELECT {", ".join((*E1_COLUMNS, "via_node"))} FROM catalog;
+    DROP TABLE catalog;
+    ALTER TABLE catalog_v2 RENAME TO catalog;
+    CREATE INDEX catalog_by_holder ON catalog (certificate_holder_code);
+    """,
 )
