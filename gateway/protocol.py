@@ -70,6 +70,22 @@ METHODS: tuple[str, ...] = (
     "Retrieval",
 )
 
+# Table 11: the keys of VerifyCertificate's CertificateData, the first eleven of a Table 8 data
+# item (the first nine required).
+CERTIFICATE_DATA_KEYS: tuple[str, ...] = (
+    "certificateType",
+    "certificateName",
+    "certificateHolder",
+    "certificateHolderCode",
+    "certificateHolderType",
+    "issueDept",
+    "issueDeptCode",
+    "certificateNumber",
+    "issueDate",
+    "certificateValidateStart",
+    "certificateValidateEnd",
+)
+
 # Headers carried along the cascade (SPEC §5).
 HEADER_REQUEST_ID = "X-Ecert-Request-Id"
 HEADER_ROUTE = "X-Ecert-Route"

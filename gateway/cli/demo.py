@@ -23,23 +23,10 @@ from gateway.cli.call import DEFAULT_FROM_IP, AppCaller, CallResult
 from gateway.cli.common import console, error_console
 from gateway.errors import GatewayError
 from gateway.launcher import Launcher
-from gateway.protocol import ReturnCode
+from gateway.protocol import CERTIFICATE_DATA_KEYS, ReturnCode
 from gateway.topology import Tier, Topology
 
 AGGREGATED_WITHIN = 90.0  # seconds for the catalogs to reach the root
-DATA_KEYS = (  # Table 11: the first 11 keys of a data item
-    "certificateType",
-    "certificateName",
-    "certificateHolder",
-    "certificateHolderCode",
-    "certificateHolderType",
-    "issueDept",
-    "issueDeptCode",
-    "certificateNumber",
-    "issueDate",
-    "certificateValidateStart",
-    "certificateValidateEnd",
-)
 
 
 class DemoError(GatewayError):
@@ -287,7 +274,7 @@ async def _run_one(caller: AppCaller, show: Showcase) -> Outcome:
     if show.method == "VerifyCertificate":  # the data to verify: what the owner says it holds
         data = await caller.call("GetCertificateDataByCertificateID", _id_params_of(params))
         item = (data.data or {}).get("dataList", [{}])[0] if data.status == 0 else {}
-        params["CertificateData"] = _json({k: item[k] for k in DATA_KEYS if k in item})
+        params["CertificateData"] = _json({k: item[k] for k in CERTIFICATE_DATA_KEYS if k in item})
     result = await caller.call(show.method, params)
     note = await _note(caller, show, result)
     return Outcome(show, result, note)

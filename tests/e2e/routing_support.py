@@ -13,23 +13,11 @@ from types import TracebackType
 from typing import Any, Self
 
 from gateway.cli.call import AppCaller, CallResult
+from gateway.protocol import CERTIFICATE_DATA_KEYS
 from gateway.topology import Topology
 from tests.e2e.harness import Network
 
 AGGREGATED_WITHIN = 120.0  # seconds for every catalog to cover its subtree (2 slow cores)
-TABLE_11 = (
-    "certificateType",
-    "certificateName",
-    "certificateHolder",
-    "certificateHolderCode",
-    "certificateHolderType",
-    "issueDept",
-    "issueDeptCode",
-    "certificateNumber",
-    "issueDate",
-    "certificateValidateStart",
-    "certificateValidateEnd",
-)
 
 
 # -- expected routes, from the topology alone ------------------------------------------------------
@@ -147,7 +135,9 @@ async def take_inventory(net: Network) -> Inventory:
 
 def certificate_data(item: dict[str, Any]) -> str:
     """Table 11 CertificateData from a data item, as the JSON string a form field carries."""
-    return json.dumps({key: item[key] for key in TABLE_11 if key in item}, ensure_ascii=False)
+    return json.dumps(
+        {key: item[key] for key in CERTIFICATE_DATA_KEYS if key in item}, ensure_ascii=False
+    )
 
 
 # -- applications ----------------------------------------------------------------------------------
