@@ -11,7 +11,7 @@ jittered, inside that deadline.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 
@@ -61,12 +61,25 @@ def peer_account(node_id: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """A neighbour's answer: its envelope, the route below it and its per-hop timings."""
+    """A neighbour's answer: its envelope (parsed, and the bytes it came as) and its trace headers.
+
+    ``route`` and ``timings`` parse the headers on demand: a single-hop pass-through extends the
+    header text instead (``gateway.trace.extend_route``/``extend_timing``).
+    """
 
     node_id: str
     envelope: dict[str, Any]
-    route: list[str] = field(default_factory=list)
-    timings: list[Timing] = field(default_factory=list)
+    raw: bytes = b""
+    route_header: str = ""
+    timing_header: str = ""
+
+    @property
+    def route(self) -> list[str]:
+        return decode_route(self.route_header)
+
+    @property
+    def timings(self) -> list[Timing]:
+        return decode_timing(self.timing_header)
 
     @property
     def status(self) -> int:
@@ -204,9 +217,9 @@ class Forwarder:
     ) -> Reply:
         async with self.session.post(url, data=body, headers=headers) as response:
             raw = await response.read()
-            route = decode_route(response.headers.get(HEADER_ROUTE))
-            timings = decode_timing(response.headers.get(HEADER_TIMING))
-        return Reply(neighbour.id, _envelope_of(raw, neighbour.id), route, timings)
+            route = response.headers.get(HEADER_ROUTE, "")
+            timing = response.headers.get(HEADER_TIMING, "")
+        return Reply(neighbour.id, _envelope_of(raw, neighbour.id), raw, route, timing)
 
     # -- tokens ----------------------------------------------------------------------------------
     async def _token(self, neighbour: NodeSpec) -> str:

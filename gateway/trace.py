@@ -15,6 +15,11 @@ from typing import Any
 Timing = tuple[str, float]  # (node id, milliseconds)
 
 _NODE_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+# Headers exactly as this implementation writes them: what ``extend_*`` may pass on unparsed.
+_ID = r"[a-z0-9][a-z0-9-]*"
+_DUR = r";dur=(?:0|[1-9]\d{0,8})\.\d\d"  # as ``f"{ms:.2f}"`` writes it
+_CLEAN_ROUTE = re.compile(rf"{_ID}(?:,{_ID})*")
+_CLEAN_TIMING = re.compile(rf"{_ID}{_DUR}(?:, {_ID}{_DUR})*")
 _SEEN_IDS: set[str] = set()  # node ids already validated (a network has a handful)
 
 
@@ -71,6 +76,35 @@ def decode_timing(header: str | None) -> list[Timing]:
                     timings.append((name, float(value.strip().strip('"'))))
                 break
     return timings
+
+
+def extend_route(node_id: str, header: str | None) -> str | None:
+    """``node_id`` followed by a single downstream hop's ``X-Ecert-Route``, without parsing it.
+
+    The same text as ``encode_route(merge_routes([node_id], decode_route(header)))`` whenever
+    this answers; None when the header is not exactly as a node writes it (empty, spaces, odd
+    ids, repeated ids or ``node_id`` itself), for the caller to take the parsing path.
+    """
+    if not header or not _CLEAN_ROUTE.fullmatch(header):
+        return None
+    parts = header.split(",")
+    if node_id in parts or len(set(parts)) != len(parts):
+        return None
+    return f"{node_id},{header}"
+
+
+def extend_timing(node_id: str, ms: float, header: str | None) -> str | None:
+    """``node_id;dur=ms`` followed by a single downstream hop's ``Server-Timing``, unparsed.
+
+    The same text as ``encode_timing(merge_timings([(node_id, ms)], decode_timing(header)))``
+    whenever this answers; None when the header is not exactly as a node writes it.
+    """
+    if not header or not _CLEAN_TIMING.fullmatch(header):
+        return None
+    names = [entry.partition(";")[0] for entry in header.split(", ")]
+    if node_id in names or len(set(names)) != len(names):
+        return None
+    return f"{node_id};dur={ms:.2f}, {header}"
 
 
 def merge_timings(*timings: Iterable[Timing]) -> list[Timing]:

@@ -86,7 +86,7 @@ class Access:
         return account
 
     def _today(self) -> str:
-        day = self.clock.today().isoformat()
+        day = self.clock.today_iso()
         if day != self._day:  # a new day: yesterday's tokens are void
             self._day = day
             self._valid.clear()

@@ -12,7 +12,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import unquote_plus, unquote_to_bytes
 
 import orjson
 from aiohttp import web
@@ -32,12 +32,13 @@ from gateway.protocol import (
     envelope,
 )
 from nodes.access.guard import Access
+from nodes.cascade import Relayed
 from nodes.context import NodeContext
 from nodes.errors import NodeError, ParameterInvalid, UnknownMethod
 from nodes.http.keys import CONTEXT, RESOLVER
 from nodes.http.middleware import REQUEST_ID
 from nodes.sharing.call import MethodCall
-from nodes.sharing.params import MAX_USE_FOR, parse_params
+from nodes.sharing.params import MAX_USE_FOR, parse_params, peer_params
 from nodes.store.accounts import Account
 from nodes.store.audit import AuditLog, AuditRecord
 
@@ -125,10 +126,16 @@ async def _handle(request: web.Request, ctx: NodeContext, trail: _Trail) -> web.
         trail.status = ReturnCode.SUCCESS
         return _response(token_body(token), trail.request_id, [ctx.node_id], [], started)
     account = await access.authenticate(trail.account_id, _text(raw, "AccessToken"), trail.peer_ip)
-    call = method_call(request, method, parse_params(method, raw), account, trail)
+    # a peer node forwards what its entry node validated: a light check, else the full one
+    params = peer_params(method, raw) if account.is_peer else None
+    if params is None:
+        params = parse_params(method, raw)
+    call = method_call(request, method, params, account, trail)
     trail.caller = call.caller
     answer = await request.app[RESOLVER](ctx, call)
     trail.status, trail.route = answer.code, answer.route
+    if isinstance(answer, Relayed):  # a single neighbour's answer, passed back as it came
+        return _relayed_response(answer, trail.request_id)
     body = envelope(answer.code, answer.data, answer.message)
     return _response(body, trail.request_id, answer.route or [ctx.node_id], answer.timings, started)
 
@@ -198,7 +205,11 @@ def _form_body(body: bytes, charset: str) -> dict[str, Any]:
 
 
 def _unquote(text: str, charset: str) -> str:
+    """``unquote_plus(text, encoding=charset, errors="strict")``; an ASCII field (what a form
+    encoder sends) is unescaped in one step, which is what ``unquote`` does for it too."""
     if "%" in text or "+" in text:
+        if text.isascii():
+            return unquote_to_bytes(text.replace("+", " ")).decode(charset)
         return unquote_plus(text, encoding=charset, errors="strict")
     return text
 
@@ -282,3 +293,12 @@ def _response(
         HEADER_TIMING: ", ".join(f"{node};dur={ms:.2f}" for node, ms in timings),
     }
     return web.Response(body=orjson.dumps(body), content_type="application/json", headers=headers)
+
+
+def _relayed_response(answer: Relayed, request_id: str) -> web.Response:
+    headers = {
+        HEADER_REQUEST_ID: request_id,
+        HEADER_ROUTE: ",".join(answer.route),
+        HEADER_TIMING: answer.timing_header,
+    }
+    return web.Response(body=answer.body, content_type="application/json", headers=headers)

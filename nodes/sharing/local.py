@@ -161,13 +161,13 @@ async def _nothing_matches(ctx: NodeContext, params: Mapping[str, str]) -> NodeE
 async def _by_id(ctx: NodeContext, call: MethodCall) -> Record:
     certificate_id = call.params["CertificateID"]
     record = await _record(ctx, certificate_id)
-    _usable([record], ctx.clock.today().isoformat(), certificate_id)
+    _usable([record], ctx.clock.today_iso(), certificate_id)
     return record
 
 
 async def _by_holder(ctx: NodeContext, call: MethodCall) -> list[Record]:
     records = await _holder_records(ctx, call.params)
-    usable = _usable(records, ctx.clock.today().isoformat(), call.params["CertificateHolderCode"])
+    usable = _usable(records, ctx.clock.today_iso(), call.params["CertificateHolderCode"])
     if not usable:
         raise await _nothing_matches(ctx, call.params)
     return usable
@@ -298,7 +298,7 @@ async def _verify(ctx: NodeContext, call: MethodCall) -> dict[str, str]:
         candidates = await _holder_records(ctx, query)
         if not candidates:
             raise await _nothing_matches(ctx, query)
-    today = ctx.clock.today().isoformat()
+    today = ctx.clock.today_iso()
     genuine = any(
         matches(record, type_code, data) and unusable_code(record, today) is None
         for record in candidates

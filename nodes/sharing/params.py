@@ -278,3 +278,50 @@ def _name(error: Any) -> str:
         return str(context["parameter"])
     parts = [str(part) for part in error["loc"]]
     return ".".join(parts) or "body"
+
+
+# -- calls from a peer node ------------------------------------------------------------------------
+_LIMITS = {"UseFor": MAX_USE_FOR}
+_FORMATS = frozenset({"ofd", "pdf"})
+_PEER_FIELDS: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
+    method: (
+        tuple(model.model_fields),
+        frozenset(name for name, info in model.model_fields.items() if info.is_required()),
+    )
+    for method, model in PARAMS.items()
+    if method not in ("Token", "VerifyCertificate")  # CertificateData is parsed: always validated
+}
+
+
+def peer_params(method: str, raw: Mapping[str, Any]) -> dict[str, str] | None:
+    """The parameters of a call from a peer node, checked lightly; None: use ``parse_params``.
+
+    Only for calls authenticated with a peer account: the entry node validated the application's
+    parameters with ``parse_params`` and forwards its result, so a peer call is the same
+    normalised dict. Here every parameter of the method must be a string within its length
+    limit, the required ones given and ``Format`` one of its values — anything else takes the
+    full validation (and its 12/15). The same dict as ``parse_params`` for what a node forwards;
+    the owner's checks of what it uses (an unknown CertificateID is 10) do the rest.
+    """
+    known = _PEER_FIELDS.get(method)
+    if known is None:
+        return None
+    fields, required = known
+    params: dict[str, str] = {}
+    for name in fields:
+        value = raw.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, str) or len(value) > _LIMITS.get(name, MAX_TEXT):
+            return None
+        value = value.strip()
+        if value:
+            params[name] = value
+    if not required.issubset(params):
+        return None
+    format_ = params.get("Format")
+    if format_ is not None:
+        params["Format"] = format_ = format_.lower()
+        if format_ not in _FORMATS:
+            return None
+    return params

@@ -309,6 +309,43 @@ async def test_a_loop_or_an_exhausted_budget_is_32_at_once(
     assert elapsed < 1.5
 
 
+async def test_a_single_hop_answer_is_passed_back_byte_for_byte_with_the_trace_extended(
+    network: tuple[Network, Inventory],
+) -> None:
+    """hlj forwards along national and jl to the owner: the envelope it answers is the owner's
+    bytes, and the route and Server-Timing headers are the owner's extended hop by hop."""
+    net, inventory = network
+    harbin, hlj = net.topology.node("hlj-harbin"), net.topology.node("hlj")
+    jl, owner = net.topology.node("jl"), net.topology.node("jl-changchun")
+    far = inventory.usable["jl-changchun"]["CertificateID"]
+    method = "/ecert/GetCertificateDataByCertificateID"
+    async with client_session(local_host=harbin.host, total_timeout=10) as as_harbin:
+        body = await _peer_body(as_harbin, hlj.url, "peer-hlj-harbin", far)
+        relayed = await _post_raw(as_harbin, hlj.url + method, body, {"X-Ecert-Route": harbin.id})
+    async with client_session(local_host=jl.host, total_timeout=10) as as_jl:
+        body = await _peer_body(as_jl, owner.url, "peer-jl", far)
+        owned = await _post_raw(as_jl, owner.url + method, body, {"X-Ecert-Route": jl.id})
+    (relayed_body, relayed_headers), (owned_body, owned_headers) = relayed, owned
+    assert loads(owned_body)["head"]["status"] == "0"
+    assert relayed_body == owned_body
+    assert relayed_headers["X-Ecert-Route"] == "hlj,national,jl,jl-changchun"
+    assert owned_headers["X-Ecert-Route"] == "jl-changchun"
+    entries = [e.split(";dur=") for e in relayed_headers["Server-Timing"].split(", ")]
+    assert [name for name, _ in entries] == ["hlj", "national", "jl", "jl-changchun"]
+    durations = [float(ms) for _, ms in entries]
+    assert durations == sorted(durations, reverse=True)  # each hop's time includes the next's
+    assert relayed_headers["X-Ecert-Request-Id"] != owned_headers["X-Ecert-Request-Id"]
+
+
+async def _post_raw(
+    session: Any, url: str, body: dict[str, str], headers: dict[str, str]
+) -> tuple[bytes, dict[str, str]]:
+    async with session.post(
+        url, data=dumps(body), headers={"Content-Type": "application/json", **headers}
+    ) as response:
+        return await response.read(), dict(response.headers)
+
+
 async def _peer_body(session: Any, url: str, account: str, certificate_id: str) -> dict[str, str]:
     token = await _post(session, url + "/ecert/token", {"AccountId": account}, {})
     return {

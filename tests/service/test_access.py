@@ -15,6 +15,7 @@ from tests.service.certs import issue, make_certificate
 from tests.service.conftest import APP_IP, OTHER_IP, PEER_IP, Node, start_node
 
 TOKEN = re.compile(r"^[0-9A-F]{32}$")
+VALID_ID = make_certificate(1).CertificateID
 
 
 async def by_id(node: Node, credentials: dict[str, str], source: str = APP_IP) -> str:
@@ -231,3 +232,62 @@ async def test_a_clean_shutdown_writes_every_queued_audit_row(
         rows = await node.ctx.db.fetchall("SELECT status, method FROM audit_log")
         assert len(rows) == 451  # the Token call and the 450 others
         assert {tuple(row) for row in rows} == {("0", "Token"), ("0", "GetCertificateType")}
+
+
+async def _peer_credentials(node: Node) -> dict[str, str]:
+    peer = await node.server.app[ACCESS_KEY].account("peer-hlj")
+    assert peer is not None
+    return {"AccountId": "peer-hlj", "AccessToken": await node.token(peer)}
+
+
+async def test_an_application_call_is_fully_validated_a_peer_call_lightly(node: Node) -> None:
+    """The entry node validates an application's parameters; a peer node forwards that result,
+    so its call gets a light check (strings, required ones given) and the owner answers 10 for
+    an identifier it does not hold rather than 15."""
+    cert = make_certificate(4)
+    await issue(node.ctx, cert)
+    bad_check_character = cert.CertificateID[:-1] + ("0" if cert.CertificateID[-1] != "0" else "1")
+    params = {"CertificateID": bad_check_character, "UseFor": "办理测试"}
+    method = "GetCertificateDataByCertificateID"
+    from_app = await node.post(method, data={**await node.login(), **params})
+    assert (from_app.status, from_app.code) == (200, "15")
+    assert "CertificateID" in from_app.body["head"]["message"]
+    peer = await _peer_credentials(node)
+    from_peer = await node.post(method, data={**peer, **params}, source=PEER_IP)
+    assert (from_peer.status, from_peer.code) == (200, "10")
+    good = await node.post(
+        method,
+        json={**peer, "CertificateID": f" {cert.CertificateID} ", "UseFor": "办理测试", "x": 1},
+        source=PEER_IP,
+    )
+    assert good.code == "0"
+    assert node.calls[-1].params == {
+        **peer,
+        "CertificateID": cert.CertificateID,
+        "UseFor": "办理测试",
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "named"),
+    [
+        ({"CertificateID": 123, "UseFor": "x"}, "15", "CertificateID"),
+        ({"CertificateID": ["a"], "UseFor": "x"}, "15", "CertificateID"),
+        ({"CertificateID": "x" * 300, "UseFor": "x"}, "15", "CertificateID"),
+        ({"CertificateID": "  ", "UseFor": "x"}, "12", "CertificateID"),
+        ({"CertificateID": "AB"}, "12", "UseFor"),
+        ({"CertificateID": VALID_ID, "UseFor": {"a": 1}}, "15", "UseFor"),
+        ({"CertificateID": VALID_ID, "UseFor": "x", "Format": "doc"}, "15", "Format"),
+    ],
+)
+async def test_malformed_input_from_a_peer_is_12_or_15_never_a_failure(
+    node: Node, body: dict[str, Any], code: str, named: str
+) -> None:
+    method = (
+        "GetCertificateFileByCertificateID"
+        if "Format" in body
+        else "GetCertificateDataByCertificateID"
+    )
+    reply = await node.post(method, json={**await _peer_credentials(node), **body}, source=PEER_IP)
+    assert (reply.status, reply.code) == (200, code)
+    assert named in reply.body["head"]["message"]

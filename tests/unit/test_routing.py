@@ -29,6 +29,8 @@ from gateway.trace import (
     decode_timing,
     encode_route,
     encode_timing,
+    extend_route,
+    extend_timing,
     merge_data,
     merge_routes,
     merge_timings,
@@ -442,6 +444,50 @@ def test_route_and_timing_headers_round_trip() -> None:
     assert decode_timing('a;desc="x";dur=1.5, b;dur=oops, c, d;dur="2"') == [("a", 1.5), ("d", 2.0)]
     assert decode_timing(None) == []
     assert decode_route(None) == []
+
+
+@pytest.mark.parametrize(
+    "route",
+    [
+        "national,jl,jl-changchun",
+        "jl-changchun",
+        "national, jl",  # spaces: not as a node writes it
+        "national,JL",
+        "national,jl,national",
+        "hlj,national",  # this node itself
+        "",
+        None,
+    ],
+)
+def test_a_single_hop_route_is_extended_as_parsing_and_merging_would(route: str | None) -> None:
+    extended = extend_route("hlj", route)
+    parsed = encode_route(merge_routes(["hlj"], decode_route(route)))
+    assert extended is None or extended == parsed
+    assert (extended is None) == (route not in ("national,jl,jl-changchun", "jl-changchun"))
+
+
+@pytest.mark.parametrize(
+    "timing",
+    [
+        "national;dur=3.25, jl;dur=2.00, jl-changchun;dur=0.75",
+        "jl-changchun;dur=0.05",
+        "jl;dur=1.5",  # not two decimals
+        "jl;dur=01.50",
+        "jl;dur=-0.01",
+        "jl;dur=1.50,national;dur=1.00",
+        'jl;desc="x";dur=1.50',
+        "jl;dur=2.00, jl;dur=1.00",
+        "hlj;dur=2.00",
+        "",
+        None,
+    ],
+)
+def test_a_single_hop_timing_is_extended_as_parsing_and_merging_would(timing: str | None) -> None:
+    extended = extend_timing("hlj", 12.345, timing)
+    parsed = encode_timing(merge_timings([("hlj", 12.345)], decode_timing(timing)))
+    assert extended is None or extended == parsed
+    clean = ("national;dur=3.25, jl;dur=2.00, jl-changchun;dur=0.75", "jl-changchun;dur=0.05")
+    assert (extended is None) == (timing not in clean)
 
 
 def test_timings_keep_each_nodes_first_entry() -> None:
