@@ -9,23 +9,19 @@ pure planner, and then answers locally, asks children concurrently, or asks the 
 - a fan-out merges data lists (local first, children in topology order) and combines codes with
   ``gateway.trace.combine_codes`` (0; 31 when some part failed; 10; 21/22/23; 30);
 - at the root, a final 10 for a CertificateTypeCode nobody published becomes 13;
-- a fileUrl from a neighbour is replaced by a relay link on this node (``relay_file`` serves it),
-  so the file travels back along the route.
+- a fileUrl from a neighbour is replaced by a relay link on this node (``nodes.relay``), so the
+  file travels back along the route.
 """
 
 from __future__ import annotations
 
 import asyncio
-import gc
 import time
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import structlog
-from aiohttp import web
 
 from gateway.errors import ForwardError
 from gateway.forwarder import Forwarder, Reply
@@ -48,7 +44,6 @@ from gateway.routing import (
 )
 from gateway.trace import (
     combine_codes,
-    decode_timing,
     extend_route,
     extend_timing,
     merge_data,
@@ -58,16 +53,14 @@ from gateway.trace import (
 from nodes.cascade_cache import CatalogCache
 from nodes.context import NodeContext, Resolver
 from nodes.errors import CascadeUnreachable, NodeError
-from nodes.sharing.call import Answer, MethodCall
+from nodes.relay import relay_links
+from nodes.sharing.call import Answer, MethodCall, Relayed
 from nodes.sharing.local import answer_locally
 from nodes.sharing.params import certificate_data
-from nodes.store.files import FileFormat, FileLink, FileLinkRepo, new_file_token
 from nodes.store.types import TypeRepo
 
 log = structlog.get_logger()
 
-FILE_DEADLINE_MS = 10_000.0  # a relayed file may take longer than a data answer
-_FILE_FORMATS: dict[str, FileFormat] = {"ofd": "ofd", "pdf": "pdf", "zip": "zip"}
 _FILE_METHODS = frozenset(
     {
         "GetCertificateFileByHolder",
@@ -85,26 +78,10 @@ async def cascade_resolver(ctx: NodeContext) -> AsyncIterator[Resolver]:
         ctx.forwarder = forwarder
         cascade = Cascade(ctx, forwarder)
         await cascade.catalog.install()
-        tune_collector()
         try:
             yield cascade.resolve
         finally:
             ctx.forwarder = None
-
-
-def tune_collector() -> None:
-    """Cut the cyclic garbage collector's work in a node process (it serves for its lifetime).
-
-    A forward keeps many young objects alive across await points (two HTTP exchanges in
-    flight per call), so at the default threshold of 700 the collector traversed them every ~20
-    calls: ~10% of a forwarding node's CPU, with pauses of tens of ms for a full collection.
-    The request path makes no reference cycles (measured with ``gc.DEBUG_SAVEALL``: none), so
-    collecting the young generation every 10,000 allocations frees the same, and what was built
-    at start (topology, models, schemas) is frozen out of every collection.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(10_000, 10, 10)
 
 
 class Cascade:
@@ -291,21 +268,6 @@ class Cascade:
 
 
 # -- answers --------------------------------------------------------------------------------------
-@dataclass(slots=True)
-class Relayed(Answer):
-    """A single neighbour's answer passed back as it came: its envelope's bytes (``body``) and its
-    ``Server-Timing`` text, which ``Cascade.resolve`` extends with this node's entry. ``route``
-    is the neighbour's, as for any Answer; ``timings`` stays empty (``parsed`` fills it)."""
-
-    body: bytes = b""
-    timing_header: str = ""
-
-    def parsed(self) -> Answer:
-        """The same answer as a plain Answer, for a node that changes it."""
-        timings = decode_timing(self.timing_header)
-        return Answer(self.code, self.data, self.message, route=self.route, timings=timings)
-
-
 def _relayed(reply: Reply, node_id: str) -> Relayed | None:
     """``reply`` as a Relayed answer when passing its bytes on is the same as parsing it into an
     Answer and writing the envelope again: a known code and the envelope exactly as
@@ -379,64 +341,3 @@ def _combine(method: str, answers: list[Answer]) -> Answer:
         route=merge_routes(*(answer.route for answer in answers)),
         timings=merge_timings(*(answer.timings for answer in answers)),
     )
-
-
-# -- fileUrl relaying (SPEC §3.3) -----------------------------------------------------------------
-async def relay_links(ctx: NodeContext, answer: Answer) -> None:
-    """Replace every fileUrl in a neighbour's answer by a relay link on this node."""
-    items = answer.data.get("dataList") if isinstance(answer.data, dict) else None
-    if not isinstance(items, list):
-        return
-    expires_at = ctx.clock.now().timestamp() + ctx.settings.file_link_ttl
-    base = f"{ctx.node.url}{ctx.topology.path}/file"
-    links: list[FileLink] = []
-    for item in items:
-        upstream = item.get("fileUrl") if isinstance(item, dict) else None
-        if not isinstance(upstream, str) or not upstream:
-            continue
-        file_format = _FILE_FORMATS.get(upstream.rsplit(".", 1)[-1].lower(), "ofd")
-        link = FileLink(
-            token=new_file_token(),
-            kind="relay",
-            file_format=file_format,
-            expires_at=expires_at,
-            upstream_url=upstream,
-        )
-        links.append(link)
-        item["fileUrl"] = f"{base}{link.token}.{file_format}"
-    await FileLinkRepo(ctx.db).add(links)
-
-
-async def relay_file(ctx: NodeContext, link: FileLink) -> web.Response:
-    """Serve a relay link: fetch the next hop's fileUrl (which may relay further) and pass it on.
-
-    The next hop's status passes through (404 for an expired link there); a next hop that cannot
-    be reached is 30.
-    """
-    forwarder = ctx.forwarder
-    if forwarder is None:
-        raise CascadeUnreachable(ctx.node_id, "the cascade is not running")
-    neighbour = _node_at(ctx, link.upstream_url)
-    try:
-        fetched = await forwarder.fetch_file(
-            link.upstream_url, node_id=neighbour, deadline_ms=FILE_DEADLINE_MS
-        )
-    except ForwardError as exc:
-        log.warning("file.relay_failed", neighbour=neighbour, error=str(exc))
-        raise CascadeUnreachable(neighbour, str(exc).removeprefix(f"{neighbour}: ")) from exc
-    headers = {"Content-Disposition": fetched.disposition} if fetched.disposition else None
-    return web.Response(
-        body=fetched.body,
-        status=fetched.status,
-        content_type=fetched.content_type,
-        headers=headers,
-    )
-
-
-def _node_at(ctx: NodeContext, url: str) -> str:
-    """The id of the neighbour a fileUrl points at (its host:port), for messages."""
-    parts = urlsplit(url)
-    for node in ctx.topology.neighbours(ctx.node_id):
-        if (node.host, node.port) == (parts.hostname, parts.port):
-            return node.id
-    return parts.netloc or "upstream"

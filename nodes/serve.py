@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 from collections.abc import Awaitable, Callable
 
@@ -32,6 +33,7 @@ async def serve(
     async with Database(settings.database_path) as db:
         ctx = NodeContext(settings=settings, db=db, clock=clock)
         await prepare(ctx)
+        tune_collector()
         async with cascade_resolver(ctx) as resolver, aggregation(ctx):
             app = create_app(ctx, resolver=resolver)
             runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -53,3 +55,18 @@ def install_signal_trigger() -> Callable[[], Awaitable[object]]:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     return stop.wait
+
+
+def tune_collector() -> None:
+    """Cut the cyclic garbage collector's work in a node process (it serves for its lifetime).
+
+    A forward keeps many young objects alive across await points (two HTTP exchanges in
+    flight per call), so at the default threshold of 700 the collector traversed them every ~20
+    calls: ~10% of a forwarding node's CPU, with pauses of tens of ms for a full collection.
+    The request path makes no reference cycles (measured with ``gc.DEBUG_SAVEALL``: none), so
+    collecting the young generation every 10,000 allocations frees the same, and what was built
+    at start (topology, models, schemas) is frozen out of every collection.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)

@@ -21,6 +21,7 @@ from nodes.errors import NotFound
 from nodes.files import render
 from nodes.http.keys import CONTEXT
 from nodes.model.certificate import Certificate
+from nodes.relay import relay_file
 from nodes.store.files import FileLink, FileLinkRepo
 
 log = structlog.get_logger()
@@ -75,9 +76,5 @@ async def _certificate(ctx: NodeContext, certificate_id: str) -> Certificate:
 
 
 async def _relay(ctx: NodeContext, link: FileLink) -> web.StreamResponse:
-    """A file held further along the cascade: ``nodes.cascade.relay_file`` (the router's module)
-    fetches ``link.upstream_url`` from the next hop and passes its answer on. Imported lazily:
-    the cascade module sits above the HTTP layer (serve wires them), not below it."""
-    from nodes.cascade import relay_file  # noqa: PLC0415 - lazy on purpose, see above
-
+    """A file held further along the cascade: fetched from the next hop and passed on."""
     return await relay_file(ctx, link)

@@ -32,12 +32,11 @@ from gateway.protocol import (
     envelope,
 )
 from nodes.access.guard import Access
-from nodes.cascade import Relayed
 from nodes.context import NodeContext
 from nodes.errors import NodeError, ParameterInvalid, UnknownMethod
 from nodes.http.keys import CONTEXT, RESOLVER
 from nodes.http.middleware import REQUEST_ID
-from nodes.sharing.call import MethodCall
+from nodes.sharing.call import MethodCall, Relayed
 from nodes.sharing.params import MAX_USE_FOR, parse_params, peer_params
 from nodes.store.accounts import Account
 from nodes.store.audit import AuditLog, AuditRecord

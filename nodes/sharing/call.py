@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.protocol import DEFAULT_DEADLINE_MS, DEFAULT_HOP_BUDGET, ReturnCode
+from gateway.trace import decode_timing
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,3 +35,18 @@ class Answer:
     message: str | None = None
     route: list[str] = field(default_factory=list)  # node ids in the order first reached
     timings: list[tuple[str, float]] = field(default_factory=list)  # (node id, ms) per hop
+
+
+@dataclass(slots=True)
+class Relayed(Answer):
+    """A single neighbour's answer passed back as it came: its envelope's bytes (``body``) and its
+    ``Server-Timing`` text, which ``Cascade.resolve`` extends with this node's entry. ``route``
+    is the neighbour's, as for any Answer; ``timings`` stays empty (``parsed`` fills it)."""
+
+    body: bytes = b""
+    timing_header: str = ""
+
+    def parsed(self) -> Answer:
+        """The same answer as a plain Answer, for a node that changes it."""
+        timings = decode_timing(self.timing_header)
+        return Answer(self.code, self.data, self.message, route=self.route, timings=timings)

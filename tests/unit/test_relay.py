@@ -6,7 +6,8 @@ import pytest
 
 from gateway.forwarder import Reply
 from gateway.protocol import ReturnCode, dumps, envelope, list_data, loads
-from nodes.cascade import Relayed, _relayed
+from nodes.cascade import _relayed
+from nodes.sharing.call import Relayed
 
 ROUTE = "national,jl,jl-changchun"
 TIMING = "national;dur=3.25, jl;dur=2.00, jl-changchun;dur=0.75"
