@@ -14,13 +14,12 @@ Errors (all ``GatewayError``)::
 from __future__ import annotations
 
 import asyncio
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import quote
 
 import aiohttp
 
-from gateway.client import client_session, read_json
+from gateway.client import SessionOwner, client_session, read_json
 from gateway.errors import GatewayError
 from gateway.state import StateDir
 from gateway.topology import NodeSpec, Topology
@@ -49,7 +48,7 @@ class AdminRejected(AdminError):
         self.status = status
 
 
-class AdminClient:
+class AdminClient(SessionOwner):
     """``async with AdminClient(topology, state, "hlj") as admin: await admin.status()``.
 
     Pass ``session`` to share one client session between several nodes' clients.
@@ -68,22 +67,9 @@ class AdminClient:
         self.state = state
         self.timeout = timeout
         self._session = session
-        self._owned: aiohttp.ClientSession | None = None
 
-    async def __aenter__(self) -> Self:
-        if self._session is None:
-            self._owned = self._session = client_session(limit=8, total_timeout=self.timeout)
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._owned is not None:
-            await self._owned.close()
-            self._owned = self._session = None
+    def _open_session(self) -> aiohttp.ClientSession:
+        return client_session(limit=8, total_timeout=self.timeout)
 
     # -- the admin API --------------------------------------------------------------------------
     async def healthz(self) -> Any:
@@ -116,12 +102,11 @@ class AdminClient:
     # -- transport ------------------------------------------------------------------------------
     async def request(self, method: str, path: str, *, json: Any = None, admin: bool = True) -> Any:
         """Send one request; the decoded JSON answer, or an ``AdminError``."""
-        if self._session is None:
-            raise RuntimeError("use AdminClient as an async context manager")
+        session = self.session
         headers = {ADMIN_KEY_HEADER: await self._admin_key()} if admin else {}
         node_id = self.node.id
         try:
-            async with self._session.request(
+            async with session.request(
                 method, f"{self.node.url}{path}", json=json, headers=headers
             ) as response:
                 body = await _decode(response)

@@ -6,6 +6,9 @@ tokens at the neighbour see the right peer); the CLI and launcher use short-live
 
 from __future__ import annotations
 
+from types import TracebackType
+from typing import Self
+
 import aiohttp
 
 from gateway.protocol import loads
@@ -31,3 +34,41 @@ def client_session(
 
 async def read_json(response: aiohttp.ClientResponse) -> object:
     return loads(await response.read())
+
+
+class SessionOwner:
+    """Base of the clients that hold one pooled session for the span of an ``async with``.
+
+    A subclass says how to open its session (``_open_session``); a session handed in before
+    ``__aenter__`` (shared between clients) is used and left open.
+    """
+
+    _session: aiohttp.ClientSession | None = None
+    _owned = False
+
+    def _open_session(self) -> aiohttp.ClientSession:
+        raise NotImplementedError
+
+    def _not_open(self) -> Exception:
+        return RuntimeError(f"use {type(self).__name__} as an async context manager")
+
+    async def __aenter__(self) -> Self:
+        if self._session is None:
+            self._session, self._owned = self._open_session(), True
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._owned and self._session is not None:
+            await self._session.close()
+            self._session, self._owned = None, False
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise self._not_open()
+        return self._session

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import aiohttp
 import structlog
@@ -24,7 +23,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from gateway.client import client_session
+from gateway.client import SessionOwner, client_session
 from gateway.errors import ForwardError, NeighbourRejected, NeighbourUnreachable
 from gateway.protocol import (
     HEADER_CALLER,
@@ -104,7 +103,7 @@ class FetchedFile:
     disposition: str | None = None
 
 
-class Forwarder:
+class Forwarder(SessionOwner):
     """``async with Forwarder(topology, node_id) as forwarder:`` for the node's whole lifetime."""
 
     def __init__(self, topology: Topology, node_id: str, *, limit: int = 256):
@@ -112,30 +111,15 @@ class Forwarder:
         self.node = topology.node(node_id)
         self.account_id = peer_account(node_id)
         self._limit = limit
-        self._session: aiohttp.ClientSession | None = None
         self._tokens: dict[str, str] = {}
         self._pending: dict[str, asyncio.Future[str]] = {}
         self._neighbours = {node.id: node for node in topology.neighbours(node_id)}
 
-    async def __aenter__(self) -> Self:
-        self._session = client_session(local_host=self.node.host, limit=self._limit)
-        return self
+    def _open_session(self) -> aiohttp.ClientSession:
+        return client_session(local_host=self.node.host, limit=self._limit)
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            raise ForwardError("the forwarder is not open", node_id=self.node.id)
-        return self._session
+    def _not_open(self) -> Exception:
+        return ForwardError("the forwarder is not open", node_id=self.node.id)
 
     def _neighbour(self, neighbour_id: str) -> NodeSpec:
         try:

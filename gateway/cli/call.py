@@ -13,15 +13,14 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import aiohttp
 from rich.table import Table
 
 from gateway.admin_client import AdminClient
 from gateway.cli.common import add_json_option, console, load
-from gateway.client import client_session
+from gateway.client import SessionOwner, client_session
 from gateway.errors import GatewayError
 from gateway.protocol import (
     HEADER_DEADLINE_MS,
@@ -75,7 +74,7 @@ class CallResult:
         }
 
 
-class AppCaller:
+class AppCaller(SessionOwner):
     """``async with AppCaller(topology, state, "hlj-harbin") as app: await app.call(...)``."""
 
     def __init__(
@@ -94,34 +93,14 @@ class AppCaller:
         self.from_ip = from_ip
         self.name = name
         self.rate_limit = rate_limit  # requests/s of a new account; None: the node's default
-        self._session: aiohttp.ClientSession | None = None
         self._token: str | None = None
         self._account = ""
         taken = {node.host: node.id for node in topology.nodes}
         if from_ip in taken:
             raise CallError(f"--from-ip {from_ip} is the address of node {taken[from_ip]}")
 
-    async def __aenter__(self) -> Self:
-        self._session = client_session(
-            local_host=self.from_ip, limit=64, total_timeout=CALL_TIMEOUT
-        )
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            raise RuntimeError("use AppCaller as an async context manager")
-        return self._session
+    def _open_session(self) -> aiohttp.ClientSession:
+        return client_session(local_host=self.from_ip, limit=64, total_timeout=CALL_TIMEOUT)
 
     # -- account and token -----------------------------------------------------------------------
     @property
