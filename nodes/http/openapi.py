@@ -52,8 +52,8 @@ class SurfaceValue(BaseModel):
     value: str
 
 
-class DataItem(_Item):
-    """Table 8."""
+class _RequiredData(_Item):
+    """The nine required keys of a Table 8 data item, which Table 20 repeats."""
 
     certificateType: str
     certificateName: str
@@ -64,6 +64,11 @@ class DataItem(_Item):
     issueDeptCode: str
     certificateNumber: str
     issueDate: str
+
+
+class DataItem(_RequiredData):
+    """Table 8."""
+
     certificateValidateStart: str = ""
     certificateValidateEnd: str = ""
     surface: list[SurfaceValue] = []
@@ -100,19 +105,10 @@ class TypeItem(_Item):
     CertificateIssuingAuthorityLevel: str
 
 
-class RetrievalItem(_Item):
-    """Table 20."""
+class RetrievalItem(_RequiredData):
+    """Table 20: ``certificateID`` and the nine required data-item keys."""
 
     certificateID: str
-    certificateType: str
-    certificateName: str
-    certificateHolder: str
-    certificateHolderCode: str
-    certificateHolderType: str
-    issueDept: str
-    issueDeptCode: str
-    certificateNumber: str
-    issueDate: str
 
 
 ANSWERS: dict[str, type[BaseModel]] = {
