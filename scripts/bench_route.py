@@ -1,6 +1,6 @@
 """Routing benchmark: the demo network against a bare 5-process aiohttp forwarding chain.
 
-    /tmp/venv/bin/python scripts/bench_route.py [--requests 3000] [--json out.json]
+    .venv/bin/python scripts/bench_route.py [--requests 3000] [--json out.json]
 
 One process orchestrates everything and cleans up after itself:
 
