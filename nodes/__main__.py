@@ -10,6 +10,7 @@ import uvloop
 
 from gateway.errors import TopologyError
 from gateway.topology import load_topology
+from nodes.errors import NodeStartFailed
 from nodes.logs import configure_logging
 from nodes.serve import install_signal_trigger, serve
 from nodes.settings import NodeSettings
@@ -46,7 +47,13 @@ def main(argv: list[str] | None = None) -> int:
         seed=None if args.no_seed else args.seed,
         per_node=args.per_node,
     )
-    uvloop.run(_main(settings))
+    try:
+        uvloop.run(_main(settings))
+    except (NodeStartFailed, BaseExceptionGroup) as exc:
+        # the exchange's task group wraps what the body raised
+        if isinstance(exc, BaseExceptionGroup) and exc.subgroup(NodeStartFailed) is None:
+            raise
+        return 1  # node.bind_failed is logged
     return 0
 
 

@@ -13,6 +13,8 @@ NodeError                      (.code: ReturnCode)
 ├── CascadeUnreachable         30  the node that holds the answer did not answer in time (.node_id)
 ├── HopLimitExceeded           32  hop budget exhausted or a loop detected
 └── StoreError                 99  the database failed
+
+NodeStartFailed                    the node could not start serving (its address is taken)
 """
 
 from __future__ import annotations
@@ -92,3 +94,7 @@ class HopLimitExceeded(NodeError):
 
 class StoreError(NodeError):
     code = ReturnCode.OTHER
+
+
+class NodeStartFailed(Exception):
+    """The node could not listen on its address; the process exits 1 after one log line."""

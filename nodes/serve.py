@@ -14,6 +14,7 @@ from nodes.cascade import cascade_resolver
 from nodes.catalog.runner import aggregation
 from nodes.clock import Clock
 from nodes.context import NodeContext
+from nodes.errors import NodeStartFailed
 from nodes.http.app import create_app
 from nodes.preparation import prepare
 from nodes.settings import NodeSettings
@@ -40,7 +41,12 @@ async def serve(
             await runner.setup()
             try:
                 site = web.TCPSite(runner, settings.node.host, settings.node.port, backlog=1024)
-                await site.start()
+                try:
+                    await site.start()
+                except OSError as exc:
+                    address = f"{settings.node.host}:{settings.node.port}"
+                    log.error("node.bind_failed", address=address, error=exc.strerror or str(exc))
+                    raise NodeStartFailed(f"cannot listen on {address}") from None
                 log.info("node.started", url=settings.node.url, tier=settings.node.tier)
                 await shutdown_trigger()
             finally:

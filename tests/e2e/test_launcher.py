@@ -274,6 +274,8 @@ def test_a_node_that_cannot_start_fails_up_with_its_log_and_leaves_nothing(
     assert first.startswith("ecert: error: node p1-c1 ")
     assert str(state.log_path("p1-c1")) in first
     assert tail, "the failing node's log tail is shown"
+    assert any('"node.bind_failed"' in line for line in tail), "one clear log line says why"
+    assert not any("Traceback" in line for line in tail)
     assert state.pid_names() == []
     assert not _answers(
         load_topology(path).node("national").host, load_topology(path).node("national").port
