@@ -129,9 +129,12 @@ class Launcher:
     # -- up and down --------------------------------------------------------------------------
     async def up(self, progress: ProgressCallback | None = None) -> UpResult:
         """Start whatever of the network is not running and wait until all of it is ready."""
-        notify = progress or (lambda name, phase: None)
         self._check_addresses()
         self.state.prepare()
+        with self.state.exclusive():
+            return await self._up(progress or (lambda name, phase: None))
+
+    async def _up(self, notify: ProgressCallback) -> UpResult:
         result = UpResult()
         running = {node.id for node in self.topology.nodes if self.node_pid(node.id)}
         self._install_topology(network_running=bool(running))

@@ -7,6 +7,7 @@ Layout (the launcher writes it, the nodes read their part of it)::
     <state>/<node-id>/admin.key    the node's admin key (created by the node at first start)
     <state>/logs/<name>.log        stdout and stderr of a node or of the broker
     <state>/run/<name>.pid         pid of a running node or of the broker (``broker``)
+    <state>/run/up.lock            held while an ``ecert up`` starts the network
 
 A pid file alone does not prove a process is ours: pids are reused. ``running_pid`` also checks
 that the process's command line names the node (or the broker's port) and this state directory.
@@ -17,11 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from gateway.errors import LauncherError
@@ -50,6 +53,19 @@ class StateDir:
     @property
     def run_dir(self) -> Path:
         return self.root / "run"
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the state directory for one ``up`` at a time (an advisory lock in run/)."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        with (self.run_dir / "up.lock").open("w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise LauncherError(
+                    f"another ecert up is starting the network in {self.root}"
+                ) from None
+            yield
 
     def node_dir(self, node_id: str) -> Path:
         return self.root / node_id

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.errors import LauncherError
 from gateway.state import StateDir, command_line, is_alive
 
 linux_only = pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
@@ -79,3 +80,15 @@ def test_a_zombie_is_dead() -> None:
         assert not is_alive(process.pid, [])
     finally:
         process.wait()
+
+
+def test_only_one_up_holds_the_state_directory_at_a_time(tmp_path: Path) -> None:
+    state = StateDir(tmp_path / "state")
+    with (
+        state.exclusive(),
+        pytest.raises(LauncherError, match="another ecert up"),
+        StateDir(state.root).exclusive(),
+    ):
+        pass
+    with state.exclusive():  # released when the first up is done
+        pass
