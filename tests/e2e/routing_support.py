@@ -191,3 +191,22 @@ def items(result: CallResult) -> list[dict[str, Any]]:
 
 def ids_of(results: Iterable[dict[str, Any]]) -> set[str]:
     return {str(item.get("certificateID")) for item in results}
+
+
+async def assert_by_id_reaches_every_owner(net: Network, inventory: Inventory) -> None:
+    """From every entry node, GetCertificateDataByCertificateID for one usable certificate of
+    every owner answers 0 along the tree path, with one timing per node of the route."""
+    async with Apps(net) as apps:
+        for entry in net.topology.nodes:
+            for owner, record in inventory.usable.items():
+                result = await apps.call(
+                    entry.id,
+                    "GetCertificateDataByCertificateID",
+                    {"CertificateID": record["CertificateID"]},
+                )
+                where = f"{entry.id} → {owner}"
+                assert result.status == 0, (where, result.envelope)
+                assert result.route == tree_path(net.topology, entry.id, owner), where
+                assert [node for node, _ in result.timings] == result.route, where
+                (item,) = items(result)
+                assert item["certificateNumber"] == record["CertificateNumber"], where

@@ -23,6 +23,7 @@ from tests.e2e.harness import Network, network_in_background, write_topology
 from tests.e2e.routing_support import (
     Apps,
     Inventory,
+    assert_by_id_reaches_every_owner,
     catalog_route,
     certificate_data,
     holder_route,
@@ -69,21 +70,7 @@ def test_the_brief_routes_from_hlj_harbin() -> None:
 async def test_by_id_from_every_entry_reaches_every_owner_along_the_tree(
     network: tuple[Network, Inventory],
 ) -> None:
-    net, inventory = network
-    async with Apps(net) as apps:
-        for entry in net.topology.nodes:
-            for owner, record in inventory.usable.items():
-                result = await apps.call(
-                    entry.id,
-                    "GetCertificateDataByCertificateID",
-                    {"CertificateID": record["CertificateID"]},
-                )
-                where = f"{entry.id} → {owner}"
-                assert result.status == 0, (where, result.envelope)
-                assert result.route == tree_path(net.topology, entry.id, owner), where
-                assert [node for node, _ in result.timings] == result.route, where
-                (item,) = items(result)
-                assert item["certificateNumber"] == record["CertificateNumber"], where
+    await assert_by_id_reaches_every_owner(*network)
 
 
 DEMO_NODE_IDS = [

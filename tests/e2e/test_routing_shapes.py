@@ -27,6 +27,7 @@ from tests.e2e.harness import (
 from tests.e2e.routing_support import (
     Apps,
     Inventory,
+    assert_by_id_reaches_every_owner,
     holder_route,
     items,
     take_inventory,
@@ -61,17 +62,7 @@ async def test_by_id_from_every_entry_reaches_every_owner(
 ) -> None:
     net, inventory = network
     assert {"p1-c1-d1", "p2-c1-d1", "p3-c1"} <= set(inventory.usable), inventory.usable.keys()
-    async with Apps(net) as apps:
-        for entry in net.topology.nodes:
-            for owner, record in inventory.usable.items():
-                result = await apps.call(
-                    entry.id,
-                    "GetCertificateDataByCertificateID",
-                    {"CertificateID": record["CertificateID"]},
-                )
-                where = f"{entry.id} → {owner}"
-                assert result.status == 0, (where, result.envelope)
-                assert result.route == tree_path(net.topology, entry.id, owner), where
+    await assert_by_id_reaches_every_owner(net, inventory)
 
 
 async def test_the_longest_path_crosses_six_hops(network: tuple[Network, Inventory]) -> None:
