@@ -12,6 +12,7 @@ from nodes.settings import NodeSettings
 from nodes.sharing.call import Answer, MethodCall
 from nodes.store.certificates import CertificateRepo
 from nodes.store.db import Database
+from nodes.store.memo import StoreMemo
 
 Resolver = Callable[["NodeContext", MethodCall], Awaitable[Answer]]
 
@@ -22,10 +23,12 @@ class NodeContext:
     db: Database
     clock: Clock
     certificates: CertificateRepo = field(init=False)
+    records: StoreMemo = field(init=False)  # certificate records by id; installed by serve
     forwarder: Forwarder | None = None  # set while the cascade runs; relays files to neighbours
 
     def __post_init__(self) -> None:
         self.certificates = CertificateRepo(self.db)
+        self.records = StoreMemo(self.db, "certificate")
 
     @property
     def topology(self) -> Topology:

@@ -34,6 +34,7 @@ async def serve(
     async with Database(settings.database_path) as db:
         ctx = NodeContext(settings=settings, db=db, clock=clock)
         await prepare(ctx)
+        await ctx.records.install()
         tune_collector()
         async with cascade_resolver(ctx) as resolver, aggregation(ctx):
             app = create_app(ctx, resolver=resolver)

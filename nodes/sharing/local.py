@@ -110,15 +110,22 @@ def _usable(records: list[Record], today: str, what: str) -> list[Record]:
     return usable
 
 
-# -- queries (one SQLite read each) ---------------------------------------------------------------
+# -- queries (one SQLite read each; by-ID records remembered) ------------------------------------
 async def _record(ctx: NodeContext, certificate_id: str) -> Record:
+    """The stored record (its bytes remembered until the table changes; parsed per call, so no
+    answer ever shares objects with another)."""
+    stored = await ctx.records.get(certificate_id, lambda: _record_bytes(ctx, certificate_id))
+    if stored is None:
+        raise NotFound(f"{ReturnCode.NOT_FOUND.message}: {certificate_id}")
+    record: Record = orjson.loads(stored)
+    return record
+
+
+async def _record_bytes(ctx: NodeContext, certificate_id: str) -> bytes | None:
     row = await ctx.db.fetchone(
         "SELECT record FROM certificate WHERE certificate_id = ?", (certificate_id,)
     )
-    if row is None:
-        raise NotFound(f"{ReturnCode.NOT_FOUND.message}: {certificate_id}")
-    record: Record = orjson.loads(row[0])
-    return record
+    return None if row is None else bytes(row[0])
 
 
 async def _holder_records(ctx: NodeContext, params: Mapping[str, str]) -> list[Record]:

@@ -186,6 +186,7 @@ async def start_node(
     async with Database(node_settings.database_path) as db:
         ctx = NodeContext(settings=node_settings, db=db, clock=Clock(topology.zone))
         await prepare(ctx)
+        await ctx.records.install()  # as serve does: by-ID records are remembered
         calls: list[MethodCall] = []
         app = create_app(ctx, resolver=recording(calls))
         server = await aiohttp_server(app, host=ctx.node.host, port=ctx.node.port)
