@@ -7,6 +7,10 @@ wrong (or the row names a certificate this node does not hold, e.g. one a provin
 anomaly waits for the administrator, whose correction emits a new row through
 ``nodes.issuing.record_changes``. Either way the anomaly is resolved when a later batch carrying
 that certificate is acknowledged without one (``push.acknowledge``).
+
+A province that receives anomalies of rows it forwarded for its subtree passes them down to the
+child each row came through (``relay_targets``), and so on, so that the node holding the
+certificate learns what national rejected.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from nodes.model.catalog import row_from_certificate
 from nodes.model.certificate import Certificate
 from nodes.model.codes import CdOperation, CertificateStatus
 from nodes.store.anomalies import AnomalyRepo
+from nodes.store.catalog import CatalogRepo
 from nodes.store.db import Transaction
 from nodes.store.outbox import OutboxRepo
 from nodes.store.schema import E1_COLUMNS
@@ -75,6 +80,21 @@ async def receive_anomalies(ctx: NodeContext, cd_batch: str, raw_rows: list[Any]
         log.info("catalog.anomalies_corrected", cd_batch=cd_batch, rows=len(corrections))
         wake_push(ctx)
     return len(fresh)
+
+
+async def relay_targets(ctx: NodeContext, rows: list[Row]) -> dict[str, list[Row]]:
+    """The anomaly rows of certificates this node's catalog reaches through a child, by child."""
+    children = {child.id for child in ctx.topology.children(ctx.node_id)}
+    if not children or not rows:
+        return {}
+    ids = sorted({row["certificate_source_id"] for row in rows})
+    entries = await CatalogRepo.states(ctx.db, ids)
+    targets: dict[str, list[Row]] = {}
+    for row in rows:
+        entry = entries.get(row["certificate_source_id"])
+        if entry is not None and entry.via_node in children:
+            targets.setdefault(entry.via_node, []).append(row)
+    return targets
 
 
 async def _queue(tx: Transaction, corrections: list[Row]) -> None:

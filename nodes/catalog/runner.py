@@ -29,7 +29,7 @@ from gateway.exchange import (
 )
 from gateway.topology import NodeSpec, Topology
 from nodes.catalog import push, types, wake
-from nodes.catalog.anomalies import receive_anomalies
+from nodes.catalog.anomalies import anomaly_rows, receive_anomalies, relay_targets
 from nodes.catalog.ingest import (
     BatchOutcome,
     Incoming,
@@ -37,7 +37,7 @@ from nodes.catalog.ingest import (
     commit_batches,
     prepare_batches,
 )
-from nodes.catalog.validate import Sender, sender_of
+from nodes.catalog.validate import Row, Sender, sender_of
 from nodes.context import NodeContext
 from nodes.store.outbox import OutboxRepo
 
@@ -159,6 +159,23 @@ class Aggregation:
             self._log.warning("catalog.message_rejected", kind="anomaly", cd_batch=cd_batch)
             return
         await receive_anomalies(self.ctx, cd_batch, rows)
+        await self._relay_anomalies(cd_batch, anomaly_rows(cd_batch, rows))
+
+    async def _relay_anomalies(self, cd_batch: str, rows: list[Row]) -> None:
+        """Pass anomalies of rows a child sent up on to that child (every delivery: the child
+        keeps each once)."""
+        for child, relayed in (await relay_targets(self.ctx, rows)).items():
+            message = {"cd_batch": cd_batch, "from": self.ctx.node_id, "anomalies": relayed}
+            try:
+                await self._publish(anomaly_topic(self.network, child), message)
+            except ExchangeUnavailable as exc:  # kept in this node's E.2; logged for the admin
+                self._log.warning(
+                    "catalog.anomalies_not_relayed", child=child, cd_batch=cd_batch, reason=str(exc)
+                )
+                continue
+            self._log.info(
+                "catalog.anomalies_relayed", child=child, cd_batch=cd_batch, anomalies=len(relayed)
+            )
 
     async def on_ack(self, payload: dict[str, Any]) -> None:
         cd_batch, count = payload.get("cd_batch"), payload.get("anomalies", 0)

@@ -54,7 +54,10 @@ class CatalogRepo:
         await tx.executemany(_UPSERT_NEWER, [(*_E1_VALUES(row), via_node) for row in rows])
 
     @staticmethod
-    async def states(tx: Transaction, certificate_ids: Sequence[str]) -> dict[str, EntryState]:
+    async def states(
+        tx: Transaction | Database, certificate_ids: Sequence[str]
+    ) -> dict[str, EntryState]:
+        """The stored entry of each of these ids that has one (read inside ``tx`` when given)."""
         if not certificate_ids:
             return {}
         rows = await tx.fetchall(

@@ -172,6 +172,31 @@ async def test_a_wrong_data_source_is_corrected_without_the_admin(cascade: Casca
     assert entry["data_source"] == "101"
 
 
+async def test_what_national_rejects_reaches_the_node_that_sent_the_row(
+    cascade: Cascade,
+) -> None:
+    """The ministry owns an id; a department two levels under hlj sends the same id. hlj and
+    Harbin accept it (new to them), national rejects it: the anomaly travels back down through
+    hlj and Harbin to the department, the node that holds the certificate."""
+    await cascade.start("mot", *LEVELS)
+    [owned] = certificates(1, 1)
+    await cascade.issue("mot", [owned])
+    await eventually(
+        lambda: _equals(cascade.ids("national", via="mot"), {owned.CertificateID}),
+        "the ministry's certificate reaches national",
+    )
+    await cascade.issue("hlj-harbin-amr", [owned])
+    department = cascade["hlj-harbin-amr"]
+    await eventually(lambda: _open_anomalies(department, 1), "the anomaly reaches the department")
+    [anomaly] = await AnomalyRepo(department.db).find()
+    assert anomaly["certificate_source_id"] == owned.CertificateID
+    assert anomaly["error_remark"] == v.OWNED_ELSEWHERE
+    assert anomaly["cd_batch"].startswith("hlj-")  # the batch national found it in
+    for node_id in ("hlj", "hlj-harbin"):  # each level on the way knows it too
+        assert await AnomalyRepo(cascade[node_id].db).open_count() == 1
+    assert await cascade.ids("national", via="mot") == {owned.CertificateID}  # still the owner's
+
+
 async def test_a_batch_sent_while_the_parent_is_down_arrives_once(cascade: Cascade) -> None:
     await cascade.start("hlj-harbin", "hlj", "national")
     await cascade.stop("hlj")
