@@ -12,9 +12,12 @@ One process orchestrates everything and cleans up after itself:
 2. five ``scripts/bare_chain.py`` processes forward the same request bytes four times and answer
    the same response bytes, on the plain asyncio loop (the floor of NOTES.md) and on uvloop.
 
-Each scenario runs at concurrency 1 and 32 with a bounded number of requests; the report gives
-p50, p99, requests/s and the CPU time the serving processes spent per request (the figure a busy
-shared machine disturbs least), and the ratios network/bare (targets: p50 ≤ 1.0, throughput ≥ 1.0).
+Each scenario runs at concurrency 1 and 32 with a bounded number of requests, in ``--rounds``
+interleaved rounds (network, bare asyncio, bare uvloop, then again): a shared machine's noise
+moves whole rounds, so the report gives the median of each figure over the rounds — p50, p99,
+requests/s and the CPU time the serving processes spent per request (the figure other load
+disturbs least) — the ratios network/bare of the medians with their range over the rounds
+(targets: p50 ≤ 1.0, throughput ≥ 1.0), and where the network's CPU went, node by node.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -64,6 +69,7 @@ class Stats:
     rps: float
     errors: int
     cpu_ms: float  # CPU time of the serving processes per request (robust on a busy machine)
+    cpu_us_by_process: dict[str, float]  # the same per process, in microseconds
 
 
 # -- load ------------------------------------------------------------------------------------------
@@ -100,16 +106,13 @@ class Load:
         return time.perf_counter() - started
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of these processes so far (Linux /proc; 0 elsewhere)."""
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def measure(
@@ -120,15 +123,16 @@ async def measure(
     concurrency: int,
     requests: int,
     warmup: int,
-    pids: list[int],
+    pids: dict[str, int],
 ) -> Stats:
-    """Warm up, then POST ``body`` ``requests`` times from ``concurrency`` workers."""
+    """Warm up, then POST ``body`` ``requests`` times from ``concurrency`` workers; ``pids``
+    names the serving processes whose CPU time is counted."""
     async with client_session(local_host=FROM_IP, limit=concurrency + 4) as session:
         await Load(session, url, body).run(warmup, concurrency)
         load = Load(session, url, body)
-        cpu_before = cpu_seconds(pids)
+        before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         elapsed = await load.run(requests, concurrency)
-        cpu = cpu_seconds(pids) - cpu_before
+        spent = {name: cpu_seconds(pid) - before[name] for name, pid in pids.items()}
     latencies = sorted(load.latencies)
     return Stats(
         scenario=scenario,
@@ -138,7 +142,8 @@ async def measure(
         p99_ms=latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
         rps=requests / elapsed,
         errors=load.errors,
-        cpu_ms=cpu * 1000 / requests,
+        cpu_ms=sum(spent.values()) * 1000 / requests,
+        cpu_us_by_process={name: cpu * 1e6 / requests for name, cpu in spent.items()},
     )
 
 
@@ -164,10 +169,22 @@ def bench_topology(directory: Path) -> Path:
     return path
 
 
-async def bench_network(
+@dataclass
+class Scenario:
+    """One thing to measure in every round: a URL, a request body and the processes to count."""
+
+    name: str
+    url: str
+    body: bytes
+    pids: dict[str, int]
+
+
+@asynccontextmanager
+async def network_scenarios(
     args: argparse.Namespace, workdir: Path
-) -> tuple[list[Stats], bytes, bytes]:
-    """The network's figures, and the request and response bytes of the cross-region call."""
+) -> AsyncIterator[tuple[list[Scenario], bytes, bytes]]:
+    """The demo network, up for the block: its scenarios, and the request and response bytes of
+    the cross-region call (which the bare chain forwards and answers)."""
     launcher = Launcher(bench_topology(workdir), workdir / "state", per_node=args.per_node)
     try:
         await launcher.up()
@@ -175,19 +192,7 @@ async def bench_network(
         bodies = await request_bodies(launcher)
         topology = launcher.topology
         url = f"{topology.node('hlj-harbin').url}{topology.path}/GetCertificateDataByCertificateID"
-        stats = [
-            await measure(
-                f"network {scenario}",
-                url,
-                body,
-                concurrency=concurrency,
-                requests=args.requests if concurrency > 1 else args.requests // 10,
-                warmup=args.warmup,
-                pids=list(launcher.running().values()),
-            )
-            for scenario, body in bodies.items()
-            for concurrency in CONCURRENCIES
-        ]
+        pids = launcher.running()
         async with (
             client_session(local_host=FROM_IP) as session,
             session.post(
@@ -195,7 +200,8 @@ async def bench_network(
             ) as response,
         ):
             answer = await response.read()
-        return stats, bodies["cross-region"], answer
+        scenarios = [Scenario(f"network {name}", url, body, pids) for name, body in bodies.items()]
+        yield scenarios, bodies["cross-region"], answer
     finally:
         await launcher.down()
 
@@ -278,69 +284,113 @@ def _wait_ready(process: subprocess.Popen[bytes]) -> None:
         raise RuntimeError(f"bare_chain.py did not start (exit {process.poll()})")
 
 
-async def bench_bare(args: argparse.Namespace, request: bytes, answer_path: Path) -> list[Stats]:
-    stats: list[Stats] = []
-    for uvloop in (False, True):
-        chain = BareChain(answer_path, uvloop=uvloop)
-        try:
-            chain.start()
-            for concurrency in CONCURRENCIES:
-                count = args.requests if concurrency > 1 else args.requests // 10
-                label = "bare chain " + ("uvloop" if uvloop else "asyncio")
-                stats.append(
-                    await measure(
-                        label,
-                        chain.url,
-                        request,
-                        concurrency=concurrency,
-                        requests=count,
-                        warmup=args.warmup,
-                        pids=[process.pid for process in chain.processes],
-                    )
-                )
-        finally:
-            chain.stop()
-    return stats
+def bare_scenario(chain: BareChain, request: bytes) -> Scenario:
+    label = "bare chain " + ("uvloop" if chain.uvloop else "asyncio")
+    pids = {f"bare{index}": process.pid for index, process in enumerate(chain.processes)}
+    return Scenario(label, chain.url, request, pids)
+
+
+async def measure_round(args: argparse.Namespace, scenarios: list[Scenario]) -> list[Stats]:
+    """Every scenario at every concurrency, once."""
+    return [
+        await measure(
+            scenario.name,
+            scenario.url,
+            scenario.body,
+            concurrency=concurrency,
+            requests=args.requests if concurrency > 1 else args.requests // 10,
+            warmup=args.warmup,
+            pids=scenario.pids,
+        )
+        for scenario in scenarios
+        for concurrency in CONCURRENCIES
+    ]
 
 
 # -- report ----------------------------------------------------------------------------------------
-def report(stats: list[Stats]) -> dict[str, Any]:
-    by = {(s.scenario, s.concurrency): s for s in stats}
+Key = tuple[str, int]  # (scenario, concurrency)
+RATIOS = {  # name: (figure, concurrency, higher is better)
+    "p50_c1": ("p50_ms", 1, False),
+    "p50_c32": ("p50_ms", 32, False),
+    "rps_c32": ("rps", 32, True),
+    "cpu_c32": ("cpu_ms", 32, False),
+}
+
+
+def report(rounds: list[list[Stats]]) -> dict[str, Any]:
+    """Print the medians over the rounds, the ratios and the network's CPU by node."""
+    runs: dict[Key, list[Stats]] = {}
+    for stats in rounds:
+        for s in stats:
+            runs.setdefault((s.scenario, s.concurrency), []).append(s)
+    print(f"medians over {len(rounds)} round(s)")
     print(
         f"{'scenario':26} {'conc':>4} {'requests':>8} {'p50 ms':>8} {'p99 ms':>8} "
         f"{'req/s':>8} {'errors':>6} {'CPU ms/req':>10}"
     )
-    for s in stats:
+    for (scenario, concurrency), group in runs.items():
+        errors = sum(s.errors for s in group)
         print(
-            f"{s.scenario:26} {s.concurrency:>4} {s.requests:>8} {s.p50_ms:>8.2f} "
-            f"{s.p99_ms:>8.2f} {s.rps:>8.0f} {s.errors:>6} {s.cpu_ms:>10.2f}"
+            f"{scenario:26} {concurrency:>4} {group[0].requests:>8} "
+            f"{_median(group, 'p50_ms'):>8.2f} {_median(group, 'p99_ms'):>8.2f} "
+            f"{_median(group, 'rps'):>8.0f} {errors:>6} {_median(group, 'cpu_ms'):>10.2f}"
         )
-    ratios: dict[str, float] = {}
-    for base in ("asyncio", "uvloop"):
-        bare1, bare32 = by[(f"bare chain {base}", 1)], by[(f"bare chain {base}", 32)]
-        net1, net32 = by[("network cross-region", 1)], by[("network cross-region", 32)]
-        ratios[f"p50_c1_vs_{base}"] = net1.p50_ms / bare1.p50_ms
-        ratios[f"p50_c32_vs_{base}"] = net32.p50_ms / bare32.p50_ms
-        ratios[f"rps_c32_vs_{base}"] = net32.rps / bare32.rps
-        ratios[f"cpu_c32_vs_{base}"] = net32.cpu_ms / bare32.cpu_ms
+    ratios: dict[str, dict[str, float]] = {}
     print()
-    for name, value in ratios.items():
-        target = "≥ 1.0" if name.startswith("rps") else "≤ 1.0"
-        if name.startswith("cpu"):
-            target = "≤ 1.0; CPU per request, independent of other load on the machine"
-        print(f"{name:24} {value:6.2f}   (target {target})")
-    return {"stats": [asdict(s) for s in stats], "ratios": ratios}
+    for base in ("asyncio", "uvloop"):
+        for name, (figure, concurrency, higher) in RATIOS.items():
+            network = runs[("network cross-region", concurrency)]
+            bare = runs[(f"bare chain {base}", concurrency)]
+            per_round = [
+                getattr(n, figure) / getattr(b, figure) for n, b in zip(network, bare, strict=True)
+            ]
+            value = _median(network, figure) / _median(bare, figure)
+            ratios[f"{name}_vs_{base}"] = {
+                "median": value,
+                "low": min(per_round),
+                "high": max(per_round),
+            }
+            target = "≥ 1.0" if higher else "≤ 1.0"
+            print(
+                f"{name + '_vs_' + base:18} {value:6.2f}   rounds {min(per_round):.2f}–"
+                f"{max(per_round):.2f}   (target {target})"
+            )
+    print("\nCPU µs per request by process, cross-region at concurrency 32 (median):")
+    for label in ("network cross-region", "bare chain asyncio", "bare chain uvloop"):
+        group = runs[(label, 32)]
+        names = list(group[0].cpu_us_by_process)
+        spent = {n: statistics.median(s.cpu_us_by_process[n] for s in group) for n in names}
+        shown = ", ".join(f"{n} {us:.0f}" for n, us in spent.items() if us >= 5)
+        print(f"  {label:22} {shown}")
+    return {
+        "rounds": [[asdict(s) for s in stats] for stats in rounds],
+        "ratios": ratios,
+    }
+
+
+def _median(group: list[Stats], figure: str) -> float:
+    return float(statistics.median(getattr(s, figure) for s in group))
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="ecert-bench-route-"))
+    chains: list[BareChain] = []
     try:
-        network_stats, request, answer = await bench_network(args, workdir)
-        answer_path = workdir / "answer.json"
-        answer_path.write_bytes(answer)
-        bare_stats = await bench_bare(args, request, answer_path)
-        return report(network_stats + bare_stats)
+        async with network_scenarios(args, workdir) as (scenarios, request, answer):
+            answer_path = workdir / "answer.json"
+            answer_path.write_bytes(answer)
+            for uvloop in (False, True):
+                chains.append(BareChain(answer_path, uvloop=uvloop))
+                chains[-1].start()
+            scenarios += [bare_scenario(chain, request) for chain in chains]
+            rounds = []
+            for number in range(1, args.rounds + 1):
+                print(f"round {number} of {args.rounds} …", file=sys.stderr, flush=True)
+                rounds.append(await measure_round(args, scenarios))
+        return report(rounds)
     finally:
+        for chain in chains:
+            chain.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -348,6 +398,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--requests", type=int, default=3000, help="requests at concurrency 32")
     parser.add_argument("--warmup", type=int, default=200, help="requests before measuring")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (medians)")
     parser.add_argument("--per-node", type=int, default=40, help="synthetic certificates per node")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
