@@ -112,6 +112,14 @@ class Topology(_Strict):
     def by_id(self) -> dict[str, NodeSpec]:
         return {node.id: node for node in self.nodes}
 
+    @cached_property
+    def _children(self) -> dict[str, tuple[NodeSpec, ...]]:
+        found: dict[str, list[NodeSpec]] = {node.id: [] for node in self.nodes}
+        for node in self.nodes:
+            if node.parent is not None:
+                found[node.parent].append(node)
+        return {node_id: tuple(children) for node_id, children in found.items()}
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -126,7 +134,8 @@ class Topology(_Strict):
         return next(node for node in self.nodes if node.parent is None)
 
     def children(self, node_id: str) -> list[NodeSpec]:
-        return [node for node in self.nodes if node.parent == node_id]
+        """In topology-file order (a fan-out merges its children's answers in this order)."""
+        return list(self._children.get(node_id, ()))
 
     def parent(self, node_id: str) -> NodeSpec | None:
         parent = self.node(node_id).parent

@@ -76,7 +76,9 @@ class Access:
     async def _account_at(self, account_id: str, peer_ip: str) -> Account:
         if not account_id:
             raise ParameterMissing("AccountId")
-        account = await self.account(account_id)
+        account = self._accounts.get(account_id)  # known accounts: no store read, no await
+        if account is None:
+            account = await self.account(account_id)
         if account is None:
             raise AuthenticationFailed(f"{_AUTH}: unknown AccountId")
         if account.disabled:
