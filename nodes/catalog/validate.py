@@ -62,8 +62,6 @@ _CERTIFICATE_ID = re.compile(
     r"1\.2\.156\.3005\.2\.([0-9A-Z]{21})\.([0-9A-Z]{6,18})\.([0-9A-Z]{1,32})\.(\d{3})\.([0-9A-Z])"
 )
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_CITIZEN_ID = re.compile(r"\d{17}[\dX]")
-_ASCII_ZERO_WEIGHT = 48 * sum(CITIZEN_ID_WEIGHTS)
 _USCC_VALUE = {ch: index for index, ch in enumerate(USCC_CHARSET)}
 # ISO/IEC 7064 MOD 37,36 as a transition table: _STEP[p][ch] is the next p.
 _STEP: tuple[dict[str, int], ...] = tuple(
@@ -130,21 +128,47 @@ def is_valid_uscc(value: str) -> bool:
 _cached_uscc = lru_cache(maxsize=16384)(is_valid_uscc)
 
 
+# GB 11643: the weighted sum of the first 17 digits, in three parts that repeat across holders
+# (the area code, the birth date) or are few (the sequence), each computed once.
+_DIGITS = re.compile(r"[0-9]+")
+_SEQUENCE_SUM = {
+    f"{n:03d}": sum(int(d) * w for d, w in zip(f"{n:03d}", CITIZEN_ID_WEIGHTS[14:], strict=True))
+    for n in range(1000)
+}
+
+
+def _weighted(digits: str, weights: Sequence[int]) -> int | None:
+    if not _DIGITS.fullmatch(digits):
+        return None
+    return sum(int(d) * w for d, w in zip(digits, weights, strict=True))
+
+
+@lru_cache(maxsize=4096)
+def _area_sum(area: str) -> int | None:
+    return _weighted(area, CITIZEN_ID_WEIGHTS[:6])
+
+
 @lru_cache(maxsize=65536)
-def _is_birth_date(yyyymmdd: str) -> bool:
+def _birth_sum(yyyymmdd: str) -> int | None:
+    """The weighted sum of a birth date's digits; None when they are not a calendar date."""
+    total = _weighted(yyyymmdd, CITIZEN_ID_WEIGHTS[6:14])
+    if total is None:
+        return None
     try:
         date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:]))
     except ValueError:
-        return False
-    return True
+        return None
+    return total
 
 
 def is_valid_citizen_id(value: str) -> bool:
-    if _CITIZEN_ID.fullmatch(value) is None or not _is_birth_date(value[6:14]):
+    if len(value) != 18:
         return False
-    # ASCII digits are their value + 48: weigh the bytes and take the 48s back out.
-    total = sum(map(mul, value[:17].encode(), CITIZEN_ID_WEIGHTS)) - _ASCII_ZERO_WEIGHT
-    return CITIZEN_ID_CHECK[total % 11] == value[17]
+    area, born = _area_sum(value[:6]), _birth_sum(value[6:14])
+    sequence = _SEQUENCE_SUM.get(value[14:17])
+    if area is None or born is None or sequence is None:
+        return False
+    return CITIZEN_ID_CHECK[(area + born + sequence) % 11] == value[17]
 
 
 @lru_cache(maxsize=16384)
@@ -152,6 +176,7 @@ def _area_allowed(code: str, prefix: str | None) -> bool:
     return is_area_code(code) and in_jurisdiction(code, prefix)
 
 
+@lru_cache(maxsize=65536)  # issue dates repeat across rows (one day, many certificates)
 def _issue_date(value: str, today: str) -> str | None:
     """The normalised date when it is a date not after ``today``, else None."""
     if len(value) == 10 and _ISO_DATE.fullmatch(value):
