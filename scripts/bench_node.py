@@ -20,7 +20,6 @@ import logging
 import multiprocessing as mp
 import os
 import random
-import socket
 import statistics
 import sys
 import tempfile
@@ -32,18 +31,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchkit import cpu_seconds, free_port  # noqa: E402
+
 NODE_HOST, BARE_HOST, CLIENT_HOST = "127.0.2.241", "127.0.2.242", "127.0.2.243"
 NODE_ID = "bench-city"
 BULK_CHUNK = 25_000
 ROUNDS = 3  # alternating runs per server; the median one is reported
 CONSTANT = b'{"head":{"status":"0","message":"ok"},"data":{"total":"0","dataList":[]}}'
-
-
-def free_port(host: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def topology_text(port: int) -> str:
@@ -130,15 +124,6 @@ def bare_server(port: int, ready: Any, stop: Any) -> None:
 
 
 # -- the client ------------------------------------------------------------------------------------
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (Linux ``/proc``; 0 elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def drive(
     url: str,
     bodies: list[dict[str, str]],

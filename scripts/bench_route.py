@@ -28,7 +28,6 @@ import json
 import os
 import select
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -45,6 +44,8 @@ import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
+
+from benchkit import cpu_seconds, free_port  # noqa: E402
 
 from gateway.cli.call import AppCaller  # noqa: E402
 from gateway.cli.demo import certificates_by_node, wait_aggregated  # noqa: E402
@@ -106,15 +107,6 @@ class Load:
         return time.perf_counter() - started
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc; 0 elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def measure(
     scenario: str,
     url: str,
@@ -148,13 +140,6 @@ async def measure(
 
 
 # -- the network -----------------------------------------------------------------------------------
-def free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def bench_topology(directory: Path) -> Path:
     """The demo topology on fresh addresses and free ports, aggregating every 0.5 s."""
     document = yaml.safe_load((PROJECT_ROOT / "topology.yaml").read_text(encoding="utf-8"))

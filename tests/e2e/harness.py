@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -36,6 +35,7 @@ import yaml
 from gateway.admin_client import AdminClient
 from gateway.launcher import Launcher, NodeStatus
 from gateway.topology import load_topology
+from tests.brokers import free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEMO_TOPOLOGY = PROJECT_ROOT / "topology.yaml"
@@ -139,14 +139,6 @@ def write_topology(
     path = tmp_path / filename
     path.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), "utf-8")
     return path
-
-
-def free_port(host: str) -> int:
-    """A TCP port nothing listens on at ``host`` right now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _check_shape(spec: Shape) -> None:

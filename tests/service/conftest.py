@@ -8,7 +8,6 @@ is ``answer_locally`` behind a recorder, so a test can see the MethodCall the ha
 from __future__ import annotations
 
 import random
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -32,18 +31,12 @@ from nodes.sharing.call import Answer, MethodCall
 from nodes.sharing.local import answer_locally
 from nodes.store.accounts import Account
 from nodes.store.db import Database
+from tests.brokers import free_port
 
 NODE_ID = "hlj-harbin"
 APP_IP = "127.0.2.251"  # the business application's bound address
 OTHER_IP = "127.0.2.252"  # somewhere else on the same machine
 PEER_IP = "127.0.2.253"  # where the parent node ("hlj") calls from in these tests
-
-
-def free_port(host: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def topology_text(host: str, port: int) -> str:
