@@ -33,8 +33,7 @@ async def serve(
     clock = clock or Clock(settings.topology.zone)
     async with Database(settings.database_path) as db:
         ctx = NodeContext(settings=settings, db=db, clock=clock)
-        await prepare(ctx)
-        await ctx.records.install()
+        await ready_to_serve(ctx)
         tune_collector()
         async with cascade_resolver(ctx) as resolver, aggregation(ctx):
             app = create_app(ctx, resolver=resolver)
@@ -53,6 +52,12 @@ async def serve(
             finally:
                 await runner.cleanup()
     log.info("node.stopped")
+
+
+async def ready_to_serve(ctx: NodeContext) -> None:
+    """Prepare the store (accounts, synthetic data) and install what a serving node remembers."""
+    await prepare(ctx)
+    await ctx.records.install()
 
 
 def install_signal_trigger() -> Callable[[], Awaitable[object]]:

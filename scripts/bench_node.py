@@ -76,7 +76,7 @@ def node_server(port: int, state_dir: str, ready: Any, stop: Any) -> None:
         from nodes.context import NodeContext
         from nodes.http.app import create_app
         from nodes.http.sharing import ACCESS
-        from nodes.preparation import prepare
+        from nodes.serve import ready_to_serve, tune_collector
         from nodes.settings import NodeSettings
         from nodes.sharing.local import answer_locally, unusable_code
         from nodes.store.db import Database
@@ -87,7 +87,8 @@ def node_server(port: int, state_dir: str, ready: Any, stop: Any) -> None:
         )
         async with Database(settings.database_path) as db:
             ctx = NodeContext(settings=settings, db=db, clock=Clock(topology.zone))
-            await prepare(ctx)
+            await ready_to_serve(ctx)  # as a node serves: its memories installed, GC tuned
+            tune_collector()
             app = create_app(ctx, resolver=answer_locally)
             account = await app[ACCESS].create_account(ip=CLIENT_HOST, rate_limit=1e9)
             today = ctx.clock.today().isoformat()

@@ -25,7 +25,7 @@ from nodes.clock import Clock
 from nodes.context import NodeContext
 from nodes.http.app import create_app
 from nodes.http.sharing import ACCESS, AUDIT
-from nodes.preparation import prepare
+from nodes.serve import ready_to_serve
 from nodes.settings import NodeSettings
 from nodes.sharing.call import Answer, MethodCall
 from nodes.sharing.local import answer_locally
@@ -178,8 +178,7 @@ async def start_node(
     )
     async with Database(node_settings.database_path) as db:
         ctx = NodeContext(settings=node_settings, db=db, clock=Clock(topology.zone))
-        await prepare(ctx)
-        await ctx.records.install()  # as serve does: by-ID records are remembered
+        await ready_to_serve(ctx)  # as serve does
         calls: list[MethodCall] = []
         app = create_app(ctx, resolver=recording(calls))
         server = await aiohttp_server(app, host=ctx.node.host, port=ctx.node.port)
