@@ -103,8 +103,9 @@ class Aggregation:
     async def ingest_loop(self) -> None:
         """Ingest what the children sent and answer each batch.
 
-        A waiting backlog is committed together, and the next group is validated (in a worker
-        thread) while the previous one commits (SQLite works without the GIL meanwhile).
+        A waiting backlog is committed together (one commit for many batches). Validation runs
+        in a worker thread so that the node keeps answering HTTP calls meanwhile; it overlaps
+        the previous group's commit, though the GIL they share keeps that from being faster.
         """
         ready: list[Prepared] | None = None
         while True:
