@@ -8,9 +8,10 @@ anomaly waits for the administrator, whose correction emits a new row through
 ``nodes.issuing.record_changes``. Either way the anomaly is resolved when a later batch carrying
 that certificate is acknowledged without one (``push.acknowledge``).
 
-A province that receives anomalies of rows it forwarded for its subtree passes them down to the
-child each row came through (``relay_targets``), and so on, so that the node holding the
-certificate learns what national rejected.
+A province that receives anomalies of rows it forwarded for its subtree records, for each, the
+child the row came through (``relay_children``); the push loop passes them on to that child until
+it confirms storing them, and so on down, so that the node holding the certificate learns what
+national rejected even when it was offline at the time.
 """
 
 from __future__ import annotations
@@ -66,8 +67,9 @@ async def receive_anomalies(ctx: NodeContext, cd_batch: str, raw_rows: list[Any]
     if not fresh:
         return 0
     corrections = await corrections_for(ctx, fresh)
+    relay_to = await relay_children(ctx, fresh)
     async with ctx.db.transaction() as tx:
-        await AnomalyRepo.add(tx, fresh, received_at=ctx.clock.stamp())
+        await AnomalyRepo.add(tx, fresh, received_at=ctx.clock.stamp(), relay_to=relay_to)
         await _queue(tx, corrections)
     log.warning(
         "catalog.anomalies_received",
@@ -82,19 +84,19 @@ async def receive_anomalies(ctx: NodeContext, cd_batch: str, raw_rows: list[Any]
     return len(fresh)
 
 
-async def relay_targets(ctx: NodeContext, rows: list[Row]) -> dict[str, list[Row]]:
-    """The anomaly rows of certificates this node's catalog reaches through a child, by child."""
+async def relay_children(ctx: NodeContext, rows: list[Row]) -> dict[str, str]:
+    """certificate_source_id → the child this node's catalog reaches it through, for the rows
+    that came from a child (not this node's own certificates)."""
     children = {child.id for child in ctx.topology.children(ctx.node_id)}
     if not children or not rows:
         return {}
     ids = sorted({row["certificate_source_id"] for row in rows})
     entries = await CatalogRepo.states(ctx.db, ids)
-    targets: dict[str, list[Row]] = {}
-    for row in rows:
-        entry = entries.get(row["certificate_source_id"])
-        if entry is not None and entry.via_node in children:
-            targets.setdefault(entry.via_node, []).append(row)
-    return targets
+    return {
+        certificate_id: entry.via_node
+        for certificate_id, entry in entries.items()
+        if entry.via_node in children
+    }
 
 
 async def _queue(tx: Transaction, corrections: list[Row]) -> None:

@@ -29,7 +29,7 @@ from gateway.exchange import (
 )
 from gateway.topology import NodeSpec, Topology
 from nodes.catalog import push, types, wake
-from nodes.catalog.anomalies import anomaly_rows, receive_anomalies, relay_targets
+from nodes.catalog.anomalies import receive_anomalies
 from nodes.catalog.ingest import (
     BatchOutcome,
     Incoming,
@@ -37,8 +37,9 @@ from nodes.catalog.ingest import (
     commit_batches,
     prepare_batches,
 )
-from nodes.catalog.validate import Row, Sender, sender_of
+from nodes.catalog.validate import Sender, sender_of
 from nodes.context import NodeContext
+from nodes.store.anomalies import AnomalyRepo
 from nodes.store.outbox import OutboxRepo
 
 log = structlog.get_logger()
@@ -88,6 +89,9 @@ class Aggregation:
             await self.on_ack(payload)
 
     async def on_catalog(self, payload: dict[str, Any]) -> None:
+        if "anomalies_stored" in payload:
+            await self.on_anomalies_stored(payload)
+            return
         child, cd_batch, rows = payload.get("from"), payload.get("cd_batch"), payload.get("rows")
         if (
             not isinstance(child, str)
@@ -99,6 +103,18 @@ class Aggregation:
             self._log.warning("catalog.message_rejected", child=child, cd_batch=cd_batch)
             return
         await self.inbox.put(Incoming(self.children[child], cd_batch, rows))
+
+    async def on_anomalies_stored(self, payload: dict[str, Any]) -> None:
+        """A child confirms it stored the anomalies this node passed on for ``cd_batch``."""
+        child, cd_batch = payload.get("from"), payload.get("anomalies_stored")
+        if (
+            not isinstance(child, str)
+            or child not in self.children
+            or not isinstance(cd_batch, str)
+        ):
+            self._log.warning("catalog.message_rejected", kind="anomalies_stored", child=child)
+            return
+        await AnomalyRepo(self.ctx.db).relay_done(child, cd_batch)
 
     async def ingest_loop(self) -> None:
         """Ingest what the children sent and answer each batch.
@@ -160,22 +176,30 @@ class Aggregation:
             self._log.warning("catalog.message_rejected", kind="anomaly", cd_batch=cd_batch)
             return
         await receive_anomalies(self.ctx, cd_batch, rows)
-        await self._relay_anomalies(cd_batch, anomaly_rows(cd_batch, rows))
+        with suppress(ExchangeUnavailable):  # the push loop tries again
+            if payload.get("relayed") is True and self.parent is not None:
+                # passed on by the parent: say they are stored, or it sends them again
+                stored = {"from": self.ctx.node_id, "anomalies_stored": cd_batch}
+                await self._publish(catalog_topic(self.network, self.parent.id), stored)
+            await self.relay_anomalies()
 
-    async def _relay_anomalies(self, cd_batch: str, rows: list[Row]) -> None:
-        """Pass anomalies of rows a child sent up on to that child (every delivery: the child
-        keeps each once)."""
-        for child, relayed in (await relay_targets(self.ctx, rows)).items():
-            message = {"cd_batch": cd_batch, "from": self.ctx.node_id, "anomalies": relayed}
-            try:
-                await self._publish(anomaly_topic(self.network, child), message)
-            except ExchangeUnavailable as exc:  # kept in this node's E.2; logged for the admin
-                self._log.warning(
-                    "catalog.anomalies_not_relayed", child=child, cd_batch=cd_batch, reason=str(exc)
-                )
-                continue
+    async def relay_anomalies(self) -> None:
+        """Pass anomalies of rows a child sent up on to that child: those never sent, and those
+        the child has not confirmed within ``ack_timeout`` (it stores each once)."""
+        repo = AnomalyRepo(self.ctx.db)
+        resend_after = self.ctx.topology.exchange.ack_timeout
+        for child, cd_batch in await repo.relays_due(now=time.time(), resend_after=resend_after):
+            rows = await repo.relay_rows(child, cd_batch)
+            message = {
+                "cd_batch": cd_batch,
+                "from": self.ctx.node_id,
+                "anomalies": rows,
+                "relayed": True,
+            }
+            await self._publish(anomaly_topic(self.network, child), message)
+            await repo.relay_sent(child, cd_batch, at=time.time())
             self._log.info(
-                "catalog.anomalies_relayed", child=child, cd_batch=cd_batch, anomalies=len(relayed)
+                "catalog.anomalies_relayed", child=child, cd_batch=cd_batch, anomalies=len(rows)
             )
 
     async def on_ack(self, payload: dict[str, Any]) -> None:
@@ -236,7 +260,8 @@ class Aggregation:
             await self._pause()
 
     async def push_once(self) -> None:
-        """Publish due batches again, then new batches up to the in-flight limit, then types."""
+        """Publish due batches again, then new batches up to the in-flight limit, then types, then
+        anomalies to pass on to children."""
         if self.exchange is None or not self.exchange.connected.is_set():
             return
         ack_timeout = self.ctx.topology.exchange.ack_timeout
@@ -251,6 +276,7 @@ class Aggregation:
             await self._publish_batch(formed, resend=False)
             in_flight += 1
         await self._push_types(ack_timeout)
+        await self.relay_anomalies()
 
     async def _publish_batch(self, cd_batch: str, *, resend: bool) -> None:
         assert self.parent is not None

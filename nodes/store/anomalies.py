@@ -3,11 +3,14 @@
 A row is keyed by (cd_batch, certificate_source_id, error_remark), so receiving the same anomaly
 message twice stores it once. An anomaly is open until a later batch carrying the same
 certificate_source_id is acknowledged without one (``resolved_at``).
+
+An anomaly of a row this node forwarded for a child (``relay_to``) is passed on to that child
+until the child says it stored them (``relay_done``); ``relay_sent_at`` paces the resends.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from operator import itemgetter
 
 import orjson
@@ -18,8 +21,8 @@ from nodes.store.schema import E1_COLUMNS
 ANOMALY_COLUMNS: tuple[str, ...] = (*E1_COLUMNS, "error_remark")
 _values = itemgetter(*ANOMALY_COLUMNS)
 _INSERT = (
-    f"INSERT INTO anomaly ({', '.join(ANOMALY_COLUMNS)}, received_at)"
-    f" VALUES ({', '.join('?' for _ in ANOMALY_COLUMNS)}, ?)"
+    f"INSERT INTO anomaly ({', '.join(ANOMALY_COLUMNS)}, received_at, relay_to)"
+    f" VALUES ({', '.join('?' for _ in ANOMALY_COLUMNS)}, ?, ?)"
     " ON CONFLICT (cd_batch, certificate_source_id, error_remark) DO NOTHING"
 )
 _SELECT = f"SELECT {', '.join(ANOMALY_COLUMNS)}, received_at, resolved_at FROM anomaly"
@@ -46,8 +49,62 @@ class AnomalyRepo:
         )
 
     @staticmethod
-    async def add(tx: Transaction, rows: Sequence[dict[str, str]], *, received_at: str) -> None:
-        await tx.executemany(_INSERT, [(*_values(row), received_at) for row in rows])
+    async def add(
+        tx: Transaction,
+        rows: Sequence[dict[str, str]],
+        *,
+        received_at: str,
+        relay_to: Mapping[str, str] | None = None,
+    ) -> None:
+        """Store E.2 rows; ``relay_to`` maps a certificate_source_id to the child to tell."""
+        relay = relay_to or {}
+        await tx.executemany(
+            _INSERT,
+            [
+                (*_values(row), received_at, relay.get(row["certificate_source_id"], ""))
+                for row in rows
+            ],
+        )
+
+    # -- relays to children ----------------------------------------------------------------------
+    async def relays_due(self, *, now: float, resend_after: float) -> list[tuple[str, str]]:
+        """(child, cd_batch) of anomalies to pass on: never sent, or unconfirmed for a while."""
+        rows = await self.db.fetchall(
+            "SELECT DISTINCT relay_to, cd_batch FROM anomaly"
+            " WHERE relay_done = 0 AND relay_to != ''"
+            " AND (relay_sent_at IS NULL OR relay_sent_at <= ?) ORDER BY cd_batch, relay_to",
+            (now - resend_after,),
+        )
+        return [(str(row[0]), str(row[1])) for row in rows]
+
+    async def relay_rows(self, child: str, cd_batch: str) -> list[dict[str, str]]:
+        rows = await self.db.fetchall(
+            f"SELECT {', '.join(ANOMALY_COLUMNS)} FROM anomaly"
+            " WHERE relay_to = ? AND cd_batch = ? ORDER BY certificate_source_id, error_remark",
+            (child, cd_batch),
+        )
+        return [{key: row[key] for key in ANOMALY_COLUMNS} for row in rows]
+
+    async def relay_sent(self, child: str, cd_batch: str, *, at: float) -> None:
+        await self.db.execute(
+            "UPDATE anomaly SET relay_sent_at = ? WHERE relay_to = ? AND cd_batch = ?",
+            (at, child, cd_batch),
+        )
+
+    async def relay_done(self, child: str, cd_batch: str) -> int:
+        """The child stored these anomalies: stop sending them; how many rows that settles."""
+        return await self.db.execute(
+            "UPDATE anomaly SET relay_done = 1 WHERE relay_to = ? AND cd_batch = ?"
+            " AND relay_done = 0",
+            (child, cd_batch),
+        )
+
+    async def relays_pending(self) -> int:
+        return int(
+            await self.db.scalar(
+                "SELECT count(*) FROM anomaly WHERE relay_to != '' AND relay_done = 0"
+            )
+        )
 
     @staticmethod
     async def resolve(

@@ -148,4 +148,12 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE catalog_v2 RENAME TO catalog;
     CREATE INDEX catalog_by_holder ON catalog (certificate_holder_code);
     """,
+    # 3: anomalies this node passes on to the child a rejected row came through (a province
+    # relaying what national found): to whom, when last sent, and whether the child has them.
+    """
+    ALTER TABLE anomaly ADD COLUMN relay_to TEXT NOT NULL DEFAULT '';
+    ALTER TABLE anomaly ADD COLUMN relay_sent_at REAL;
+    ALTER TABLE anomaly ADD COLUMN relay_done INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX anomaly_relays ON anomaly (relay_done, relay_to, cd_batch) WHERE relay_to != '';
+    """,
 )

@@ -197,6 +197,35 @@ async def test_what_national_rejects_reaches_the_node_that_sent_the_row(
     assert await cascade.ids("national", via="mot") == {owned.CertificateID}  # still the owner's
 
 
+async def test_a_rejection_reaches_a_node_that_was_offline_when_it_came_back(
+    cascade: Cascade,
+) -> None:
+    """As above, but the department is stopped by the time national rejects the row: Harbin
+    keeps passing the anomaly on until the department, started again, confirms it."""
+    await cascade.start("mot", *LEVELS)
+    [owned] = certificates(1, 1)
+    await cascade.issue("mot", [owned])
+    await eventually(
+        lambda: _equals(cascade.ids("national", via="mot"), {owned.CertificateID}),
+        "the ministry's certificate reaches national",
+    )
+    await cascade.stop("national")
+    await cascade.issue("hlj-harbin-amr", [owned])
+    await eventually(lambda: _equals(cascade.ids("hlj"), {owned.CertificateID}), "hlj has it")
+    await eventually(partial(_outbox_empty, cascade["hlj-harbin-amr"]), "Harbin acknowledged")
+    await cascade.stop("hlj-harbin-amr")
+    await cascade.start("national")
+    harbin = cascade["hlj-harbin"]
+    await eventually(partial(_relayed_to_nobody, harbin), "Harbin passes it on, unconfirmed")
+    await cascade.start("hlj-harbin-amr")
+    department = cascade["hlj-harbin-amr"]
+    await eventually(lambda: _open_anomalies(department, 1), "the anomaly reaches the department")
+    [anomaly] = await AnomalyRepo(department.db).find()
+    assert anomaly["error_remark"] == v.OWNED_ELSEWHERE
+    await eventually(lambda: _relays_pending(harbin, 0), "the department confirmed it")
+    assert await _relays_pending(cascade["hlj"], 0)
+
+
 async def test_a_batch_sent_while_the_parent_is_down_arrives_once(cascade: Cascade) -> None:
     await cascade.start("hlj-harbin", "hlj", "national")
     await cascade.stop("hlj")
@@ -272,6 +301,19 @@ async def _open_anomalies(ctx: NodeContext, count: int) -> bool:
 async def _type_state(ctx: NodeContext, code: str, approved: bool) -> bool:
     stored = await TypeRepo(ctx.db).get(code)
     return stored is not None and stored.approved is approved
+
+
+async def _relays_pending(ctx: NodeContext, count: int) -> bool:
+    return await AnomalyRepo(ctx.db).relays_pending() == count
+
+
+async def _relayed_to_nobody(ctx: NodeContext) -> bool:
+    """An anomaly is waiting to be passed on, and has been sent at least once."""
+    value = await ctx.db.scalar(
+        "SELECT count(*) FROM anomaly WHERE relay_to != '' AND relay_done = 0"
+        " AND relay_sent_at IS NOT NULL"
+    )
+    return int(value) > 0
 
 
 async def _published(ctx: NodeContext) -> bool:
