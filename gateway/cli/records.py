@@ -40,6 +40,7 @@ ANOMALY_COLUMNS = (
     "data_source",
     "error_remark",
     "status",
+    "relay_to",
 )
 TYPE_COLUMNS = (
     "CertificateTypeCode",

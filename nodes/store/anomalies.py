@@ -25,11 +25,23 @@ _INSERT = (
     f" VALUES ({', '.join('?' for _ in ANOMALY_COLUMNS)}, ?, ?)"
     " ON CONFLICT (cd_batch, certificate_source_id, error_remark) DO NOTHING"
 )
-_SELECT = f"SELECT {', '.join(ANOMALY_COLUMNS)}, received_at, resolved_at FROM anomaly"
+_SELECT = (
+    f"SELECT {', '.join(ANOMALY_COLUMNS)}, received_at, resolved_at, relay_to, relay_done"
+    " FROM anomaly"
+)
 
 
-def anomaly_dict(row: Row) -> dict[str, str | None]:
-    return {key: row[key] for key in (*ANOMALY_COLUMNS, "received_at", "resolved_at")}
+def anomaly_dict(row: Row) -> dict[str, str | bool | None]:
+    """An E.2 row as the admin API shows it: ``status`` open or resolved; ``relay_to`` the child
+    it is passed on to ("" when it concerns this node's own row) and whether that child
+    confirmed it."""
+    item: dict[str, str | bool | None] = {
+        key: row[key] for key in (*ANOMALY_COLUMNS, "received_at", "resolved_at")
+    }
+    item["status"] = "open" if row["resolved_at"] is None else "resolved"
+    item["relay_to"] = row["relay_to"]
+    item["relay_confirmed"] = bool(row["relay_done"]) if row["relay_to"] else None
+    return item
 
 
 class AnomalyRepo:
@@ -122,7 +134,7 @@ class AnomalyRepo:
 
     async def find(
         self, *, state: str = "all", certificate_id: str | None = None, limit: int = 1000
-    ) -> list[dict[str, str | None]]:
+    ) -> list[dict[str, str | bool | None]]:
         """``state``: ``open``, ``resolved`` or ``all``; newest first."""
         clauses: list[str] = []
         params: list[object] = []

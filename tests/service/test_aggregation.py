@@ -192,8 +192,16 @@ async def test_what_national_rejects_reaches_the_node_that_sent_the_row(
     assert anomaly["certificate_source_id"] == owned.CertificateID
     assert anomaly["error_remark"] == v.OWNED_ELSEWHERE
     assert anomaly["cd_batch"].startswith("hlj-")  # the batch national found it in
-    for node_id in ("hlj", "hlj-harbin"):  # each level on the way knows it too
-        assert await AnomalyRepo(cascade[node_id].db).open_count() == 1
+    assert (anomaly["status"], anomaly["relay_to"]) == ("open", "")  # the department's own row
+    # each level on the way knows it too, and whom it passed it on to
+    for node_id, child in (("hlj", "hlj-harbin"), ("hlj-harbin", "hlj-harbin-amr")):
+        await eventually(lambda n=node_id: _relays_pending(cascade[n], 0), f"{node_id} confirmed")
+        [passed] = await AnomalyRepo(cascade[node_id].db).find()
+        assert (passed["status"], passed["relay_to"], passed["relay_confirmed"]) == (
+            "open",
+            child,
+            True,
+        )
     assert await cascade.ids("national", via="mot") == {owned.CertificateID}  # still the owner's
 
 
