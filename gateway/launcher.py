@@ -163,6 +163,18 @@ class Launcher:
         stopped += await self.processes.stop([BROKER], self.stop_within)
         return stopped
 
+    async def stop_some(
+        self, node_ids: Sequence[str], *, broker: bool = False, kill: bool = False
+    ) -> list[str]:
+        """Stop these nodes (and the embedded broker): SIGTERM, or SIGKILL as a crash would.
+        What was running is answered; ``up`` starts them again."""
+        for node_id in node_ids:
+            self.topology.node(node_id)  # an unknown id is an error before anything stops
+        names = [*node_ids, *([BROKER] if broker else [])]
+        if not kill:
+            return await self.processes.stop(names, self.stop_within)
+        return [name for name in names if await self.processes.kill(name, self.stop_within)]
+
     async def start_node(self, node_id: str) -> None:
         """Start one node and wait until it is ready."""
         self.topology.node(node_id)

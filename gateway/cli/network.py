@@ -33,7 +33,17 @@ def add_parsers(subparsers: Any) -> None:
         "--foreground", action="store_true", help="stay attached; Ctrl-C stops the network"
     )
     up.set_defaults(handler=run_up)
-    down = subparsers.add_parser("down", help="stop every node and the embedded broker")
+    down = subparsers.add_parser(
+        "down",
+        help="stop every node and the embedded broker, or only some (a failure to test)",
+        description="Without --node or --broker: stop the whole network. With them: stop only "
+        "those (SIGTERM, or SIGKILL with --kill, as a crash would); `ecert up` starts them again.",
+    )
+    down.add_argument(
+        "--node", action="append", default=[], metavar="ID", help="stop this node (repeatable)"
+    )
+    down.add_argument("--broker", action="store_true", help="stop the embedded broker")
+    down.add_argument("--kill", action="store_true", help="SIGKILL instead of a clean stop")
     down.set_defaults(handler=run_down)
     status = subparsers.add_parser("status", help="health and counters of every node")
     add_json_option(status)
@@ -124,6 +134,12 @@ def run_down(args: argparse.Namespace) -> int:
         console().print(f"no network in {StateDir(args.state_dir).root}; nothing to stop")
         return 0
     launcher = Launcher.from_state(args.state_dir, args.topology)
+    if args.node or args.broker:
+        return _down_some(launcher, args)
+    if args.kill:
+        print("ecert: error: --kill needs --node or --broker (a whole network stops cleanly)",
+              file=sys.stderr)  # fmt: skip
+        return 2
     stopped = asyncio.run(launcher.down())
     network = launcher.topology.network
     if not stopped:
@@ -132,6 +148,21 @@ def run_down(args: argparse.Namespace) -> int:
     nodes = [name for name in stopped if name != BROKER]
     broker = " and the broker" if BROKER in stopped else ""
     console().print(f"network {network}: stopped {len(nodes)} node(s){broker}")
+    return 0
+
+
+def _down_some(launcher: Launcher, args: argparse.Namespace) -> int:
+    stopped = asyncio.run(launcher.stop_some(args.node, broker=args.broker, kill=args.kill))
+    asked = [*args.node, *([BROKER] if args.broker else [])]
+    how = "killed" if args.kill else "stopped"
+    network = launcher.topology.network
+    done = ", ".join(stopped) or "nothing"
+    idle = [name for name in asked if name not in stopped]
+    console().print(
+        f"network {network}: {how} {done}"
+        + (f" ({', '.join(idle)} not running)" if idle else "")
+        + ("; `ecert up` starts them again" if stopped else "")
+    )
     return 0
 
 

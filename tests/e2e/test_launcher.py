@@ -199,6 +199,38 @@ def test_a_killed_node_is_unhealthy_until_up_restarts_it(cli_network: CliNetwork
     assert status(cli_network)[0] == 0
 
 
+@pytest.mark.parametrize(("how", "said"), [((), "stopped"), (("--kill",), "killed")])
+def test_down_of_one_node_and_the_broker_then_up_brings_them_back(
+    cli_network: CliNetwork, how: tuple[str, ...], said: str
+) -> None:
+    """What a CI pipeline does to test failures: stop (or crash) one node and the broker."""
+    done = run(cli_network, "down", "--node", "hlj-daqing", "--broker", *how)
+    assert done.returncode == 0, done.stderr
+    assert f"{said} hlj-daqing, broker" in done.stdout
+    code, report = status(cli_network)
+    nodes = by_node(report)
+    assert code == 1
+    assert nodes["hlj-daqing"]["healthy"] is False
+    assert report["broker"]["alive"] is False
+    assert all(n["healthy"] for name, n in nodes.items() if name != "hlj-daqing")
+    done = run(cli_network, "up")
+    assert done.returncode == 0, done.stderr
+    assert "started 1 node(s), the broker" in done.stdout
+    assert status(cli_network)[0] == 0
+
+
+def test_down_of_an_unknown_node_stops_nothing_and_says_why(cli_network: CliNetwork) -> None:
+    done = run(cli_network, "down", "--node", "hlj-daqing", "--node", "atlantis")
+    assert done.returncode == 2
+    assert "atlantis" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert status(cli_network)[0] == 0  # hlj-daqing was not stopped either
+    lone_kill = run(cli_network, "down", "--kill")
+    assert lone_kill.returncode == 2
+    assert "--kill needs --node" in lone_kill.stderr
+    assert status(cli_network)[0] == 0
+
+
 def test_admin_commands_against_a_stopped_node_fail_in_one_line(cli_network: CliNetwork) -> None:
     net = cli_network
     asyncio.run(Launcher.from_state(net.state_dir).stop_node("jl-jilin"))
