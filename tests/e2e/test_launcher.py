@@ -78,6 +78,16 @@ def by_node(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {node["id"]: node for node in report["nodes"]}
 
 
+def _only_down(net: CliNetwork, node_id: str) -> dict[str, Any]:
+    """``status`` fails and reports ``node_id`` unhealthy, every other node healthy."""
+    code, report = status(net)
+    nodes = by_node(report)
+    assert code == 1
+    assert nodes[node_id]["healthy"] is False
+    assert all(n["healthy"] for name, n in nodes.items() if name != node_id)
+    return report
+
+
 def stop_everything(state_dir: Path) -> None:
     """Last-resort cleanup: stop whatever the state directory still records as running."""
     state = StateDir(state_dir)
@@ -188,11 +198,7 @@ def test_a_killed_node_is_unhealthy_until_up_restarts_it(cli_network: CliNetwork
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
     _wait_dead(pid)
-    code, report = status(cli_network)
-    nodes = by_node(report)
-    assert code == 1
-    assert nodes["hlj-daqing"]["healthy"] is False
-    assert all(n["healthy"] for name, n in nodes.items() if name != "hlj-daqing")
+    _only_down(cli_network, "hlj-daqing")
     done = run(cli_network, "up")
     assert done.returncode == 0, done.stderr
     assert "started 1 node" in done.stdout
@@ -207,12 +213,8 @@ def test_down_of_one_node_and_the_broker_then_up_brings_them_back(
     done = run(cli_network, "down", "--node", "hlj-daqing", "--broker", *how)
     assert done.returncode == 0, done.stderr
     assert f"{said} hlj-daqing, broker" in done.stdout
-    code, report = status(cli_network)
-    nodes = by_node(report)
-    assert code == 1
-    assert nodes["hlj-daqing"]["healthy"] is False
+    report = _only_down(cli_network, "hlj-daqing")
     assert report["broker"]["alive"] is False
-    assert all(n["healthy"] for name, n in nodes.items() if name != "hlj-daqing")
     done = run(cli_network, "up")
     assert done.returncode == 0, done.stderr
     assert "started 1 node(s), the broker" in done.stdout

@@ -178,13 +178,7 @@ async def test_what_national_rejects_reaches_the_node_that_sent_the_row(
     """The ministry owns an id; a department two levels under hlj sends the same id. hlj and
     Harbin accept it (new to them), national rejects it: the anomaly travels back down through
     hlj and Harbin to the department, the node that holds the certificate."""
-    await cascade.start("mot", *LEVELS)
-    [owned] = certificates(1, 1)
-    await cascade.issue("mot", [owned])
-    await eventually(
-        lambda: _equals(cascade.ids("national", via="mot"), {owned.CertificateID}),
-        "the ministry's certificate reaches national",
-    )
+    owned = await _owned_by_the_ministry(cascade)
     await cascade.issue("hlj-harbin-amr", [owned])
     department = cascade["hlj-harbin-amr"]
     await eventually(lambda: _open_anomalies(department, 1), "the anomaly reaches the department")
@@ -210,13 +204,7 @@ async def test_a_rejection_reaches_a_node_that_was_offline_when_it_came_back(
 ) -> None:
     """As above, but the department is stopped by the time national rejects the row: Harbin
     keeps passing the anomaly on until the department, started again, confirms it."""
-    await cascade.start("mot", *LEVELS)
-    [owned] = certificates(1, 1)
-    await cascade.issue("mot", [owned])
-    await eventually(
-        lambda: _equals(cascade.ids("national", via="mot"), {owned.CertificateID}),
-        "the ministry's certificate reaches national",
-    )
+    owned = await _owned_by_the_ministry(cascade)
     await cascade.stop("national")
     await cascade.issue("hlj-harbin-amr", [owned])
     await eventually(lambda: _equals(cascade.ids("hlj"), {owned.CertificateID}), "hlj has it")
@@ -291,6 +279,19 @@ async def test_a_type_goes_up_unapproved_and_is_approved_by_the_province(
     stored = await TypeRepo(cascade["national"].db).get(code)
     assert stored is not None
     assert (stored.type, stored.defined_at_node) == (ctype, "hlj-harbin")
+
+
+async def _owned_by_the_ministry(cascade: Cascade) -> Certificate:
+    """Start the ministry and the department's line up to national; the ministry issues a
+    certificate, and national's catalog has it through mot."""
+    await cascade.start("mot", *LEVELS)
+    [owned] = certificates(1, 1)
+    await cascade.issue("mot", [owned])
+    await eventually(
+        lambda: _equals(cascade.ids("national", via="mot"), {owned.CertificateID}),
+        "the ministry's certificate reaches national",
+    )
+    return owned
 
 
 # -- checks ---------------------------------------------------------------------------------------
