@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import unquote_plus, unquote_to_bytes
 
@@ -240,32 +240,27 @@ def method_call(
     headers = request.headers
     explain = headers.get(HEADER_EXPLAIN, "").strip().lower() in _TRUE
     deadline = _int_header(request, HEADER_DEADLINE_MS, DEFAULT_DEADLINE_MS, 1, MAX_DEADLINE_MS)
-    if not account.is_peer:
-        return MethodCall(
-            method=method,
-            params=params,
-            account_id=account.account_id,
-            peer_ip=trail.peer_ip,
-            request_id=trail.request_id,
-            caller=account.account_id,
-            deadline_ms=deadline,
-            explain=explain,
-        )
-    route_in = tuple(
-        part.strip() for part in headers.get(HEADER_ROUTE, "").split(",") if part.strip()
-    )
-    return MethodCall(
+    call = MethodCall(
         method=method,
         params=params,
         account_id=account.account_id,
         peer_ip=trail.peer_ip,
         request_id=trail.request_id,
+        caller=account.account_id,
+        deadline_ms=deadline,
+        explain=explain,
+    )
+    if not account.is_peer:
+        return call
+    route_in = tuple(
+        part.strip() for part in headers.get(HEADER_ROUTE, "").split(",") if part.strip()
+    )
+    return replace(
+        call,
         caller=headers.get(HEADER_CALLER, "")[:256],
         came_from=account.neighbour_id,
         route_in=route_in,
         hops=_int_header(request, HEADER_HOPS, DEFAULT_HOP_BUDGET, 0, MAX_HOPS),
-        deadline_ms=deadline,
-        explain=explain,
     )
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from nodes.model.codes import HOLDER_TYPE_NAMES
 from nodes.model.codes import CertificateStatus as Status
-from nodes.model.dates import normalise_date, normalise_optional_date, parse_date
-from nodes.model.fields import AreaCode, CertificateId, TypeCode, Uscc
+from nodes.model.dates import parse_date
+from nodes.model.fields import AreaCode, CertificateId, IsoDate, OptionalIsoDate, TypeCode, Uscc
 from nodes.model.identifiers import is_citizen_id, is_uscc, parse_certificate_id
 
 
@@ -64,9 +64,9 @@ class Certificate(BaseModel):
     CertificateHolderCode: NonEmpty
     CertificateHolderTypeCode: str = ""
     CertificateNumber: NonEmpty
-    CertificateIssuedDate: str
-    CertificateEffectiveDate: str = ""
-    CertificateExpiringDate: str = ""  # "" means 长期
+    CertificateIssuedDate: IsoDate
+    CertificateEffectiveDate: OptionalIsoDate = ""
+    CertificateExpiringDate: OptionalIsoDate = ""  # "" means 长期
     # B.2 management data
     CertificateStatus: Status = Status.NORMAL
     CertificateStatusChangeReason: str = ""
@@ -74,16 +74,6 @@ class Certificate(BaseModel):
     # 照面信息 and 明细
     surface: list[SurfaceItem] = []
     detail: list[DetailGroup] = []
-
-    @field_validator("CertificateIssuedDate")
-    @classmethod
-    def _issued(cls, value: str) -> str:
-        return normalise_date(value)
-
-    @field_validator("CertificateEffectiveDate", "CertificateExpiringDate")
-    @classmethod
-    def _optional_date(cls, value: str) -> str:
-        return normalise_optional_date(value)
 
     @model_validator(mode="after")
     def _holder(self) -> Certificate:

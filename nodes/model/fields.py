@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import AfterValidator
 
 from nodes.model.codes import is_area_code, is_type_code
+from nodes.model.dates import normalise_date, normalise_optional_date
 from nodes.model.identifiers import is_uscc, parse_certificate_id
 
 
@@ -37,3 +38,5 @@ TypeCode = Annotated[str, AfterValidator(_type_code)]
 Uscc = Annotated[str, AfterValidator(_uscc)]
 AreaCode = Annotated[str, AfterValidator(_area_code)]
 CertificateId = Annotated[str, AfterValidator(_certificate_id)]
+IsoDate = Annotated[str, AfterValidator(normalise_date)]  # stored as YYYY-MM-DD
+OptionalIsoDate = Annotated[str, AfterValidator(normalise_optional_date)]  # "" means 长期

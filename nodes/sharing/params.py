@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -33,6 +34,8 @@ MAX_USE_FOR = 200  # UseFor, SPEC §3.2
 MAX_TEXT = 256  # any other parameter
 
 Text = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, max_length=MAX_TEXT)]
+IssueDate = Annotated[Text, AfterValidator(normalise_date)]  # as YYYY-MM-DD
+ValidityDate = Annotated[Text, AfterValidator(normalise_optional_date)]  # "" means 长期
 UseForText = Annotated[
     str, StringConstraints(strict=True, strip_whitespace=True, max_length=MAX_USE_FOR)
 ]
@@ -177,19 +180,9 @@ class VerifyData(_Params):
     issueDept: Text = Field(description="证照颁发机构")
     issueDeptCode: Text = Field(description="证照颁发机构代码")
     certificateNumber: Text = Field(description="证照编号")
-    issueDate: Text = Field(description="证照颁发日期")
-    certificateValidateStart: Text | None = Field(None, description="有效期起始日期")
-    certificateValidateEnd: Text | None = Field(None, description="有效期截止日期")
-
-    @field_validator("issueDate")
-    @classmethod
-    def _date(cls, value: str) -> str:
-        return normalise_date(value)
-
-    @field_validator("certificateValidateStart", "certificateValidateEnd")
-    @classmethod
-    def _optional_date(cls, value: str | None) -> str | None:
-        return None if value is None else normalise_optional_date(value)
+    issueDate: IssueDate = Field(description="证照颁发日期")
+    certificateValidateStart: ValidityDate | None = Field(None, description="有效期起始日期")
+    certificateValidateEnd: ValidityDate | None = Field(None, description="有效期截止日期")
 
 
 class VerifyParams(AuthenticatedParams):
