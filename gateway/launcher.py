@@ -193,13 +193,11 @@ class Launcher:
 
     async def stop_node(self, node_id: str) -> bool:
         """SIGTERM one node and wait for it; False when it was not running."""
-        self.topology.node(node_id)
-        return bool(await self.processes.stop([node_id], self.stop_within))
+        return bool(await self.stop_some([node_id]))
 
     async def kill_node(self, node_id: str) -> bool:
         """SIGKILL one node, as a crash would; its pid file stays behind, stale."""
-        self.topology.node(node_id)
-        return await self.processes.kill(node_id, self.stop_within)
+        return bool(await self.stop_some([node_id], kill=True))
 
     async def wait_healthy(self, node_id: str, within: float = READY_WITHIN) -> None:
         """Wait until a running node answers /healthz as ready."""
@@ -215,7 +213,7 @@ class Launcher:
             raise LauncherError(f"the broker is already running (pid {self.broker_pid()})")
 
     async def stop_broker(self) -> bool:
-        return bool(await self.processes.stop([BROKER], self.stop_within))
+        return bool(await self.stop_some([], broker=True))
 
     async def restart_broker(self) -> None:
         await self.stop_broker()
