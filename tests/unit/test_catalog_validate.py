@@ -190,6 +190,59 @@ def test_non_string_values_are_judged_as_text() -> None:
     ]
 
 
+# -- a batch is screened column by column: the screen must never clear a row a rule rejects ----
+_SPOILERS: list[Callable[[int], Any]] = [
+    *(
+        lambda serial, case=case: {**make_row(serial), **case}
+        for case in (
+            {"data_source": "106"},
+            {"cd_operation": "X"},
+            {"cd_time": "yesterday"},
+            {"issue_date": "2026-01-02"},
+            {"issue_date": "2020年1月2日"},  # valid once normalised: a rewritten row
+            {"issue_dept_code": "11230100MB000000X1"},
+            {"certificate_area_code": "230602"},
+            {"certificate_holder_type": "123"},
+            {"certificate_holder_code": "11010519491231002Y"},
+            {"certificate_holder_type": "", "certificate_holder_code": " "},
+            {"certificate_number": 12345},
+            {"extra": "column"},
+        )
+    ),
+    *(
+        lambda serial, column=column: {**make_row(serial), column: " "}
+        for column in v.REQUIRED_COLUMNS
+    ),
+    lambda serial: {
+        **make_row(serial),
+        "certificate_source_id": wrong_check(make_row(serial)["certificate_source_id"]),
+    },
+    lambda serial: ["not", "a", "row"],
+]
+
+
+@given(st.lists(st.integers(-1, len(_SPOILERS) - 1), min_size=1, max_size=40))
+def test_a_batch_is_judged_as_its_rows_are_one_by_one(kinds: list[int]) -> None:
+    """Whatever mix of valid and broken rows, the verdict on the batch is the rule-by-rule
+    verdict on each row (``row_remarks``), in batch order."""
+    rows = [make_row(i) if kind < 0 else _SPOILERS[kind](i) for i, kind in enumerate(kinds)]
+    expected_valid: list[v.Row] = []
+    expected_anomalies: list[v.Row] = []
+    for raw in rows:
+        if not isinstance(raw, dict):
+            v.add_anomalies(expected_anomalies, v.clean_row({}, "b-1"), [v.MALFORMED_ROW])
+            continue
+        row = v.clean_row(dict(raw), "b-1")
+        remarks = v.row_remarks(row, HARBIN, TODAY)
+        if remarks:
+            v.add_anomalies(expected_anomalies, row, remarks)
+        else:
+            expected_valid.append(row)
+    verdict = v.validate_rows(rows, HARBIN, today=TODAY, cd_batch="b-1")
+    assert verdict.valid == expected_valid
+    assert verdict.anomalies == v.dedupe_anomalies(expected_anomalies)
+
+
 # -- the fast checks agree with the reference implementations of nodes.model.identifiers --------
 _ID_CHARS = st.text(alphabet=ALNUM36, min_size=1, max_size=12)
 
