@@ -92,11 +92,8 @@ async def relay_children(ctx: NodeContext, rows: list[Row]) -> dict[str, str]:
         return {}
     ids = sorted({row["certificate_source_id"] for row in rows})
     entries = await CatalogRepo.states(ctx.db, ids)
-    return {
-        certificate_id: entry.via_node
-        for certificate_id, entry in entries.items()
-        if entry.via_node in children
-    }
+    vias = {certificate_id: via_node for certificate_id, (via_node, _, _) in entries.items()}
+    return {certificate_id: via for certificate_id, via in vias.items() if via in children}
 
 
 async def _queue(tx: Transaction, corrections: list[Row]) -> None:

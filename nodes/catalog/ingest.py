@@ -25,6 +25,7 @@ from nodes.catalog.validate import (
 from nodes.context import NodeContext
 from nodes.store.batches import LAST_EXCHANGE_AT, IngestedBatch, IngestedBatchRepo, NodeState
 from nodes.store.catalog import CatalogRepo, EntryState
+from nodes.store.db import Transaction
 from nodes.store.outbox import OutboxRepo
 
 log = structlog.get_logger()
@@ -96,42 +97,77 @@ async def commit_batches(ctx: NodeContext, prepared: list[Prepared]) -> list[Bat
     """Commit validated batches in order, in ONE transaction; one outcome per batch.
 
     A backlog committed together costs one commit instead of many (on a slow disk the commit,
-    not the rows, dominates). A batch already recorded, or repeated within the group, is
-    answered from the record and changes nothing.
+    not the rows, dominates), and a fixed handful of statements: the rows of every batch go
+    into the catalog (and the outbox) in one ``executemany`` each. A batch already recorded, or
+    repeated within the group, is answered from the record and changes nothing.
     """
     now = ctx.clock.stamp()
     forward = ctx.topology.parent(ctx.node_id) is not None
-    outcomes: list[BatchOutcome] = []
-    logged: list[tuple[Incoming, _Settled, list[Row]]] = []
     async with ctx.db.transaction() as tx:
         known = await IngestedBatchRepo.outcomes(tx, [p.incoming.cd_batch for p in prepared])
-        ids = [row["certificate_source_id"] for p in prepared for row in p.verdict.valid]
-        stored = await CatalogRepo.states(tx, ids)
+        first: dict[str, Prepared] = {}
         for item in prepared:
-            batch, verdict = item.incoming, item.verdict
-            earlier = known.get(batch.cd_batch)
-            if earlier is not None:
-                outcomes.append(
-                    BatchOutcome(batch.cd_batch, earlier.accepted, earlier.anomalies, repeated=True)
-                )
-                continue
-            settled = settle(verdict.valid, stored, batch.sender.node_id)
-            anomalies = dedupe_anomalies(verdict.anomalies + settled.owned)
-            await CatalogRepo.upsert_rows(tx, settled.changes, via_node=batch.sender.node_id)
-            if forward and settled.changes:
-                await OutboxRepo.append_rows(tx, settled.changes)
-            record = IngestedBatch(
-                batch.cd_batch, batch.sender.node_id, now, settled.accepted, anomalies
-            )
-            await IngestedBatchRepo.record(tx, record)
-            known[batch.cd_batch] = record
-            outcomes.append(BatchOutcome(batch.cd_batch, settled.accepted, anomalies, False))
-            logged.append((batch, settled, anomalies))
-        if logged:
+            if item.incoming.cd_batch not in known:
+                first.setdefault(item.incoming.cd_batch, item)
+        fresh = list(first.values())
+        settled = await _apply(tx, fresh)
+        changes = [row for batch in settled for row in batch.changes]
+        if forward and changes:
+            await OutboxRepo.append_rows(tx, changes)
+        records = [_record(item, batch, now) for item, batch in zip(fresh, settled, strict=True)]
+        if records:
+            await IngestedBatchRepo.record(tx, records)
             await NodeState.put(tx, LAST_EXCHANGE_AT, now)
-    for entry in logged:
-        _log_ingested(*entry)
+    for item, batch, record in zip(fresh, settled, records, strict=True):
+        _log_ingested(item.incoming, batch, record.anomalies)
+    new = {record.cd_batch: record for record in records}
+    outcomes: list[BatchOutcome] = []
+    for item in prepared:
+        cd_batch = item.incoming.cd_batch
+        applied = new.pop(cd_batch, None)  # the first of a batch applied now; the rest repeat it
+        if applied is None:
+            earlier = known[cd_batch]
+            outcomes.append(BatchOutcome(cd_batch, earlier.accepted, earlier.anomalies, True))
+        else:
+            known[cd_batch] = applied
+            outcomes.append(BatchOutcome(cd_batch, applied.accepted, applied.anomalies, False))
     return outcomes
+
+
+def _record(item: Prepared, settled: _Settled, now: str) -> IngestedBatch:
+    anomalies = dedupe_anomalies(item.verdict.anomalies + settled.owned)
+    batch = item.incoming
+    return IngestedBatch(batch.cd_batch, batch.sender.node_id, now, settled.accepted, anomalies)
+
+
+async def _apply(tx: Transaction, batches: list[Prepared]) -> list[_Settled]:
+    """Put the valid rows of ``batches`` into the catalog, each through its sender, as
+    ``settle`` rules; what each batch changed, accepted and found owned elsewhere.
+
+    The usual case, every row new or newer and through the node that already leads to it, is
+    applied in one statement that checks the rules itself; only when some row was held back is
+    that undone and the batch settled row by row against the stored entries.
+    """
+    rows = [row for item in batches for row in item.verdict.valid]
+    vias = [item.incoming.sender.node_id for item in batches for _ in item.verdict.valid]
+    if not rows:
+        return [_Settled([], 0, []) for _ in batches]
+    await tx.execute("SAVEPOINT apply_all")
+    if await CatalogRepo.upsert_rows(tx, rows, vias, owned_here=True) == len(rows):
+        await tx.execute("RELEASE apply_all")
+        return [_Settled(item.verdict.valid, len(item.verdict.valid), []) for item in batches]
+    await tx.execute("ROLLBACK TO apply_all")
+    await tx.execute("RELEASE apply_all")
+    stored = await CatalogRepo.states(tx, [row["certificate_source_id"] for row in rows])
+    settled: list[_Settled] = []
+    changes, vias = [], []
+    for item in batches:
+        via_node = item.incoming.sender.node_id
+        settled.append(batch := settle(item.verdict.valid, stored, via_node))
+        changes += batch.changes
+        vias += [via_node] * len(batch.changes)
+    await CatalogRepo.upsert_rows(tx, changes, vias)
+    return settled
 
 
 def _log_ingested(batch: Incoming, settled: _Settled, anomalies: list[Row]) -> None:
@@ -153,18 +189,21 @@ def settle(valid: list[Row], stored: dict[str, EntryState], via_node: str) -> _S
     cancelled) is an anomaly, whatever its cd_operation: applying it would move the routing
     pointer away from the owner. A row not newer than the stored one is accepted and ignored.
     """
-    settled = _Settled(changes=[], accepted=0, owned=[])
+    changes: list[Row] = []
+    owned: list[Row] = []
+    accepted = 0
     for row in valid:
         certificate_id = row["certificate_source_id"]
         entry = stored.get(certificate_id)
         if entry is not None:
-            if entry.via_node != via_node and entry.cd_operation != "D":
-                add_anomalies(settled.owned, row, [OWNED_ELSEWHERE])
+            stored_via, stored_time, stored_operation = entry
+            if stored_via != via_node and stored_operation != "D":
+                add_anomalies(owned, row, [OWNED_ELSEWHERE])
                 continue
-            if row["cd_time"] <= entry.cd_time:
-                settled.accepted += 1
+            if row["cd_time"] <= stored_time:
+                accepted += 1
                 continue
-        stored[certificate_id] = EntryState(via_node, row["cd_time"], row["cd_operation"])
-        settled.changes.append(row)
-        settled.accepted += 1
-    return settled
+        stored[certificate_id] = (via_node, row["cd_time"], row["cd_operation"])
+        changes.append(row)
+        accepted += 1
+    return _Settled(changes, accepted, owned)

@@ -54,17 +54,14 @@ class IngestedBatchRepo:
         return {row["cd_batch"]: _batch(row) for row in rows}
 
     @staticmethod
-    async def record(tx: Transaction, batch: IngestedBatch) -> None:
-        await tx.execute(
+    async def record(tx: Transaction, batches: list[IngestedBatch]) -> None:
+        await tx.executemany(
             "INSERT INTO ingested_batch (cd_batch, child_node, committed_at, accepted, anomalies)"
             " VALUES (?, ?, ?, ?, ?)",
-            (
-                batch.cd_batch,
-                batch.child_node,
-                batch.committed_at,
-                batch.accepted,
-                orjson.dumps(batch.anomalies),
-            ),
+            [
+                (b.cd_batch, b.child_node, b.committed_at, b.accepted, orjson.dumps(b.anomalies))
+                for b in batches
+            ],
         )
 
     async def count(self, child_node: str | None = None) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from operator import itemgetter
 
 import orjson
@@ -21,16 +20,16 @@ _UPSERT = (
 
 # Applied in batches from a child: a row older than the stored one changes nothing (SPEC §6.3).
 _UPSERT_NEWER = _UPSERT + " WHERE excluded.cd_time > catalog.cd_time"
+# ... nor does one for an entry another child leads to, unless that entry was cancelled.
+_UPSERT_NEWER_OWNED = (
+    _UPSERT_NEWER + " AND (catalog.via_node = excluded.via_node OR catalog.cd_operation = 'D')"
+)
 _E1_VALUES = itemgetter(*E1_COLUMNS)
 
 
-@dataclass(frozen=True, slots=True)
-class EntryState:
-    """What ingest needs to know of a stored entry: who leads to it, how new, cancelled or not."""
-
-    via_node: str
-    cd_time: str
-    cd_operation: str
+# What ingest needs to know of a stored entry: who leads to it, how new, cancelled or not.
+# A plain tuple (via_node, cd_time, cd_operation): ingest makes one per row it applies.
+EntryState = tuple[str, str, str]
 
 
 def row_of(row: Row) -> CatalogRow:
@@ -48,10 +47,19 @@ class CatalogRepo:
 
     @staticmethod
     async def upsert_rows(
-        tx: Transaction, rows: Sequence[dict[str, str]], *, via_node: str
-    ) -> None:
-        """Apply E.1 dicts that came through ``via_node``, except those older than the stored."""
-        await tx.executemany(_UPSERT_NEWER, [(*_E1_VALUES(row), via_node) for row in rows])
+        tx: Transaction,
+        rows: Sequence[dict[str, str]],
+        via_nodes: Sequence[str],
+        *,
+        owned_here: bool = False,
+    ) -> int:
+        """Apply E.1 dicts, each through its node in ``via_nodes``, except any not newer than
+        the stored one (and, ``owned_here``, any for an entry another node leads to that is not
+        cancelled). The number of rows applied."""
+        if not rows:
+            return 0
+        values = [(*_E1_VALUES(row), via) for row, via in zip(rows, via_nodes, strict=True)]
+        return await tx.executemany(_UPSERT_NEWER_OWNED if owned_here else _UPSERT_NEWER, values)
 
     @staticmethod
     async def states(
@@ -65,7 +73,7 @@ class CatalogRepo:
             " WHERE certificate_source_id IN (SELECT value FROM json_each(?))",
             (orjson.dumps(list(certificate_ids)).decode(),),
         )
-        return {row[0]: EntryState(row[1], row[2], row[3]) for row in rows}
+        return {row[0]: (row[1], row[2], row[3]) for row in rows}
 
     async def find(
         self,

@@ -163,8 +163,10 @@ class Transaction:
     async def execute(self, sql: str, params: Params = ()) -> int:
         return await self._db._execute(sql, params)
 
-    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> int:
+        """Run ``sql`` once per parameter set; the number of rows changed in all."""
         try:
-            await self._db.conn.executemany(sql, rows)
+            cursor = await self._db.conn.executemany(sql, rows)
         except sqlite3.Error as exc:
             raise StoreError(str(exc)) from exc
+        return cursor.rowcount
