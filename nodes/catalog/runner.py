@@ -35,9 +35,9 @@ from nodes.catalog.ingest import (
     Incoming,
     Prepared,
     commit_batches,
-    prepare_batches,
 )
 from nodes.catalog.validate import Sender, sender_of
+from nodes.catalog.worker import ValidationWorker
 from nodes.context import NodeContext
 from nodes.store.anomalies import AnomalyRepo
 from nodes.store.outbox import OutboxRepo
@@ -73,6 +73,7 @@ class Aggregation:
         self.wake = asyncio.Event()
         self.inbox: asyncio.Queue[Incoming] = asyncio.Queue(INBOX_SIZE)
         self.exchange: Exchange | None = None
+        self.validation = ValidationWorker(ctx.node_id)
         self._types_sent: types.TypesSent | None = None
         self._log = log.bind(node=ctx.node_id)
 
@@ -103,6 +104,7 @@ class Aggregation:
             self._log.warning("catalog.message_rejected", child=child, cd_batch=cd_batch)
             return
         await self.inbox.put(Incoming(self.children[child], cd_batch, rows))
+        await asyncio.sleep(0)  # a backlog of messages must not hold up the commit under way
 
     async def on_anomalies_stored(self, payload: dict[str, Any]) -> None:
         """A child confirms it stored the anomalies this node passed on for ``cd_batch``."""
@@ -119,9 +121,9 @@ class Aggregation:
     async def ingest_loop(self) -> None:
         """Ingest what the children sent and answer each batch.
 
-        A waiting backlog is committed together (one commit for many batches). Validation runs
-        in a worker thread so that the node keeps answering HTTP calls meanwhile; it overlaps
-        the previous group's commit, though the GIL they share keeps that from being faster.
+        A waiting backlog is committed together (one commit for many batches). The next group is
+        validated while the previous one commits: big groups in the worker process, so on the
+        other core (``nodes.catalog.worker``).
         """
         ready: list[Prepared] | None = None
         while True:
@@ -141,7 +143,7 @@ class Aggregation:
             rows += len(group[-1].rows)
         today = self.ctx.clock.today().isoformat()
         try:
-            return await asyncio.to_thread(prepare_batches, group, today=today)
+            return await self.validation.prepare(group, today)
         except Exception:  # never fatal for the node; the children send the batches again
             self._log.exception("catalog.ingest_failed", batches=[i.cd_batch for i in group])
             return []
@@ -360,3 +362,4 @@ async def aggregation(ctx: NodeContext) -> AsyncIterator[Aggregation]:
             for loop in loops:
                 loop.cancel()
             agg.exchange = None
+            agg.validation.close()
