@@ -47,6 +47,7 @@ log = structlog.get_logger()
 MIN_PAUSE = 0.1  # seconds; the push loop never spins faster than this on its own
 INBOX_SIZE = 16  # catalog messages waiting for ingest; a full inbox holds up the receive loop
 GROUP_ROWS = 10_000  # rows committed together when a backlog waits
+VALIDATED_GROUPS = 2  # groups validated ahead of the commit
 
 
 def subscriptions(topology: Topology, node_id: str) -> list[str]:
@@ -121,26 +122,26 @@ class Aggregation:
     async def ingest_loop(self) -> None:
         """Ingest what the children sent and answer each batch.
 
-        A waiting backlog is committed together (one commit for many batches). The next group is
-        validated while the previous one commits: big groups in the worker process, so on the
-        other core (``nodes.catalog.worker``).
+        Two stages joined by a short queue: groups are validated (big ones in the worker
+        process, so on the other core: ``nodes.catalog.worker``) while earlier groups commit.
+        A waiting backlog is committed in groups (one commit for many batches).
         """
-        ready: list[Prepared] | None = None
+        validated: asyncio.Queue[list[Prepared]] = asyncio.Queue(VALIDATED_GROUPS)
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(self._validate_loop(validated), name=f"{self.ctx.node_id}.validate")
+            while True:
+                await self._commit_and_answer(await validated.get())
+
+    async def _validate_loop(self, validated: asyncio.Queue[list[Prepared]]) -> None:
         while True:
-            if ready is None:
-                ready = await self._prepare([await self.inbox.get()])
-            if self.inbox.empty():
-                await self._commit_and_answer(ready)
-                ready = None
-                continue
-            _, ready = await asyncio.gather(self._commit_and_answer(ready), self._prepare([]))
+            group = [await self.inbox.get()]
+            rows = len(group[0].rows)
+            while not self.inbox.empty() and rows < GROUP_ROWS:
+                group.append(self.inbox.get_nowait())
+                rows += len(group[-1].rows)
+            await validated.put(await self._prepare(group))
 
     async def _prepare(self, group: list[Incoming]) -> list[Prepared]:
-        """Take what waits in the inbox (up to GROUP_ROWS rows) and validate it off the loop."""
-        rows = sum(len(incoming.rows) for incoming in group)
-        while not self.inbox.empty() and rows < GROUP_ROWS:
-            group.append(self.inbox.get_nowait())
-            rows += len(group[-1].rows)
         today = self.ctx.clock.today().isoformat()
         try:
             return await self.validation.prepare(group, today)
