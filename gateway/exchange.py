@@ -6,9 +6,11 @@ to the parent's ``catalog``/``types`` topic, anomalies and acknowledgements down
 
 ``Exchange`` keeps one persistent-session connection (QoS 1) alive in a background
 ``receive_loop``, hands every JSON-object message to ``on_message`` and lets callers ``publish``
-through the live connection. aiomqtt does not reconnect by itself; the loop does, with jittered
-exponential backoff, for as long as the context is open. The broker is not trusted to keep
-messages for an offline subscriber: the aggregation above acknowledges batches end to end.
+through the live connection; a node may take a message's body before it is decoded
+(``take_body``), to decode big ones elsewhere. aiomqtt does not reconnect by itself; the loop
+does, with jittered exponential backoff, for as long as the context is open. The broker is not
+trusted to keep messages for an offline subscriber: the aggregation above acknowledges batches
+end to end.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from gateway.errors import ExchangeError, ExchangeUnavailable
 from gateway.topology import NODE_ID_PATTERN
 
 OnMessage = Callable[[str, dict[str, Any]], Awaitable[None]]
+TakeBody = Callable[[str, bytes], Awaitable[bool]]  # True: the body was taken, undecoded
 
 TOPIC_ROOT = "ecert"
 QOS = 1  # at least once, SPEC §6.3
@@ -137,6 +140,7 @@ class Exchange:
         client_id: str,
         subscriptions: Sequence[str],
         on_message: OnMessage,
+        take_body: TakeBody | None = None,
         publish_timeout: float = 5.0,
         connect_timeout: float = 5.0,
         keepalive: int = 10,
@@ -147,6 +151,7 @@ class Exchange:
         self.client_id = client_id
         self.subscriptions = tuple(subscriptions)
         self.on_message = on_message
+        self.take_body = take_body
         self.publish_timeout = publish_timeout
         self.connect_timeout = connect_timeout
         self.keepalive = keepalive
@@ -271,14 +276,22 @@ class Exchange:
         topic = message.topic.value
         self.last_message_at = time.time()
         try:
-            payload = decode_payload(message.payload)
+            await self.hand_over(topic, message.payload)
+        except Exception:
+            self._log.exception("exchange.message_failed", topic=topic)
+
+    async def hand_over(self, topic: str, body: object) -> None:
+        """Give one received message to the node: the body itself when ``take_body`` takes it,
+        else the decoded JSON object (a body that is not one is logged and dropped)."""
+        take = self.take_body
+        if take is not None and isinstance(body, bytes) and await take(topic, body):
+            return
+        try:
+            payload = decode_payload(body)
         except ValueError as exc:
             self._log.warning("exchange.payload_rejected", topic=topic, reason=str(exc))
             return
-        try:
-            await self.on_message(topic, payload)
-        except Exception:
-            self._log.exception("exchange.message_failed", topic=topic)
+        await self.on_message(topic, payload)
 
     def _log_retry(self, state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome is not None else None

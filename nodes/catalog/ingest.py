@@ -8,6 +8,7 @@ changes nothing, so at-least-once delivery applies every batch exactly once.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,14 +18,21 @@ from nodes.catalog.validate import (
     OWNED_ELSEWHERE,
     Row,
     Sender,
-    Verdict,
     add_anomalies,
     dedupe_anomalies,
     validate_rows,
 )
 from nodes.context import NodeContext
 from nodes.store.batches import LAST_EXCHANGE_AT, IngestedBatch, IngestedBatchRepo, NodeState
-from nodes.store.catalog import CatalogRepo, EntryState
+from nodes.store.catalog import (
+    CD_OPERATION_AT,
+    CD_TIME_AT,
+    CatalogRepo,
+    CatalogValues,
+    EntryState,
+    catalog_values,
+    e1_row,
+)
 from nodes.store.db import Transaction
 from nodes.store.outbox import OutboxRepo
 
@@ -50,7 +58,7 @@ class BatchOutcome:
 
 @dataclass(slots=True)
 class _Settled:
-    changes: list[Row]  # rows newer than the catalog's: applied and forwarded
+    changes: list[CatalogValues]  # rows newer than the catalog's: applied and forwarded
     accepted: int  # valid rows, applied or already known
     owned: list[Row]  # E.2 rows of the ownership rule
 
@@ -66,10 +74,29 @@ class Incoming:
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """A batch after validation, ready to commit."""
+    """A batch after validation, ready to commit: its valid rows as the catalog stores them."""
 
-    incoming: Incoming
-    verdict: Verdict
+    sender: Sender
+    cd_batch: str
+    rows: int  # as sent
+    valid: list[CatalogValues]
+    anomalies: list[Row]
+
+
+def incoming_of(payload: Any, children: Mapping[str, Sender]) -> Incoming | None:
+    """The batch a catalog message carries, when it is one from a child of this node."""
+    if not isinstance(payload, dict):
+        return None
+    child, cd_batch, rows = payload.get("from"), payload.get("cd_batch"), payload.get("rows")
+    if (
+        not isinstance(child, str)
+        or child not in children
+        or not isinstance(cd_batch, str)
+        or not cd_batch.startswith(f"{child}-")
+        or not isinstance(rows, list)
+    ):
+        return None
+    return Incoming(children[child], cd_batch, rows)
 
 
 async def ingest_batch(
@@ -87,10 +114,13 @@ async def ingest_batches(ctx: NodeContext, batches: list[Incoming]) -> list[Batc
 
 def prepare_batches(batches: list[Incoming], *, today: str) -> list[Prepared]:
     """Validation only: pure CPU, no store, so it may run beside the previous commit."""
-    return [
-        Prepared(b, validate_rows(b.rows, b.sender, today=today, cd_batch=b.cd_batch))
-        for b in batches
-    ]
+    return [prepare_batch(b.sender, b.cd_batch, b.rows, today=today) for b in batches]
+
+
+def prepare_batch(sender: Sender, cd_batch: str, rows: list[Any], *, today: str) -> Prepared:
+    verdict = validate_rows(rows, sender, today=today, cd_batch=cd_batch)
+    valid = [catalog_values(row, sender.node_id) for row in verdict.valid]
+    return Prepared(sender, cd_batch, len(rows), valid, verdict.anomalies)
 
 
 async def commit_batches(ctx: NodeContext, prepared: list[Prepared]) -> list[BatchOutcome]:
@@ -104,26 +134,26 @@ async def commit_batches(ctx: NodeContext, prepared: list[Prepared]) -> list[Bat
     now = ctx.clock.stamp()
     forward = ctx.topology.parent(ctx.node_id) is not None
     async with ctx.db.transaction() as tx:
-        known = await IngestedBatchRepo.outcomes(tx, [p.incoming.cd_batch for p in prepared])
+        known = await IngestedBatchRepo.outcomes(tx, [p.cd_batch for p in prepared])
         first: dict[str, Prepared] = {}
         for item in prepared:
-            if item.incoming.cd_batch not in known:
-                first.setdefault(item.incoming.cd_batch, item)
+            if item.cd_batch not in known:
+                first.setdefault(item.cd_batch, item)
         fresh = list(first.values())
         settled = await _apply(tx, fresh)
         changes = [row for batch in settled for row in batch.changes]
         if forward and changes:
-            await OutboxRepo.append_rows(tx, changes)
+            await OutboxRepo.append_catalog_values(tx, changes)
         records = [_record(item, batch, now) for item, batch in zip(fresh, settled, strict=True)]
         if records:
             await IngestedBatchRepo.record(tx, records)
             await NodeState.put(tx, LAST_EXCHANGE_AT, now)
     for item, batch, record in zip(fresh, settled, records, strict=True):
-        _log_ingested(item.incoming, batch, record.anomalies)
+        _log_ingested(item, batch, record.anomalies)
     new = {record.cd_batch: record for record in records}
     outcomes: list[BatchOutcome] = []
     for item in prepared:
-        cd_batch = item.incoming.cd_batch
+        cd_batch = item.cd_batch
         applied = new.pop(cd_batch, None)  # the first of a batch applied now; the rest repeat it
         if applied is None:
             earlier = known[cd_batch]
@@ -135,9 +165,8 @@ async def commit_batches(ctx: NodeContext, prepared: list[Prepared]) -> list[Bat
 
 
 def _record(item: Prepared, settled: _Settled, now: str) -> IngestedBatch:
-    anomalies = dedupe_anomalies(item.verdict.anomalies + settled.owned)
-    batch = item.incoming
-    return IngestedBatch(batch.cd_batch, batch.sender.node_id, now, settled.accepted, anomalies)
+    anomalies = dedupe_anomalies(item.anomalies + settled.owned)
+    return IngestedBatch(item.cd_batch, item.sender.node_id, now, settled.accepted, anomalies)
 
 
 async def _apply(tx: Transaction, batches: list[Prepared]) -> list[_Settled]:
@@ -148,62 +177,55 @@ async def _apply(tx: Transaction, batches: list[Prepared]) -> list[_Settled]:
     applied in one statement that checks the rules itself; only when some row was held back is
     that undone and the batch settled row by row against the stored entries.
     """
-    rows = [row for item in batches for row in item.verdict.valid]
-    vias = [item.incoming.sender.node_id for item in batches for _ in item.verdict.valid]
-    if not rows:
+    values = [row for item in batches for row in item.valid]
+    if not values:
         return [_Settled([], 0, []) for _ in batches]
     await tx.execute("SAVEPOINT apply_all")
-    if await CatalogRepo.upsert_rows(tx, rows, vias, owned_here=True) == len(rows):
+    if await CatalogRepo.upsert_values(tx, values, owned_here=True) == len(values):
         await tx.execute("RELEASE apply_all")
-        return [_Settled(item.verdict.valid, len(item.verdict.valid), []) for item in batches]
+        return [_Settled(item.valid, len(item.valid), []) for item in batches]
     await tx.execute("ROLLBACK TO apply_all")
     await tx.execute("RELEASE apply_all")
-    stored = await CatalogRepo.states(tx, [row["certificate_source_id"] for row in rows])
-    settled: list[_Settled] = []
-    changes, vias = [], []
-    for item in batches:
-        via_node = item.incoming.sender.node_id
-        settled.append(batch := settle(item.verdict.valid, stored, via_node))
-        changes += batch.changes
-        vias += [via_node] * len(batch.changes)
-    await CatalogRepo.upsert_rows(tx, changes, vias)
+    stored = await CatalogRepo.states(tx, [row[0] for row in values])
+    settled = [settle(item.valid, stored, item.sender.node_id) for item in batches]
+    await CatalogRepo.upsert_values(tx, [row for batch in settled for row in batch.changes])
     return settled
 
 
-def _log_ingested(batch: Incoming, settled: _Settled, anomalies: list[Row]) -> None:
+def _log_ingested(batch: Prepared, settled: _Settled, anomalies: list[Row]) -> None:
     log.info(
         "catalog.batch_ingested",
         cd_batch=batch.cd_batch,
         child=batch.sender.node_id,
-        rows=len(batch.rows),
+        rows=batch.rows,
         accepted=settled.accepted,
         applied=len(settled.changes),
         anomalies=len(anomalies),
     )
 
 
-def settle(valid: list[Row], stored: dict[str, EntryState], via_node: str) -> _Settled:
+def settle(valid: list[CatalogValues], stored: dict[str, EntryState], via_node: str) -> _Settled:
     """Apply the ownership rule and the cd_time order to valid rows, in batch order.
 
     A row for an id that another subtree owns (a stored entry through another node that is not
     cancelled) is an anomaly, whatever its cd_operation: applying it would move the routing
     pointer away from the owner. A row not newer than the stored one is accepted and ignored.
     """
-    changes: list[Row] = []
+    changes: list[CatalogValues] = []
     owned: list[Row] = []
     accepted = 0
     for row in valid:
-        certificate_id = row["certificate_source_id"]
+        certificate_id, cd_time = row[0], row[CD_TIME_AT]
         entry = stored.get(certificate_id)
         if entry is not None:
             stored_via, stored_time, stored_operation = entry
             if stored_via != via_node and stored_operation != "D":
-                add_anomalies(owned, row, [OWNED_ELSEWHERE])
+                add_anomalies(owned, e1_row(row), [OWNED_ELSEWHERE])
                 continue
-            if row["cd_time"] <= stored_time:
+            if cd_time <= stored_time:
                 accepted += 1
                 continue
-        stored[certificate_id] = (via_node, row["cd_time"], row["cd_operation"])
+        stored[certificate_id] = (via_node, cd_time, row[CD_OPERATION_AT])
         changes.append(row)
         accepted += 1
     return _Settled(changes, accepted, owned)

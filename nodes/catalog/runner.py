@@ -2,7 +2,8 @@
 
 The node's exchange client ``<network>-<node-id>`` subscribes to its own ``catalog`` and ``types``
 topics when it has children, and to its own ``ack`` and ``anomaly`` topics when it has a parent.
-Incoming messages are handled as they arrive (``on_message``); a node with a parent also runs
+Incoming messages are handled as they arrive (``on_message``; big catalog messages undecoded,
+``take_body``, for the worker process to decode); a node with a parent also runs
 ``node[<id>].catalog_push_loop``, which pushes every ``exchange.interval`` seconds, at once when
 woken (``wake.wake_push``), and sends unacknowledged batches again after ``exchange.ack_timeout``.
 """
@@ -30,14 +31,9 @@ from gateway.exchange import (
 from gateway.topology import NodeSpec, Topology
 from nodes.catalog import push, types, wake
 from nodes.catalog.anomalies import receive_anomalies
-from nodes.catalog.ingest import (
-    BatchOutcome,
-    Incoming,
-    Prepared,
-    commit_batches,
-)
+from nodes.catalog.ingest import BatchOutcome, Incoming, Prepared, commit_batches, incoming_of
 from nodes.catalog.validate import Sender, sender_of
-from nodes.catalog.worker import ValidationWorker
+from nodes.catalog.worker import Unread, ValidationWorker
 from nodes.context import NodeContext
 from nodes.store.anomalies import AnomalyRepo
 from nodes.store.outbox import OutboxRepo
@@ -46,8 +42,9 @@ log = structlog.get_logger()
 
 MIN_PAUSE = 0.1  # seconds; the push loop never spins faster than this on its own
 INBOX_SIZE = 16  # catalog messages waiting for ingest; a full inbox holds up the receive loop
-GROUP_ROWS = 10_000  # rows committed together when a backlog waits
+GROUP_BATCHES = 10  # batches (of up to push.BATCH_ROWS rows) committed together in a backlog
 VALIDATED_GROUPS = 2  # groups validated ahead of the commit
+WORKER_BYTES = 64 * 1024  # catalog messages this big (~100 rows) are decoded by the worker
 
 
 def subscriptions(topology: Topology, node_id: str) -> list[str]:
@@ -72,13 +69,21 @@ class Aggregation:
             for child in ctx.topology.children(ctx.node_id)
         }
         self.wake = asyncio.Event()
-        self.inbox: asyncio.Queue[Incoming] = asyncio.Queue(INBOX_SIZE)
+        # batches decoded here, and bodies of big catalog messages for the worker to decode
+        self.inbox: asyncio.Queue[Incoming | bytes] = asyncio.Queue(INBOX_SIZE)
         self.exchange: Exchange | None = None
-        self.validation = ValidationWorker(ctx.node_id)
+        self.validation = ValidationWorker(ctx.node_id, self.children)
         self._types_sent: types.TypesSent | None = None
         self._log = log.bind(node=ctx.node_id)
 
     # -- incoming ------------------------------------------------------------------------------
+    async def take_body(self, topic: str, body: bytes) -> bool:
+        """Take a big catalog message as it came: the worker process decodes it."""
+        if len(body) < WORKER_BYTES or parse_topic(topic)[0] is not TopicKind.CATALOG:
+            return False
+        await self._enqueue(body)
+        return True
+
     async def on_message(self, topic: str, payload: dict[str, Any]) -> None:
         kind, _ = parse_topic(topic)
         if kind is TopicKind.CATALOG:
@@ -94,18 +99,19 @@ class Aggregation:
         if "anomalies_stored" in payload:
             await self.on_anomalies_stored(payload)
             return
-        child, cd_batch, rows = payload.get("from"), payload.get("cd_batch"), payload.get("rows")
-        if (
-            not isinstance(child, str)
-            or child not in self.children
-            or not isinstance(cd_batch, str)
-            or not cd_batch.startswith(f"{child}-")
-            or not isinstance(rows, list)
-        ):
-            self._log.warning("catalog.message_rejected", child=child, cd_batch=cd_batch)
+        incoming = incoming_of(payload, self.children)
+        if incoming is None:
+            self._reject(payload)
             return
-        await self.inbox.put(Incoming(self.children[child], cd_batch, rows))
+        await self._enqueue(incoming)
+
+    async def _enqueue(self, message: Incoming | bytes) -> None:
+        await self.inbox.put(message)
         await asyncio.sleep(0)  # a backlog of messages must not hold up the commit under way
+
+    def _reject(self, payload: dict[str, Any]) -> None:
+        child, cd_batch = payload.get("from"), payload.get("cd_batch")
+        self._log.warning("catalog.message_rejected", child=child, cd_batch=cd_batch)
 
     async def on_anomalies_stored(self, payload: dict[str, Any]) -> None:
         """A child confirms it stored the anomalies this node passed on for ``cd_batch``."""
@@ -126,28 +132,47 @@ class Aggregation:
         process, so on the other core: ``nodes.catalog.worker``) while earlier groups commit.
         A waiting backlog is committed in groups (one commit for many batches).
         """
-        validated: asyncio.Queue[list[Prepared]] = asyncio.Queue(VALIDATED_GROUPS)
+        validating: asyncio.Queue[asyncio.Task[list[Prepared]]] = asyncio.Queue(VALIDATED_GROUPS)
         async with asyncio.TaskGroup() as tasks:
-            tasks.create_task(self._validate_loop(validated), name=f"{self.ctx.node_id}.validate")
+            tasks.create_task(self._group_loop(validating, tasks), name=f"{self.ctx.node_id}.group")
             while True:
-                await self._commit_and_answer(await validated.get())
+                await self._commit_and_answer(await (await validating.get()))
 
-    async def _validate_loop(self, validated: asyncio.Queue[list[Prepared]]) -> None:
+    async def _group_loop(
+        self, validating: asyncio.Queue[asyncio.Task[list[Prepared]]], tasks: asyncio.TaskGroup
+    ) -> None:
+        """Form groups from the inbox and start validating each; the commit takes them in order."""
         while True:
             group = [await self.inbox.get()]
-            rows = len(group[0].rows)
-            while not self.inbox.empty() and rows < GROUP_ROWS:
+            while not self.inbox.empty() and len(group) < GROUP_BATCHES:
                 group.append(self.inbox.get_nowait())
-                rows += len(group[-1].rows)
-            await validated.put(await self._prepare(group))
+            await validating.put(tasks.create_task(self._validated(group)))
 
-    async def _prepare(self, group: list[Incoming]) -> list[Prepared]:
+    async def _validated(self, group: list[Incoming | bytes]) -> list[Prepared]:
+        prepared: list[Prepared] = []
+        for item in await self._prepare(group):
+            if isinstance(item, Prepared):
+                prepared.append(item)
+            else:
+                await self._unread(item)
+        return prepared
+
+    async def _prepare(self, group: list[Incoming | bytes]) -> list[Prepared | Unread]:
         today = self.ctx.clock.today().isoformat()
         try:
             return await self.validation.prepare(group, today)
         except Exception:  # never fatal for the node; the children send the batches again
-            self._log.exception("catalog.ingest_failed", batches=[i.cd_batch for i in group])
+            self._log.exception("catalog.ingest_failed", messages=len(group))
             return []
+
+    async def _unread(self, item: Unread) -> None:
+        """A big message the worker found not to be a batch: maybe a confirmation, else junk."""
+        if item.payload is None:
+            self._log.warning("catalog.payload_rejected", reason=item.reason)
+        elif "anomalies_stored" in item.payload:
+            await self.on_anomalies_stored(item.payload)
+        else:
+            self._reject(item.payload)
 
     async def _commit_and_answer(self, prepared: list[Prepared]) -> None:
         if not prepared:
@@ -155,13 +180,13 @@ class Aggregation:
         try:
             outcomes = await commit_batches(self.ctx, prepared)
         except Exception:  # the children send the batches again
-            batches = [item.incoming.cd_batch for item in prepared]
+            batches = [item.cd_batch for item in prepared]
             self._log.exception("catalog.ingest_failed", batches=batches)
             return
         if self.parent is not None and not all(outcome.repeated for outcome in outcomes):
             self.wake.set()  # forward the subtree's rows now
         for item, outcome in zip(prepared, outcomes, strict=True):
-            await self._answer(item.incoming.sender.node_id, outcome)
+            await self._answer(item.sender.node_id, outcome)
 
     async def _answer(self, child: str, outcome: BatchOutcome) -> None:
         """Anomalies first, then the acknowledgement that counts them (after the commit)."""
@@ -338,6 +363,7 @@ async def aggregation(ctx: NodeContext) -> AsyncIterator[Aggregation]:
         client_id=f"{ctx.topology.network}-{ctx.node_id}",
         subscriptions=topics,
         on_message=agg.on_message,
+        take_body=agg.take_body,
         # a publish that is not acknowledged by then is sent again anyway; waiting longer
         # only holds up the other batches
         publish_timeout=max(1.0, spec.ack_timeout),

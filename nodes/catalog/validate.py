@@ -2,7 +2,7 @@
 
 This is the ingest hot path (~5 µs a row): plain dicts, precompiled patterns, cached checks of
 the codes that repeat across rows (issuers, areas, type codes), no pydantic. Big batches are
-judged in a worker process (``nodes.catalog.worker``), which sends back a ``Judgement``.
+validated in a worker process (``nodes.catalog.worker``).
 
 The rule that needs the parent's catalog (an ``I`` for an id another subtree owns) is applied by
 ``ingest``; its remark lives here with the others.
@@ -289,28 +289,7 @@ class Verdict:
     anomalies: list[Row]
 
 
-@dataclass(frozen=True, slots=True)
-class Judgement:
-    """A verdict told by row position: what another process sends back about rows both hold.
-
-    Cheap to send: the valid rows themselves stay with the receiver, except the few that the
-    validation rewrote (values made strings, ``issue_date`` normalised).
-    """
-
-    rejected: frozenset[int]  # positions of rows with anomalies
-    rewritten: dict[int, Row]  # valid rows as the validation left them
-    anomalies: list[Row]
-
-    def verdict(self, rows: Sequence[Any], cd_batch: str) -> Verdict:
-        """The verdict on ``rows``, the same rows this judgement was made on."""
-        kept = (self.rewritten.get(i, row) for i, row in enumerate(rows) if i not in self.rejected)
-        valid: list[Row] = list(kept)
-        for row in valid:
-            row["cd_batch"] = cd_batch
-        return Verdict(valid, self.anomalies)
-
-
-def judge_rows(rows: Sequence[Any], sender: Sender, *, today: str, cd_batch: str) -> Judgement:
+def validate_rows(rows: Sequence[Any], sender: Sender, *, today: str, cd_batch: str) -> Verdict:
     """Apply every row rule of SPEC §6.2 to a batch; ``today`` is ``YYYY-MM-DD`` at the parent.
 
     The rows are the caller's to give away: exact E.1 dicts of strings are used in place. Such
@@ -318,28 +297,24 @@ def judge_rows(rows: Sequence[Any], sender: Sender, *, today: str, cd_batch: str
     are judged rule by rule, which is what finds their remarks.
     """
     exact = [index for index, raw in enumerate(rows) if _is_exact(raw)]
-    cleared = set(exact).difference(
-        exact[k] for k in _screen([rows[i] for i in exact], sender, today)
-    )
-    rejected: set[int] = set()
-    rewritten: dict[int, Row] = {}
-    anomalies: list[Row] = []
+    suspects = {exact[k] for k in _screen([rows[i] for i in exact], sender, today)}
+    cleared = set(exact) - suspects
+    verdict = Verdict(valid=[], anomalies=[])
     for index, raw in enumerate(rows):
         if index in cleared:
-            continue
-        if not isinstance(raw, dict):
-            rejected.add(index)
-            add_anomalies(anomalies, clean_row({}, cd_batch), [MALFORMED_ROW])
-            continue
-        row = clean_row(raw, cd_batch, reuse=True)
-        issue_date = row["issue_date"]
-        remarks = row_remarks(row, sender, today)
-        if remarks:
-            rejected.add(index)
-            add_anomalies(anomalies, row, remarks)
-        elif row is not raw or row["issue_date"] != issue_date:
-            rewritten[index] = row
-    return Judgement(frozenset(rejected), rewritten, dedupe_anomalies(anomalies))
+            raw["cd_batch"] = cd_batch
+            verdict.valid.append(raw)
+        elif not isinstance(raw, dict):
+            add_anomalies(verdict.anomalies, clean_row({}, cd_batch), [MALFORMED_ROW])
+        else:
+            row = clean_row(raw, cd_batch, reuse=True)
+            remarks = row_remarks(row, sender, today)
+            if remarks:
+                add_anomalies(verdict.anomalies, row, remarks)
+            else:
+                verdict.valid.append(row)
+    verdict.anomalies = dedupe_anomalies(verdict.anomalies)
+    return verdict
 
 
 def _is_exact(raw: object) -> bool:
@@ -388,11 +363,6 @@ def _value_checks(sender: Sender, today: str) -> list[tuple[str, Callable[[str],
 
 def _filled_and(check: Callable[[str], object]) -> Callable[[str], object]:
     return lambda value: value.strip() and check(value)
-
-
-def validate_rows(rows: Sequence[Any], sender: Sender, *, today: str, cd_batch: str) -> Verdict:
-    """``judge_rows``, as the verdict on the rows (valid rows are the caller's dicts, stamped)."""
-    return judge_rows(rows, sender, today=today, cd_batch=cd_batch).verdict(rows, cd_batch)
 
 
 def add_anomalies(into: list[Row], row: Row, remarks: Iterable[str]) -> None:

@@ -31,6 +31,21 @@ _E1_VALUES = itemgetter(*E1_COLUMNS)
 # A plain tuple (via_node, cd_time, cd_operation): ingest makes one per row it applies.
 EntryState = tuple[str, str, str]
 
+# A catalog row as ingest handles it: the E.1 values in E1_COLUMNS order, then via_node.
+# Sequences (tuples, or lists from JSON), not dicts: they go to executemany as they are.
+CatalogValues = Sequence[str]
+CD_TIME_AT = E1_COLUMNS.index("cd_time")
+CD_OPERATION_AT = E1_COLUMNS.index("cd_operation")
+
+
+def catalog_values(row: dict[str, str], via_node: str) -> CatalogValues:
+    return (*_E1_VALUES(row), via_node)
+
+
+def e1_row(values: CatalogValues) -> dict[str, str]:
+    """The E.1 dict of catalog values (without via_node)."""
+    return dict(zip(E1_COLUMNS, values[: len(E1_COLUMNS)], strict=True))
+
 
 def row_of(row: Row) -> CatalogRow:
     return CatalogRow.model_validate({column: row[column] for column in E1_COLUMNS})
@@ -46,19 +61,13 @@ class CatalogRepo:
         await tx.execute(_UPSERT, [values[column] for column in E1_COLUMNS] + [via_node])
 
     @staticmethod
-    async def upsert_rows(
-        tx: Transaction,
-        rows: Sequence[dict[str, str]],
-        via_nodes: Sequence[str],
-        *,
-        owned_here: bool = False,
+    async def upsert_values(
+        tx: Transaction, values: Sequence[CatalogValues], *, owned_here: bool = False
     ) -> int:
-        """Apply E.1 dicts, each through its node in ``via_nodes``, except any not newer than
-        the stored one (and, ``owned_here``, any for an entry another node leads to that is not
-        cancelled). The number of rows applied."""
-        if not rows:
+        """Apply catalog rows except any not newer than the stored one (and, ``owned_here``,
+        any for an entry another node leads to that is not cancelled). The number applied."""
+        if not values:
             return 0
-        values = [(*_E1_VALUES(row), via) for row, via in zip(rows, via_nodes, strict=True)]
         return await tx.executemany(_UPSERT_NEWER_OWNED if owned_here else _UPSERT_NEWER, values)
 
     @staticmethod

@@ -38,6 +38,12 @@ class OutboxRepo:
         await tx.execute(_INSERT, [values[column] for column in E1_COLUMNS])
 
     @staticmethod
+    async def append_catalog_values(tx: Transaction, values: Sequence[Sequence[str]]) -> None:
+        """Queue catalog rows (E.1 values in column order, then via_node) unbatched."""
+        unbatched = len(E1_COLUMNS) - 1  # every column but cd_batch, the last
+        await tx.executemany(_INSERT, [(*row[:unbatched], "") for row in values])
+
+    @staticmethod
     async def append_rows(tx: Transaction, rows: Sequence[dict[str, str]]) -> None:
         """Queue E.1 dicts unbatched (their cd_batch is cleared)."""
         await tx.executemany(_INSERT, [(*_UNBATCHED_VALUES(row), "") for row in rows])

@@ -10,18 +10,21 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
+import orjson
 import pytest
 
 from nodes.catalog import validate as v
 from nodes.catalog.ingest import Incoming, Prepared, prepare_batches
 from nodes.catalog.worker import INLINE_ROWS, ValidationWorker
+from nodes.store.catalog import e1_row
 from tests.unit.test_catalog_support import make_row, topology
 
 TODAY = "2026-01-01"
 HARBIN = v.sender_of(topology(), "hlj-harbin")
+CHILDREN = {"hlj-harbin": HARBIN}
 DEADLINE = 30.0
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,8 +41,20 @@ def group(rows: int) -> list[Incoming]:
     return batches
 
 
-def verdicts(prepared: list[Prepared]) -> list[tuple[list[v.Row], list[v.Row]]]:
-    return [(p.verdict.valid, p.verdict.anomalies) for p in prepared]
+def plain(items: Sequence[object]) -> list[object]:
+    """Prepared batches as comparable values (rows come back from the worker as lists)."""
+    return [
+        (p.sender, p.cd_batch, p.rows, [tuple(row) for row in p.valid], p.anomalies)
+        if isinstance(p, Prepared)
+        else p
+        for p in items
+    ]
+
+
+def body(incoming: Incoming) -> bytes:
+    """The message a child publishes for ``incoming``."""
+    sender, batch = incoming.sender.node_id, incoming.cd_batch
+    return orjson.dumps({"cd_batch": batch, "from": sender, "rows": incoming.rows})
 
 
 def gone(pid: int) -> bool:
@@ -56,22 +71,38 @@ def gone(pid: int) -> bool:
 
 @pytest.fixture
 async def worker() -> AsyncIterator[ValidationWorker]:
-    validation = ValidationWorker("hlj")
+    validation = ValidationWorker("hlj", CHILDREN)
     yield validation
     validation.close()
 
 
 async def test_a_big_group_gets_the_verdicts_it_gets_inline(worker: ValidationWorker) -> None:
     size = 2 * INLINE_ROWS
-    judged = await worker.prepare(group(size), TODAY)
+    judged = await worker.prepare([*group(size)], TODAY)
     assert await worker.pid() != os.getpid()
-    assert verdicts(judged) == verdicts(prepare_batches(group(size), today=TODAY))
-    valid, anomalies = verdicts(judged)[0]
+    assert plain(judged) == plain(prepare_batches(group(size), today=TODAY))
+    first = judged[0]
+    assert isinstance(first, Prepared)
+    assert (first.sender, first.cd_batch, first.rows) == (HARBIN, "hlj-harbin-1", size // 2 + 1)
+    valid = [e1_row(values) for values in first.valid]
     assert len(valid) == size // 2 - 1
+    assert {values[-1] for values in first.valid} == {"hlj-harbin"}  # the via_node
     assert valid[4]["issue_date"] == "2020-01-02"
     assert valid[6]["certificate_number"] == "12345"
-    assert {a["error_remark"] for a in anomalies} == {v.FOREIGN_DATA_SOURCE, v.MALFORMED_ROW}
-    assert all(row["cd_batch"] == "hlj-harbin-1" for row in valid + anomalies)
+    assert {a["error_remark"] for a in first.anomalies} == {v.FOREIGN_DATA_SOURCE, v.MALFORMED_ROW}
+    assert all(row["cd_batch"] == "hlj-harbin-1" for row in valid + first.anomalies)
+
+
+async def test_message_bodies_are_decoded_in_the_worker(worker: ValidationWorker) -> None:
+    batch, other = group(2 * INLINE_ROWS)
+    stored = {"from": "hlj-harbin", "anomalies_stored": "hlj-7"}
+    stranger = {"from": "jl-changchun", "cd_batch": "jl-changchun-1", "rows": []}
+    bodies = [body(batch), b"\xffnot json", orjson.dumps(stored), orjson.dumps(stranger)]
+    judged = await worker.prepare([*bodies, other], TODAY)
+    assert plain(judged[:1]) == plain(prepare_batches(group(2 * INLINE_ROWS), today=TODAY)[:1])
+    assert [item.payload for item in judged[1:4]] == [None, stored, stranger]  # type: ignore[union-attr]
+    assert isinstance(judged[4], Prepared)
+    assert judged[4].cd_batch == "hlj-harbin-2"
 
 
 async def test_a_killed_worker_is_replaced_and_its_group_still_judged(
@@ -81,8 +112,8 @@ async def test_a_killed_worker_is_replaced_and_its_group_still_judged(
     os.kill(first, signal.SIGKILL)
     assert await asyncio.to_thread(gone, first)
     size = 2 * INLINE_ROWS
-    judged = await worker.prepare(group(size), TODAY)  # the broken pool: judged in a thread
-    assert verdicts(judged) == verdicts(prepare_batches(group(size), today=TODAY))
+    judged = await worker.prepare([*group(size)], TODAY)  # the broken pool: judged in a thread
+    assert plain(judged) == plain(prepare_batches(group(size), today=TODAY))
     assert await worker.pid() not in (first, os.getpid())
 
 
@@ -92,7 +123,7 @@ from pathlib import Path
 from nodes.catalog.worker import ValidationWorker
 
 async def main():
-    worker = ValidationWorker("hlj")  # held: a pool collected as garbage stops its worker
+    worker = ValidationWorker("hlj", {})  # held: a pool collected as garbage stops its worker
     Path(sys.argv[1]).write_text(str(await worker.pid()))
     os.kill(os.getpid(), 9)
 
