@@ -202,6 +202,43 @@ async def test_non_json_payload_is_skipped(broker: BrokerProcess, network: str) 
     assert len(rejected) == 2
 
 
+async def test_a_handler_may_take_bodies_before_they_are_decoded(
+    broker: BrokerProcess, network: str
+) -> None:
+    """``take_body`` sees every body first; what it takes is never decoded (not even when it
+    is not JSON), the rest reaches ``on_message`` decoded."""
+    inbox, taken = Inbox(), asyncio.Queue[bytes]()
+
+    async def take_body(topic: str, body: bytes) -> bool:
+        if body.startswith(b"big:"):
+            await taken.put(body)
+            return True
+        return False
+
+    topic = catalog_topic(network, "parent")
+    async with (
+        exchange(
+            broker.host,
+            broker.port,
+            network,
+            "parent",
+            subscriptions=[topic],
+            inbox=inbox,
+            take_body=take_body,
+        ) as parent,
+        exchange(broker.host, broker.port, network, "child") as child,
+    ):
+        async with asyncio.timeout(WITHIN):
+            await parent.connected.wait()
+            await child.connected.wait()
+        await raw_publish(broker.host, broker.port, topic, b"big:\xff not json")
+        await child.publish(topic, {"n": 3})
+        async with asyncio.timeout(WITHIN):
+            assert await taken.get() == b"big:\xff not json"
+        assert await inbox.next() == (topic, {"n": 3})
+        assert taken.empty()
+
+
 async def test_failing_handler_does_not_stop_the_loop(broker: BrokerProcess, network: str) -> None:
     """An exception in on_message is logged and the next message is still delivered."""
     inbox = Inbox()

@@ -8,7 +8,7 @@ import pytest
 
 from gateway.topology import parse_topology
 from nodes.catalog.ingest import Incoming
-from nodes.catalog.runner import Aggregation, subscriptions
+from nodes.catalog.runner import WORKER_BYTES, Aggregation, subscriptions
 from nodes.catalog.types import approver_of
 from tests.unit.test_catalog_support import make_row, node_context, topology
 
@@ -69,6 +69,19 @@ async def test_a_childs_batch_is_queued_for_ingest(tmp_path: Path) -> None:
             "hlj-harbin-amr-9",
             rows,
         )
+
+
+async def test_only_big_catalog_messages_are_taken_undecoded(tmp_path: Path) -> None:
+    """Big catalog bodies go to the inbox as they came (the worker decodes them); small ones,
+    and big messages of other kinds, are left to be decoded here."""
+    async with node_context(tmp_path, TOPO, "hlj-harbin") as ctx:
+        agg = Aggregation(ctx)
+        big = b"x" * WORKER_BYTES
+        assert await agg.take_body("ecert/unit/catalog/hlj-harbin", big)
+        assert agg.inbox.get_nowait() == big
+        assert not await agg.take_body("ecert/unit/catalog/hlj-harbin", big[:-1])
+        assert not await agg.take_body("ecert/unit/anomaly/hlj-harbin", big)
+        assert agg.inbox.empty()
 
 
 def test_the_province_approves_types_of_its_subtree_and_national_the_rest() -> None:
