@@ -7,7 +7,8 @@ certificate reaches the national catalog.
    store. Measured one batch per transaction (a child at a time), and through the node's ingest
    loop fed a backlog of message bodies as its exchange client hands them over (big ones go
    undecoded to the worker process, which decodes and validates the next groups while the
-   node commits; batches grouped per commit). Prints rows/s (target >= 100,000).
+   node commits; batches grouped per commit). Prints the median rows/s over ``--rounds``
+   interleaved rounds, with their range (target >= 100,000).
 2. Latency: three in-process nodes (hlj-harbin → hlj → national, a SQLite file each, each with
    its own ``aggregation``) and a real broker (the embedded one in a subprocess, or
    ``--broker mqtt://host:port``). ``--samples`` certificates are issued one at a time at the
@@ -15,7 +16,8 @@ certificate reaches the national catalog.
 3. Throughput end to end: ``--bulk`` rows queued at the city at once; prints the time until
    national has all of them.
 
-Usage: ``python scripts/bench_exchange.py [--rows 100000] [--samples 50] [--bulk 20000]``.
+Usage: ``python scripts/bench_exchange.py [--rows 100000] [--rounds 3] [--samples 50]
+[--bulk 20000]``.
 Every wait has a deadline; the script stops by itself.
 """
 
@@ -140,32 +142,51 @@ async def node(state: Path, topo: Topology, node_id: str) -> AsyncIterator[NodeC
 
 
 # -- 1. ingest ------------------------------------------------------------------------------------
-async def bench_ingest(total: int) -> None:
+INGEST_CASES = [
+    (parent, child, how)
+    for parent, child in (("hlj", "hlj-harbin"), ("national", "hlj"))
+    for how in ("one batch per commit", "ingest loop, backlog")
+]
+
+
+async def bench_ingest(total: int, rounds: int) -> None:
+    """Each case ``rounds`` times, interleaved (a shared machine's noise moves whole rounds);
+    the median rate with the range over the rounds."""
     topo = bench_topology("bench", "mqtt://127.0.0.1:1")
-    print(f"ingest: {total:,} rows in batches of {BATCH:,}")
-    for parent, child in (("hlj", "hlj-harbin"), ("national", "hlj")):
-        for how in ("one batch per commit", "ingest loop, backlog"):
-            data = list(rows(total))  # fresh dicts: ingest stamps the rows it is given
-            with tempfile.TemporaryDirectory(prefix="bench-ingest-") as state:
-                async with node(Path(state), topo, parent) as ctx:
-                    if how.startswith("one"):
-                        sender = sender_of(topo, child)
-                        started = time.perf_counter()
-                        for i in range(0, total, BATCH):
-                            batch = Incoming(sender, f"{child}-{i}", data[i : i + BATCH])
-                            await ingest_batches(ctx, [batch])
-                    else:
-                        started = await through_ingest_loop(ctx, topo, child, data)
-                    elapsed = time.perf_counter() - started
-                    stored = await CatalogRepo(ctx.db).count()
-            assert stored == total, f"{parent} stored {stored} of {total}"
-            label = f"{parent:<8} from {child:<10} {how:<21}"
-            print(f"  {label}: {total / elapsed:>9,.0f} rows/s  ({elapsed:.2f} s)")
+    print(f"ingest: {total:,} rows in batches of {BATCH:,}, median of {rounds} round(s)")
+    rates: dict[tuple[str, str, str], list[float]] = {case: [] for case in INGEST_CASES}
+    for _ in range(rounds):
+        for case in INGEST_CASES:
+            rates[case].append(total / await ingest_once(topo, total, *case))
+    for (parent, child, how), rate in rates.items():
+        label = f"{parent:<8} from {child:<10} {how:<21}"
+        spread = f"{min(rate):,.0f}–{max(rate):,.0f}"
+        print(f"  {label}: {statistics.median(rate):>9,.0f} rows/s  ({spread})")
     print(
         "  (one batch per commit: ingest_batches called a batch at a time, validation inline;"
         "\n   ingest loop: message bodies handed over as the node's exchange client does, then"
         "\n   decoded and validated in its worker process, started before the clock)"
     )
+
+
+async def ingest_once(topo: Topology, total: int, parent: str, child: str, how: str) -> float:
+    """Seconds for ``parent`` to ingest ``total`` fresh rows from ``child``, into a new store."""
+    data = list(rows(total))  # fresh dicts: ingest stamps the rows it is given
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as state:
+        async with node(Path(state), topo, parent) as ctx:
+            if how.startswith("one"):
+                sender = sender_of(topo, child)
+                started = time.perf_counter()
+                for i in range(0, total, BATCH):
+                    await ingest_batches(
+                        ctx, [Incoming(sender, f"{child}-{i}", data[i : i + BATCH])]
+                    )
+            else:
+                started = await through_ingest_loop(ctx, topo, child, data)
+            elapsed = time.perf_counter() - started
+            stored = await CatalogRepo(ctx.db).count()
+    assert stored == total, f"{parent} stored {stored} of {total}"
+    return elapsed
 
 
 async def through_ingest_loop(
@@ -305,13 +326,17 @@ async def throughput(city: NodeContext, national: CatalogRepo, bulk: int) -> Non
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000, help="rows for the ingest bench")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the ingest bench")
     parser.add_argument("--samples", type=int, default=50, help="certificates timed one by one")
     parser.add_argument("--bulk", type=int, default=20_000, help="rows for end-to-end throughput")
     parser.add_argument("--broker", default="embedded", help="'embedded' or mqtt://host:port")
+    parser.add_argument("--ingest-only", action="store_true", help="skip parts 2 and 3")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    asyncio.run(bench_ingest(args.rows))
+    asyncio.run(bench_ingest(args.rows, args.rounds))
+    if args.ingest_only:
+        return
     if args.broker == "embedded":
         with embedded_broker() as url:
             asyncio.run(bench_cascade(url, args.samples, args.bulk))
