@@ -296,9 +296,9 @@ def validate_rows(rows: Sequence[Any], sender: Sender, *, today: str, cd_batch: 
     rows are screened column by column first (``_screen``); only those the screen cannot clear
     are judged rule by rule, which is what finds their remarks.
     """
-    exact = [index for index, raw in enumerate(rows) if _is_exact(raw)]
-    suspects = {exact[k] for k in _screen([rows[i] for i in exact], sender, today)}
-    cleared = set(exact) - suspects
+    shaped = [i for i, raw in enumerate(rows) if type(raw) is dict and raw.keys() == _E1_KEYS]
+    suspects = {shaped[k] for k in _screen([rows[i] for i in shaped], sender, today)}
+    cleared = set(shaped) - suspects
     verdict = Verdict(valid=[], anomalies=[])
     for index, raw in enumerate(rows):
         if index in cleared:
@@ -317,15 +317,9 @@ def validate_rows(rows: Sequence[Any], sender: Sender, *, today: str, cd_batch: 
     return verdict
 
 
-def _is_exact(raw: object) -> bool:
-    """An E.1 row as sent: a dict of exactly the E.1 columns, every value a string."""
-    return (
-        type(raw) is dict and raw.keys() == _E1_KEYS and set(map(type, raw.values())) == _ONLY_STR
-    )
-
-
-def _screen(rows: list[Row], sender: Sender, today: str) -> list[int]:
-    """Positions of ``rows`` (exact E.1 rows) that may break a rule; the others break none.
+def _screen(rows: list[dict[str, Any]], sender: Sender, today: str) -> list[int]:
+    """Positions of ``rows`` (dicts of the E.1 columns) that may break a rule or hold a value
+    that is not a string; the others break none and are E.1 rows as they stand.
 
     The columns whose values repeat across a batch (issuers, areas, dates, codes) are judged
     once per distinct value; the identifiers that differ on every row, row by row. A value
@@ -334,13 +328,28 @@ def _screen(rows: list[Row], sender: Sender, today: str) -> list[int]:
     suspects: set[int] = set()
     for column, good in _value_checks(sender, today):
         getter = itemgetter(column)
-        bad = {value for value in set(map(getter, rows)) if not good(value)}
+        try:
+            bad = {value for value in set(map(getter, rows)) if not _passes(value, good)}
+        except TypeError:  # a JSON array or object in this column: judged row by row
+            suspects.update(i for i, row in enumerate(rows) if not _passes(getter(row), good))
+            continue
         if bad:
             suspects.update(i for i, row in enumerate(rows) if getter(row) in bad)
     for i, row in enumerate(rows):
-        if not is_valid_certificate_id(row["certificate_source_id"]) or _holder_remark(row, True):
+        if i in suspects:
+            continue
+        certificate_id = row["certificate_source_id"]
+        if (
+            type(certificate_id) is not str
+            or not is_valid_certificate_id(certificate_id)
+            or _holder_remark(row, True)
+        ):
             suspects.add(i)
     return sorted(suspects)
+
+
+def _passes(value: object, good: Callable[[str], object]) -> bool:
+    return type(value) is str and bool(good(value))
 
 
 def _value_checks(sender: Sender, today: str) -> list[tuple[str, Callable[[str], object]]]:
@@ -354,11 +363,17 @@ def _value_checks(sender: Sender, today: str) -> list[tuple[str, Callable[[str],
         "data_source": sender.data_sources.__contains__,
         "cd_operation": OPERATIONS.__contains__,
     }
-    return [
+    checks: list[tuple[str, Callable[[str], object]]] = [
         (column, _filled_and(specific[column]) if column in specific else str.strip)
         for column in REQUIRED_COLUMNS
         if column != "certificate_source_id"  # checked row by row
     ]
+    # optional, and judged row by row with the holder code; here only: is it a string
+    return [*checks, ("certificate_holder_type", _any_text)]
+
+
+def _any_text(value: str) -> bool:
+    return True
 
 
 def _filled_and(check: Callable[[str], object]) -> Callable[[str], object]:

@@ -206,6 +206,10 @@ _SPOILERS: list[Callable[[int], Any]] = [
             {"certificate_holder_code": "11010519491231002Y"},
             {"certificate_holder_type": "", "certificate_holder_code": " "},
             {"certificate_number": 12345},
+            {"certificate_name": ["a", "list"]},  # unhashable
+            {"certificate_holder_type": 111},
+            {"certificate_source_id": None},
+            {"cd_batch": 7},  # replaced by the parent's stamp: no anomaly
             {"extra": "column"},
         )
     ),
