@@ -10,6 +10,7 @@ with no step by hand. Runs against the embedded broker and against Mosquitto.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -116,7 +117,12 @@ async def test_every_committed_row_reaches_national_once_through_faults(
             await net.admin("p1-c2", "POST", "/admin/faults/catalog-row", json={"rows": chunk})
         before = (await net.admin("p1", "GET", "/admin/status"))["catalog_rows"]
         await eventually(lambda: _grew(net, "p1", before), "p1 starts ingesting", net)
+        p1_pid = net.pid("p1")
+        assert p1_pid is not None
+        helpers = children_of(p1_pid)  # batches this big are validated in p1's worker process
+        assert helpers
         await net.kill_node("p1")
+        await eventually(lambda: _none_alive(helpers), "p1's worker dies with p1", net)
         await net.start_node("p1")
         expected |= {row["certificate_source_id"] for row in rows}
 
@@ -141,6 +147,29 @@ async def test_every_committed_row_reaches_national_once_through_faults(
         assert await catalog_ids(net, "p1") == p1_subtree
         for node in net.topology.nodes:
             assert (await net.admin(node.id, "GET", "/admin/status"))["open_anomalies"] == 0
+
+
+def children_of(pid: int) -> list[int]:
+    """The live processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            state, parent = stat.read_text().rsplit(")", 1)[1].split()[:2]
+            if int(parent) == pid and state != "Z":
+                found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie waiting to be reaped does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+async def _none_alive(pids: list[int]) -> bool:
+    return not any(await asyncio.to_thread(lambda: [_alive(pid) for pid in pids]))
 
 
 async def _grew(net: Network, node_id: str, before: int) -> bool:
