@@ -41,7 +41,7 @@ from nodes.sharing.items import (
     type_item,
 )
 from nodes.sharing.params import certificate_data
-from nodes.store.db import Row
+from nodes.store.db import Row, where_equal
 from nodes.store.files import FileFormat, FileLink, FileLinkRepo, new_file_token
 from nodes.store.types import TypeRepo
 
@@ -129,32 +129,32 @@ async def _record_bytes(ctx: NodeContext, certificate_id: str) -> bytes | None:
 
 
 async def _holder_records(ctx: NodeContext, params: Mapping[str, str]) -> list[Record]:
-    sql = "SELECT record FROM certificate WHERE holder_code = ?"
-    args = [params["CertificateHolderCode"]]
-    for column, name in (
-        ("type_code", "CertificateTypeCode"),
-        ("number", "CertificateNumber"),
-        ("holder_type", "CertificateHolderType"),
-    ):
-        if params.get(name):
-            sql += f" AND {column} = ?"
-            args.append(params[name])
-    rows = await ctx.db.fetchall(sql + " ORDER BY certificate_id", args)
+    where, args = where_equal(
+        [("holder_code", params["CertificateHolderCode"])],
+        [
+            ("type_code", params.get("CertificateTypeCode")),
+            ("number", params.get("CertificateNumber")),
+            ("holder_type", params.get("CertificateHolderType")),
+        ],
+    )
+    rows = await ctx.db.fetchall(
+        f"SELECT record FROM certificate{where} ORDER BY certificate_id", args
+    )
     return [orjson.loads(row[0]) for row in rows]
 
 
 async def _catalog_rows(ctx: NodeContext, params: Mapping[str, str]) -> list[Row]:
-    sql = "SELECT * FROM catalog WHERE certificate_holder_code = ?"
-    args = [params["CertificateHolderCode"]]
-    for column, name in (
-        ("certificate_type_code", "CertificateTypeCode"),
-        ("certificate_number", "CertificateNumber"),
-        ("certificate_holder_type", "CertificateHolderType"),
-    ):
-        if params.get(name):
-            sql += f" AND {column} = ?"
-            args.append(params[name])
-    return await ctx.db.fetchall(sql + " ORDER BY certificate_source_id", args)
+    where, args = where_equal(
+        [("certificate_holder_code", params["CertificateHolderCode"])],
+        [
+            ("certificate_type_code", params.get("CertificateTypeCode")),
+            ("certificate_number", params.get("CertificateNumber")),
+            ("certificate_holder_type", params.get("CertificateHolderType")),
+        ],
+    )
+    return await ctx.db.fetchall(
+        f"SELECT * FROM catalog{where} ORDER BY certificate_source_id", args
+    )
 
 
 async def _nothing_matches(ctx: NodeContext, params: Mapping[str, str]) -> NodeError:

@@ -8,7 +8,7 @@ from operator import itemgetter
 import orjson
 
 from nodes.model.catalog import CatalogRow
-from nodes.store.db import Database, Row, Transaction
+from nodes.store.db import Database, Row, Transaction, where_equal
 from nodes.store.schema import E1_COLUMNS
 
 _COLUMNS = (*E1_COLUMNS, "via_node")
@@ -126,14 +126,11 @@ class CatalogRepo:
         self, holder_code: str, type_code: str | None = None, number: str | None = None
     ) -> list[str]:
         """Every node (this one or a child) through which the holder's certificates are reached."""
-        sql = "SELECT DISTINCT via_node FROM catalog WHERE certificate_holder_code = ?"
-        params: list[str] = [holder_code]
-        if type_code:
-            sql += " AND certificate_type_code = ?"
-            params.append(type_code)
-        if number:
-            sql += " AND certificate_number = ?"
-            params.append(number)
+        where, params = where_equal(
+            [("certificate_holder_code", holder_code)],
+            [("certificate_type_code", type_code), ("certificate_number", number)],
+        )
+        sql = f"SELECT DISTINCT via_node FROM catalog{where}"
         return [str(row[0]) for row in await self.db.fetchall(sql, params)]
 
     async def count(self) -> int:
@@ -144,14 +141,11 @@ class CatalogRepo:
 def _where(
     holder_code: str | None, certificate_id: str | None, via_node: str | None
 ) -> tuple[str, list[object]]:
-    clauses: list[str] = []
-    params: list[object] = []
-    for column, value in (
-        ("certificate_holder_code", holder_code),
-        ("certificate_source_id", certificate_id),
-        ("via_node", via_node),
-    ):
-        if value:
-            clauses.append(f"{column} = ?")
-            params.append(value)
-    return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), params
+    return where_equal(
+        [],
+        [
+            ("certificate_holder_code", holder_code),
+            ("certificate_source_id", certificate_id),
+            ("via_node", via_node),
+        ],
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 
 from nodes.model.certificate import Certificate
-from nodes.store.db import Database, Row, Transaction
+from nodes.store.db import Database, Row, Transaction, where_equal
 
 
 def _certificate(row: Row) -> Certificate:
@@ -25,15 +25,11 @@ class CertificateRepo:
     async def by_holder(
         self, holder_code: str, type_code: str | None = None, number: str | None = None
     ) -> list[Certificate]:
-        sql = "SELECT record FROM certificate WHERE holder_code = ?"
-        params: list[str] = [holder_code]
-        if type_code:
-            sql += " AND type_code = ?"
-            params.append(type_code)
-        if number:
-            sql += " AND number = ?"
-            params.append(number)
-        rows = await self.db.fetchall(sql + " ORDER BY certificate_id", params)
+        where, params = where_equal(
+            [("holder_code", holder_code)], [("type_code", type_code), ("number", number)]
+        )
+        sql = f"SELECT record FROM certificate{where} ORDER BY certificate_id"
+        rows = await self.db.fetchall(sql, params)
         return [_certificate(row) for row in rows]
 
     async def all(self) -> list[Certificate]:

@@ -22,6 +22,18 @@ Row = sqlite3.Row
 Params = Sequence[Any] | dict[str, Any]
 
 
+def where_equal(
+    required: Iterable[tuple[str, object]], optional: Iterable[tuple[str, object]] = ()
+) -> tuple[str, list[object]]:
+    """`` WHERE a = ? AND b = ?`` and its parameters: every ``required`` (column, value), and
+    each ``optional`` one whose value is given (not None or empty); no clause when none is."""
+    given = [*required, *((column, value) for column, value in optional if value)]
+    if not given:
+        return "", []
+    clause = " AND ".join(f"{column} = ?" for column, _ in given)
+    return f" WHERE {clause}", [value for _, value in given]
+
+
 class Database:
     """One node's database. ``async with Database(path) as db`` opens and migrates it."""
 
