@@ -143,25 +143,22 @@ async def commit_batches(ctx: NodeContext, prepared: list[Prepared]) -> list[Bat
         settled = await _apply(tx, fresh)
         changes = [row for batch in settled for row in batch.changes]
         if forward and changes:
-            await OutboxRepo.append_catalog_values(tx, changes)
+            await OutboxRepo.append_values(tx, changes)
         records = [_record(item, batch, now) for item, batch in zip(fresh, settled, strict=True)]
         if records:
             await IngestedBatchRepo.record(tx, records)
             await NodeState.put(tx, LAST_EXCHANGE_AT, now)
     for item, batch, record in zip(fresh, settled, records, strict=True):
         _log_ingested(item, batch, record.anomalies)
-    new = {record.cd_batch: record for record in records}
-    outcomes: list[BatchOutcome] = []
-    for item in prepared:
-        cd_batch = item.cd_batch
-        applied = new.pop(cd_batch, None)  # the first of a batch applied now; the rest repeat it
-        if applied is None:
-            earlier = known[cd_batch]
-            outcomes.append(BatchOutcome(cd_batch, earlier.accepted, earlier.anomalies, True))
-        else:
-            known[cd_batch] = applied
-            outcomes.append(BatchOutcome(cd_batch, applied.accepted, applied.anomalies, False))
-    return outcomes
+    recorded = {**known, **{record.cd_batch: record for record in records}}
+    return [
+        _outcome(recorded[item.cd_batch], repeated=first.get(item.cd_batch) is not item)
+        for item in prepared
+    ]
+
+
+def _outcome(record: IngestedBatch, *, repeated: bool) -> BatchOutcome:
+    return BatchOutcome(record.cd_batch, record.accepted, record.anomalies, repeated)
 
 
 def _record(item: Prepared, settled: _Settled, now: str) -> IngestedBatch:

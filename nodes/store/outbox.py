@@ -18,7 +18,8 @@ from nodes.store.schema import E1_COLUMNS
 _INSERT = (
     f"INSERT INTO outbox ({', '.join(E1_COLUMNS)}) VALUES ({', '.join('?' for _ in E1_COLUMNS)})"
 )
-_UNBATCHED_VALUES = itemgetter(*E1_COLUMNS[:-1])  # every column but cd_batch
+_E1_VALUES = itemgetter(*E1_COLUMNS)
+_CD_BATCH_AT = E1_COLUMNS.index("cd_batch")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,15 +39,15 @@ class OutboxRepo:
         await tx.execute(_INSERT, [values[column] for column in E1_COLUMNS])
 
     @staticmethod
-    async def append_catalog_values(tx: Transaction, values: Sequence[Sequence[str]]) -> None:
-        """Queue catalog rows (E.1 values in column order, then via_node) unbatched."""
-        unbatched = len(E1_COLUMNS) - 1  # every column but cd_batch, the last
-        await tx.executemany(_INSERT, [(*row[:unbatched], "") for row in values])
+    async def append_values(tx: Transaction, values: Sequence[Sequence[str]]) -> None:
+        """Queue rows given as E.1 values in column order, unbatched (cd_batch, and anything
+        after it such as a catalog row's via_node, is left out)."""
+        await tx.executemany(_INSERT, [(*row[:_CD_BATCH_AT], "") for row in values])
 
     @staticmethod
     async def append_rows(tx: Transaction, rows: Sequence[dict[str, str]]) -> None:
-        """Queue E.1 dicts unbatched (their cd_batch is cleared)."""
-        await tx.executemany(_INSERT, [(*_UNBATCHED_VALUES(row), "") for row in rows])
+        """Queue E.1 dicts unbatched."""
+        await OutboxRepo.append_values(tx, [_E1_VALUES(row) for row in rows])
 
     async def pending(self) -> int:
         return int(await self.db.scalar("SELECT count(*) FROM outbox"))
