@@ -54,18 +54,15 @@ class ValidationWorker:
     A group holds decoded batches (``Incoming``) and message bodies not decoded yet (bytes).
     """
 
-    def __init__(
-        self, node_id: str, children: Mapping[str, Sender], *, inline_rows: int = INLINE_ROWS
-    ):
+    def __init__(self, node_id: str, children: Mapping[str, Sender]):
         self.node_id = node_id
         self.children = dict(children)
-        self.inline_rows = inline_rows
         self._pool: ProcessPoolExecutor | None = None
 
     async def prepare(self, group: list[Incoming | bytes], today: str) -> list[Prepared | Unread]:
         """Each message of ``group`` validated, in order."""
         decoded = [item for item in group if isinstance(item, Incoming)]
-        if len(decoded) == len(group) and sum(len(i.rows) for i in decoded) < self.inline_rows:
+        if len(decoded) == len(group) and sum(len(i.rows) for i in decoded) < INLINE_ROWS:
             return list(prepare_batches(decoded, today=today))
         bodies = [item if isinstance(item, bytes) else _body(item) for item in group]
         loop = asyncio.get_running_loop()
