@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Any
 
+import orjson
 import pytest
 
 from gateway.topology import parse_topology
 from nodes.catalog.ingest import Incoming
-from nodes.catalog.runner import WORKER_BYTES, Aggregation, subscriptions
+from nodes.catalog.runner import GROUP_BATCHES, WORKER_BYTES, Aggregation, subscriptions
 from nodes.catalog.types import approver_of
+from nodes.store.batches import IngestedBatchRepo
+from nodes.store.catalog import CatalogRepo
 from tests.unit.test_catalog_support import make_row, node_context, topology
 
 TOPO = topology("unit")
@@ -82,6 +87,53 @@ async def test_only_big_catalog_messages_are_taken_undecoded(tmp_path: Path) -> 
         assert not await agg.take_body("ecert/unit/catalog/hlj-harbin", big[:-1])
         assert not await agg.take_body("ecert/unit/anomaly/hlj-harbin", big)
         assert agg.inbox.empty()
+
+
+class _Answering(Aggregation):
+    """An aggregation whose answers are kept instead of published."""
+
+    answers: list[tuple[str, dict[str, Any]]]
+
+    async def _publish(self, topic: str, message: dict[str, Any]) -> None:
+        self.answers.append((topic, message))
+
+
+async def test_a_backlog_is_committed_once_and_answered_in_the_order_it_came(
+    tmp_path: Path,
+) -> None:
+    """Big bodies (validated in the worker process) and small decoded batches, mixed, more
+    than fit one commit: every batch is stored once and acknowledged in arrival order."""
+    child, rows_each, messages = "hlj-harbin-amr", 200, 3 * GROUP_BATCHES + 1
+    async with node_context(tmp_path, TOPO, "hlj-harbin") as ctx:
+        agg = _Answering(ctx)
+        agg.answers = []
+        sent = [f"{child}-{i}" for i in range(messages)]
+        topic = "ecert/unit/catalog/hlj-harbin"
+
+        async def feed() -> None:
+            for i, cd_batch in enumerate(sent):
+                size = 2 if i % 7 == 3 else rows_each
+                first = i * rows_each
+                rows = [make_row(first + k, data_source="011") for k in range(size)]
+                message = {"from": child, "cd_batch": cd_batch, "rows": rows}
+                body = orjson.dumps(message)
+                if not await agg.take_body(topic, body):
+                    await agg.on_catalog(message)
+
+        async with asyncio.timeout(60), asyncio.TaskGroup() as tasks:
+            loop = tasks.create_task(agg.ingest_loop())
+            tasks.create_task(feed())
+            while len(agg.answers) < messages:
+                await asyncio.sleep(0.01)
+            loop.cancel()
+        agg.validation.close()
+
+        assert [message["cd_batch"] for _, message in agg.answers] == sent
+        assert all(topic == "ecert/unit/ack/hlj-harbin-amr" for topic, _ in agg.answers)
+        assert await IngestedBatchRepo(ctx.db).count() == messages
+        small = sum(1 for i in range(messages) if i % 7 == 3)
+        expected_rows = (messages - small) * rows_each + small * 2
+        assert await CatalogRepo(ctx.db).count() == expected_rows
 
 
 def test_the_province_approves_types_of_its_subtree_and_national_the_rest() -> None:
