@@ -93,9 +93,14 @@ class _Answering(Aggregation):
     """An aggregation whose answers are kept instead of published."""
 
     answers: list[tuple[str, dict[str, Any]]]
+    expected: int
+    all_answered: asyncio.Event
 
-    async def _publish(self, topic: str, message: dict[str, Any]) -> None:
+    async def _publish(self, topic: str, message: dict[str, Any] | bytes) -> None:
+        assert isinstance(message, dict)
         self.answers.append((topic, message))
+        if len(self.answers) >= self.expected:
+            self.all_answered.set()
 
 
 async def test_a_backlog_is_committed_once_and_answered_in_the_order_it_came(
@@ -106,7 +111,7 @@ async def test_a_backlog_is_committed_once_and_answered_in_the_order_it_came(
     child, rows_each, messages = "hlj-harbin-amr", 200, 3 * GROUP_BATCHES + 1
     async with node_context(tmp_path, TOPO, "hlj-harbin") as ctx:
         agg = _Answering(ctx)
-        agg.answers = []
+        agg.answers, agg.expected, agg.all_answered = [], messages, asyncio.Event()
         sent = [f"{child}-{i}" for i in range(messages)]
         topic = "ecert/unit/catalog/hlj-harbin"
 
@@ -123,8 +128,7 @@ async def test_a_backlog_is_committed_once_and_answered_in_the_order_it_came(
         async with asyncio.timeout(60), asyncio.TaskGroup() as tasks:
             loop = tasks.create_task(agg.ingest_loop())
             tasks.create_task(feed())
-            while len(agg.answers) < messages:
-                await asyncio.sleep(0.01)
+            await agg.all_answered.wait()
             loop.cancel()
         agg.validation.close()
 
