@@ -198,12 +198,14 @@ class Exchange:
         self._log.info("exchange.closed")
 
     # -- sending -------------------------------------------------------------------------------
-    async def publish(self, topic: str, payload: dict[str, Any]) -> None:
-        """Publish at QoS 1 and wait for the broker's PUBACK, at most ``publish_timeout``."""
+    async def publish(self, topic: str, payload: dict[str, Any] | bytes) -> None:
+        """Publish at QoS 1 and wait for the broker's PUBACK, at most ``publish_timeout``.
+
+        ``payload`` is a JSON object, or one already encoded."""
         client = self._client
         if client is None:
             raise ExchangeUnavailable("not connected", broker=self.broker)
-        body = orjson.dumps(payload)
+        body = payload if isinstance(payload, bytes) else orjson.dumps(payload)
         try:
             async with asyncio.timeout(self.publish_timeout):
                 await client.publish(topic, body, qos=QOS, timeout=self.publish_timeout)

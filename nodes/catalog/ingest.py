@@ -1,8 +1,9 @@
 """The parent side of the exchange (SPEC §6.2 c): validate a child's batch and commit it once.
 
 In ONE transaction: the valid rows go into the catalog with the child as routing pointer, into
-this node's own outbox when it has a parent (provinces forward their subtree to national), and
-the batch is recorded with its anomalies. A batch seen before is answered from that record and
+this node's own outbox when it has a parent (provinces forward their subtree to national: what
+a batch changed is one outbox entry, a bundle of the rows' JSON), and the batch is recorded
+with its anomalies. A batch seen before is answered from that record and
 changes nothing, so at-least-once delivery applies every batch exactly once.
 """
 
@@ -12,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import structlog
 
 from nodes.catalog.validate import (
@@ -34,7 +36,7 @@ from nodes.store.catalog import (
     e1_row,
 )
 from nodes.store.db import Transaction
-from nodes.store.outbox import OutboxRepo
+from nodes.store.outbox import UNBATCHED, Bundle, OutboxRepo
 
 log = structlog.get_logger()
 
@@ -81,6 +83,7 @@ class Prepared:
     rows: int  # as sent
     valid: list[CatalogValues]
     anomalies: list[Row]
+    forward: bytes | None = None  # the valid rows as an outbox bundle, when made beforehand
 
 
 def incoming_of(payload: Any, children: Mapping[str, Sender]) -> Incoming | None:
@@ -117,10 +120,17 @@ def prepare_batches(batches: list[Incoming], *, today: str) -> list[Prepared]:
     return [prepare_batch(b.sender, b.cd_batch, b.rows, today=today) for b in batches]
 
 
-def prepare_batch(sender: Sender, cd_batch: str, rows: list[Any], *, today: str) -> Prepared:
+def prepare_batch(
+    sender: Sender, cd_batch: str, rows: list[Any], *, today: str, forward: bool = False
+) -> Prepared:
+    """``forward``: also encode the valid rows as the bundle this node would forward."""
     verdict = validate_rows(rows, sender, today=today, cd_batch=cd_batch)
     valid = [catalog_values(row, sender.node_id) for row in verdict.valid]
-    return Prepared(sender, cd_batch, len(rows), valid, verdict.anomalies)
+    bundle = None
+    if forward and verdict.valid:  # each row's cd_batch is the child's, stamped by validation
+        stamped = b'"cd_batch":%s' % orjson.dumps(cd_batch)
+        bundle = orjson.dumps(verdict.valid)[1:-1].replace(stamped, UNBATCHED)
+    return Prepared(sender, cd_batch, len(rows), valid, verdict.anomalies, bundle)
 
 
 async def commit_batches(ctx: NodeContext, prepared: list[Prepared]) -> list[BatchOutcome]:
@@ -141,9 +151,9 @@ async def commit_batches(ctx: NodeContext, prepared: list[Prepared]) -> list[Bat
                 first.setdefault(item.cd_batch, item)
         fresh = list(first.values())
         settled = await _apply(tx, fresh)
-        changes = [row for batch in settled for row in batch.changes]
-        if forward and changes:
-            await OutboxRepo.append_values(tx, changes)
+        if forward:
+            bundles = [_bundle(item, batch) for item, batch in zip(fresh, settled, strict=True)]
+            await OutboxRepo.append_bundles(tx, [bundle for bundle in bundles if bundle.rows])
         records = [_record(item, batch, now) for item, batch in zip(fresh, settled, strict=True)]
         if records:
             await IngestedBatchRepo.record(tx, records)
@@ -155,6 +165,15 @@ async def commit_batches(ctx: NodeContext, prepared: list[Prepared]) -> list[Bat
         _outcome(recorded[item.cd_batch], repeated=first.get(item.cd_batch) is not item)
         for item in prepared
     ]
+
+
+def _bundle(item: Prepared, settled: _Settled) -> Bundle:
+    """What ``item`` changed, to forward: the bundle made with its validation when every valid
+    row was applied, else encoded here."""
+    if item.forward is not None and len(settled.changes) == len(item.valid):
+        return Bundle(item.forward, len(item.valid))
+    rows = [{**e1_row(values), "cd_batch": ""} for values in settled.changes]
+    return Bundle(orjson.dumps(rows)[1:-1], len(rows))
 
 
 def _outcome(record: IngestedBatch, *, repeated: bool) -> BatchOutcome:

@@ -9,8 +9,8 @@ with the same cd_batch, once ``ack_timeout`` has passed (or at once when it was 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+import orjson
 import structlog
 
 from nodes.context import NodeContext
@@ -59,12 +59,23 @@ def next_due_in(batches: list[PendingBatch], *, now: float, ack_timeout: float) 
     )
 
 
-async def batch_message(ctx: NodeContext, cd_batch: str) -> dict[str, Any] | None:
+@dataclass(frozen=True, slots=True)
+class BatchMessage:
+    """A pending batch's catalog message, encoded (bundles spliced in as they are stored)."""
+
+    body: bytes
+    rows: int
+
+
+async def batch_message(ctx: NodeContext, cd_batch: str) -> BatchMessage | None:
     """The catalog message of a pending batch, None once it has left the outbox."""
-    rows = await OutboxRepo(ctx.db).batch_rows(cd_batch)
-    if not rows:
+    outbox = OutboxRepo(ctx.db)
+    parts = await outbox.batch_parts(cd_batch)
+    if not parts:
         return None
-    return {"cd_batch": cd_batch, "from": ctx.node_id, "rows": rows}
+    head = orjson.dumps({"cd_batch": cd_batch, "from": ctx.node_id})[:-1]
+    body = b'%s,"rows":[%s]}' % (head, b",".join(parts))
+    return BatchMessage(body, await OutboxRepo.rows_of(ctx.db, cd_batch))
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +87,7 @@ class AckOutcome:
 async def acknowledge(ctx: NodeContext, cd_batch: str, anomalies: int) -> AckOutcome:
     """Apply the parent's acknowledgement of ``cd_batch``, which counted ``anomalies`` E.2 rows."""
     outbox, repo = OutboxRepo(ctx.db), AnomalyRepo(ctx.db)
-    rows = await outbox.batch_rows(cd_batch)
+    rows = await OutboxRepo.rows_of(ctx.db, cd_batch)
     if not rows:
         return AckOutcome(done=False, reason="unknown")
     received = await repo.keys_of_batch(cd_batch)
@@ -85,18 +96,20 @@ async def acknowledge(ctx: NodeContext, cd_batch: str, anomalies: int) -> AckOut
             "catalog.ack_deferred", cd_batch=cd_batch, anomalies=anomalies, received=len(received)
         )
         return AckOutcome(done=False, reason="anomalies_missing")
-    rejected = {certificate_id for certificate_id, _ in received}
-    clean = [row["certificate_source_id"] for row in rows]
-    clean = [certificate_id for certificate_id in clean if certificate_id not in rejected]
+    clean: list[str] = []
+    if await repo.open_count():  # only then do the batch's rows matter (bundles are opened)
+        rejected = {certificate_id for certificate_id, _ in received}
+        ids = [row["certificate_source_id"] for row in await outbox.batch_rows(cd_batch)]
+        clean = [certificate_id for certificate_id in ids if certificate_id not in rejected]
     now = ctx.clock.stamp()
     async with ctx.db.transaction() as tx:
-        removed = await OutboxRepo.delete_batch(tx, cd_batch)
+        await OutboxRepo.delete_batch(tx, cd_batch)
         resolved = await AnomalyRepo.resolve(tx, clean, except_batch=cd_batch, at=now)
         await NodeState.put(tx, LAST_EXCHANGE_AT, now)
     log.info(
         "catalog.batch_acknowledged",
         cd_batch=cd_batch,
-        rows=removed,
+        rows=rows,
         anomalies=anomalies,
         resolved=resolved,
     )

@@ -74,7 +74,9 @@ class Aggregation:
         # batches decoded here, and bodies of big catalog messages for the worker to decode
         self.inbox: asyncio.Queue[Incoming | bytes] = asyncio.Queue(INBOX_SIZE)
         self.exchange: Exchange | None = None
-        self.validation = ValidationWorker(ctx.node_id, self.children)
+        self.validation = ValidationWorker(
+            ctx.node_id, self.children, forward=self.parent is not None
+        )
         self._types_sent: types.TypesSent | None = None
         self._log = log.bind(node=ctx.node_id)
 
@@ -283,7 +285,7 @@ class Aggregation:
             except ExchangeUnavailable as exc:
                 self._log.info("type.notice_lost", child=child, reason=str(exc))
 
-    async def _publish(self, topic: str, message: dict[str, Any]) -> None:
+    async def _publish(self, topic: str, message: dict[str, Any] | bytes) -> None:
         if self.exchange is None:
             raise ExchangeUnavailable("the exchange is not running", broker="-")
         await self.exchange.publish(topic, message)
@@ -325,10 +327,10 @@ class Aggregation:
         message = await push.batch_message(self.ctx, cd_batch)
         if message is None:  # acknowledged meanwhile
             return
-        await self._publish(catalog_topic(self.network, self.parent.id), message)
+        await self._publish(catalog_topic(self.network, self.parent.id), message.body)
         await OutboxRepo(self.ctx.db).mark_sent(cd_batch, at=time.time())
         self._log.info(
-            "catalog.batch_published", cd_batch=cd_batch, rows=len(message["rows"]), resend=resend
+            "catalog.batch_published", cd_batch=cd_batch, rows=message.rows, resend=resend
         )
 
     async def _push_types(self, ack_timeout: float) -> None:

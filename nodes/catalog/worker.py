@@ -58,9 +58,10 @@ class ValidationWorker:
     A group holds decoded batches (``Incoming``) and message bodies not decoded yet (bytes).
     """
 
-    def __init__(self, node_id: str, children: Mapping[str, Sender]):
+    def __init__(self, node_id: str, children: Mapping[str, Sender], *, forward: bool = False):
         self.node_id = node_id
         self.children = dict(children)
+        self.forward = forward  # the node forwards what it ingests: make the bundles here too
         self._pool: ProcessPoolExecutor | None = None
 
     async def prepare(self, group: list[Incoming | bytes], today: str) -> list[Prepared | Unread]:
@@ -72,12 +73,14 @@ class ValidationWorker:
         loop = asyncio.get_running_loop()
         try:
             shipped = await loop.run_in_executor(
-                self._started(), _prepare_and_ship, bodies, self.children, today
+                self._started(), _prepare_and_ship, bodies, self.children, today, self.forward
             )
         except (BrokenExecutor, OSError) as exc:  # killed, or could not start: next time anew
             log.warning("catalog.validation_worker_failed", node=self.node_id, error=repr(exc))
             self.close()
-            return await asyncio.to_thread(prepare_bodies, bodies, self.children, today)
+            return await asyncio.to_thread(
+                prepare_bodies, bodies, self.children, today, self.forward
+            )
         prepared: list[Prepared | Unread] = []
         for item in shipped:
             prepared.append(item.unpacked() if isinstance(item, _Shipped) else item)
@@ -117,11 +120,11 @@ class _Shipped:
     rows: int
     valid: bytes
     anomalies: list[Row]
+    forward: bytes | None
 
     def unpacked(self) -> Prepared:
-        return Prepared(
-            self.sender, self.cd_batch, self.rows, orjson.loads(self.valid), self.anomalies
-        )
+        valid = orjson.loads(self.valid)
+        return Prepared(self.sender, self.cd_batch, self.rows, valid, self.anomalies, self.forward)
 
 
 def _body(incoming: Incoming) -> bytes:
@@ -147,7 +150,7 @@ def _widen_pipes(pool: ProcessPoolExecutor) -> None:
 
 # -- in the worker process (or a thread, when it broke) -------------------------------------------
 def prepare_bodies(
-    bodies: list[bytes], children: Mapping[str, Sender], today: str
+    bodies: list[bytes], children: Mapping[str, Sender], today: str, forward: bool
 ) -> list[Prepared | Unread]:
     """Decode each catalog message body and validate the batch it carries."""
     prepared: list[Prepared | Unread] = []
@@ -161,19 +164,28 @@ def prepare_bodies(
         if incoming is None:
             prepared.append(Unread(payload, "not a batch from a child of this node"))
             continue
-        batch = prepare_batch(incoming.sender, incoming.cd_batch, incoming.rows, today=today)
+        batch = prepare_batch(
+            incoming.sender, incoming.cd_batch, incoming.rows, today=today, forward=forward
+        )
         prepared.append(batch)
     return prepared
 
 
 def _prepare_and_ship(
-    bodies: list[bytes], children: Mapping[str, Sender], today: str
+    bodies: list[bytes], children: Mapping[str, Sender], today: str, forward: bool
 ) -> list[_Shipped | Unread]:
     return [
-        _Shipped(item.sender, item.cd_batch, item.rows, orjson.dumps(item.valid), item.anomalies)
+        _Shipped(
+            item.sender,
+            item.cd_batch,
+            item.rows,
+            orjson.dumps(item.valid),
+            item.anomalies,
+            item.forward,
+        )
         if isinstance(item, Prepared)
         else item
-        for item in prepare_bodies(bodies, children, today)
+        for item in prepare_bodies(bodies, children, today, forward)
     ]
 
 

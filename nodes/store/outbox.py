@@ -3,6 +3,10 @@
 A row is unbatched (``cd_batch = ''``) until the push loop puts it into a batch; it leaves the
 table only when the parent acknowledges that batch (SPEC §6.3). ``sent_at`` is the wall-clock
 time the batch was last published, NULL when it has not been published since it was formed.
+
+What a parent forwards of a child's batch is one entry, a *bundle*: ``bundle_rows`` rows kept
+as their JSON (E.1 objects separated by commas, ``"cd_batch":""`` in each), spliced into the
+batch message as they are. The other entries are one row each, in the E.1 columns.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import itemgetter
+
+import orjson
 
 from nodes.model.catalog import CatalogRow
 from nodes.store.db import Database, Transaction
@@ -20,6 +26,15 @@ _INSERT = (
 )
 _E1_VALUES = itemgetter(*E1_COLUMNS)
 _CD_BATCH_AT = E1_COLUMNS.index("cd_batch")
+UNBATCHED = b'"cd_batch":""'  # in every row of a bundle, until its batch is known
+
+
+@dataclass(frozen=True, slots=True)
+class Bundle:
+    """Rows forwarded together: E.1 objects as JSON, comma-separated, ``"cd_batch":""`` in each."""
+
+    body: bytes
+    rows: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,17 +64,40 @@ class OutboxRepo:
         """Queue E.1 dicts unbatched."""
         await OutboxRepo.append_values(tx, [_E1_VALUES(row) for row in rows])
 
+    @staticmethod
+    async def append_bundles(tx: Transaction, bundles: Sequence[Bundle]) -> None:
+        """Queue bundles unbatched, each one entry."""
+        await tx.executemany(
+            "INSERT INTO outbox (certificate_source_id, bundle, bundle_rows) VALUES ('', ?, ?)",
+            [(bundle.body, bundle.rows) for bundle in bundles],
+        )
+
     async def pending(self) -> int:
-        return int(await self.db.scalar("SELECT count(*) FROM outbox"))
+        """Rows waiting, bundled or not."""
+        return int(await self.db.scalar("SELECT coalesce(sum(bundle_rows), 0) FROM outbox"))
 
     # -- batches -------------------------------------------------------------------------------
     @staticmethod
     async def form_batch(tx: Transaction, cd_batch: str, *, limit: int) -> int:
-        """Put up to ``limit`` unbatched rows, oldest first, into ``cd_batch``; return how many."""
-        return await tx.execute(
-            "UPDATE outbox SET cd_batch = ?, sent_at = NULL WHERE seq IN"
-            " (SELECT seq FROM outbox WHERE cd_batch = '' ORDER BY seq LIMIT ?)",
+        """Put the oldest unbatched entries into ``cd_batch``, up to ``limit`` rows (always the
+        first entry, however big a bundle); return how many rows."""
+        await tx.execute(
+            "UPDATE outbox SET cd_batch = ?1, sent_at = NULL WHERE seq IN"
+            " (SELECT seq FROM (SELECT seq, sum(bundle_rows) OVER (ORDER BY seq) AS upto"
+            "  FROM (SELECT seq, bundle_rows FROM outbox WHERE cd_batch = '' ORDER BY seq"
+            "  LIMIT ?2)) WHERE upto <= ?2 OR seq = (SELECT min(seq) FROM outbox"
+            "  WHERE cd_batch = ''))",
             (cd_batch, limit),
+        )
+        return await OutboxRepo.rows_of(tx, cd_batch)
+
+    @staticmethod
+    async def rows_of(tx: Transaction | Database, cd_batch: str) -> int:
+        """Rows in the batch ``cd_batch``, 0 when it is not in the outbox."""
+        return int(
+            await tx.scalar(
+                "SELECT coalesce(sum(bundle_rows), 0) FROM outbox WHERE cd_batch = ?", (cd_batch,)
+            )
         )
 
     async def has_unbatched(self) -> bool:
@@ -69,7 +107,7 @@ class OutboxRepo:
         """Batches waiting for an acknowledgement, oldest first."""
         rows = await self.db.fetchall(
             "SELECT cd_batch, max(sent_at IS NULL) AS unsent, min(sent_at) AS sent_at,"
-            " count(*) AS rows, min(seq) AS first FROM outbox WHERE cd_batch != ''"
+            " sum(bundle_rows) AS rows, min(seq) AS first FROM outbox WHERE cd_batch != ''"
             " GROUP BY cd_batch ORDER BY first"
         )
         return [
@@ -82,11 +120,25 @@ class OutboxRepo:
         ]
 
     async def batch_rows(self, cd_batch: str) -> list[dict[str, str]]:
+        """The rows of a batch as E.1 dicts, bundles opened."""
+        return [
+            row for part in await self.batch_parts(cd_batch) for row in orjson.loads(b"[%s]" % part)
+        ]
+
+    async def batch_parts(self, cd_batch: str) -> list[bytes]:
+        """The rows of a batch as JSON, in order: each entry's E.1 objects, comma-separated,
+        with ``cd_batch`` filled in (a bundle's spliced, not decoded)."""
         rows = await self.db.fetchall(
-            f"SELECT {', '.join(E1_COLUMNS)} FROM outbox WHERE cd_batch = ? ORDER BY seq",
+            f"SELECT bundle, {', '.join(E1_COLUMNS)} FROM outbox WHERE cd_batch = ? ORDER BY seq",
             (cd_batch,),
         )
-        return [dict(zip(E1_COLUMNS, row, strict=True)) for row in rows]
+        stamped = b'"cd_batch":%s' % orjson.dumps(cd_batch)
+        return [
+            orjson.dumps(dict(zip(E1_COLUMNS, row[1:], strict=True)))
+            if row[0] is None
+            else bytes(row[0]).replace(UNBATCHED, stamped)
+            for row in rows
+        ]
 
     async def mark_sent(self, cd_batch: str, *, at: float) -> None:
         await self.db.execute("UPDATE outbox SET sent_at = ? WHERE cd_batch = ?", (at, cd_batch))

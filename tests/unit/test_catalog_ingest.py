@@ -5,9 +5,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
+import pytest
+
 from nodes.catalog import validate as v
-from nodes.catalog.ingest import Incoming, ingest_batch, ingest_batches
-from nodes.catalog.push import form_batch
+from nodes.catalog.ingest import (
+    Incoming,
+    commit_batches,
+    ingest_batch,
+    ingest_batches,
+    prepare_batch,
+)
+from nodes.catalog.push import batch_message, form_batch
 from nodes.context import NodeContext
 from nodes.store.batches import LAST_EXCHANGE_AT, IngestedBatchRepo, NodeState
 from nodes.store.catalog import CatalogRepo
@@ -125,6 +134,37 @@ async def test_a_province_forwards_rows_as_received_and_national_keeps_them(
         assert (outcome.accepted, outcome.anomalies) == (2, [])
         assert {e["via_node"] for e in await catalog_of(national)} == {"hlj"}
         assert await OutboxRepo(national.db).pending() == 0  # the root forwards nothing
+
+
+@pytest.mark.parametrize("bundled_by", ["validation", "commit"])
+async def test_what_a_batch_changed_is_forwarded_in_one_message_as_received(
+    tmp_path: Path, bundled_by: str
+) -> None:
+    """The rows a province applied go up as the child sent them, cd_batch the province's own:
+    encoded with their validation (the worker does) or, without that, by the commit; a row not
+    applied (older than the stored one) is not forwarded either way."""
+    async with node_context(tmp_path, TOPO, "hlj") as province:
+        await ingest_batch(province, HARBIN, "hlj-harbin-1", [make_row(3, cd_time=LATER)])
+        await ingest_batch(province, HARBIN, "hlj-harbin-1", [])  # nothing new
+        first_batch = await form_batch(province)
+        rows = [make_row(1), make_row(2, data_source="011"), make_row(3, cd_time=EARLIER)]
+        today = province.clock.today().isoformat()
+        prepared = prepare_batch(
+            HARBIN,
+            "hlj-harbin-2",
+            [dict(row) for row in rows],
+            today=today,
+            forward=bundled_by == "validation",
+        )
+        await commit_batches(province, [prepared])
+        cd_batch = await form_batch(province)
+        assert cd_batch is not None
+        assert cd_batch != first_batch
+        message = await batch_message(province, cd_batch)
+    assert message is not None
+    sent = orjson.loads(message.body)
+    assert (sent["cd_batch"], sent["from"], message.rows) == (cd_batch, "hlj", 2)
+    assert sent["rows"] == [{**row, "cd_batch": cd_batch} for row in rows[:2]]
 
 
 async def _form(ctx: NodeContext) -> None:

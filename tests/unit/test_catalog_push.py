@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
+
 from nodes.catalog import validate as v
 from nodes.catalog.anomalies import receive_anomalies
 from nodes.catalog.push import BATCH_ROWS, acknowledge, due, form_batch, next_due_in
@@ -14,7 +16,7 @@ from nodes.model.codes import CdOperation
 from nodes.store.anomalies import AnomalyRepo
 from nodes.store.batches import LAST_EXCHANGE_AT, NodeState
 from nodes.store.db import Database
-from nodes.store.outbox import OutboxRepo, PendingBatch
+from nodes.store.outbox import Bundle, OutboxRepo, PendingBatch
 from tests.unit.test_catalog_support import make_certificate, make_row, node_context, topology
 
 TOPO = topology()
@@ -46,6 +48,33 @@ async def test_batches_are_numbered_per_node_monotonic_and_persisted(tmp_path: P
         third = await form_batch(reopened)
     assert third is not None
     assert int(third.rsplit("-", 1)[1]) == int(second.rsplit("-", 1)[1]) + 1
+
+
+async def test_bundles_count_as_their_rows_in_a_batch(tmp_path: Path) -> None:
+    """Forwarded bundles fill a batch up to BATCH_ROWS rows, own rows between them in order; a
+    bundle bigger than a batch still goes, alone."""
+    async with node_context(tmp_path, TOPO, "hlj") as ctx:
+        serials = iter(range(10_000))
+
+        def bundle(rows: int) -> Bundle:
+            made = [{**make_row(next(serials)), "cd_batch": ""} for _ in range(rows)]
+            return Bundle(orjson.dumps(made)[1:-1], rows)
+
+        async with ctx.db.transaction() as tx:
+            await OutboxRepo.append_bundles(tx, [bundle(600), bundle(300)])
+            await OutboxRepo.append_rows(tx, [make_row(next(serials))])
+            await OutboxRepo.append_bundles(tx, [bundle(200), bundle(BATCH_ROWS + 1), bundle(1)])
+        formed = [await form_batch(ctx) for _ in range(4)]
+        assert await form_batch(ctx) is None
+        batches = await OutboxRepo(ctx.db).batches()
+        assert [b.rows for b in batches] == [901, 200, BATCH_ROWS + 1, 1]
+        assert [b.cd_batch for b in batches] == formed
+        assert await OutboxRepo(ctx.db).pending() == 901 + 200 + BATCH_ROWS + 2
+        rows = await OutboxRepo(ctx.db).batch_rows(batches[0].cd_batch)
+        assert [r["cd_batch"] for r in rows] == [batches[0].cd_batch] * 901
+        assert [r["certificate_source_id"] for r in rows] == [
+            make_row(serial)["certificate_source_id"] for serial in range(901)
+        ]
 
 
 def test_a_batch_is_due_unsent_or_after_the_ack_timeout() -> None:
@@ -126,6 +155,28 @@ async def test_a_later_clean_ack_resolves_the_anomaly(tmp_path: Path) -> None:
         [anomaly] = await AnomalyRepo(ctx.db).find()
         assert anomaly["resolved_at"] is not None
         assert await AnomalyRepo(ctx.db).open_count() == 0
+
+
+async def test_a_clean_ack_of_a_forwarded_bundle_resolves_the_anomaly(tmp_path: Path) -> None:
+    """At a province: national rejected a row it forwarded; the corrected row comes up from the
+    child, is forwarded in a bundle, and national's clean acknowledgement closes the anomaly."""
+    async with node_context(tmp_path, TOPO, "hlj") as ctx:
+        bad = make_row(4, data_source="999")
+        async with ctx.db.transaction() as tx:
+            await OutboxRepo.append_bundles(tx, [Bundle(orjson.dumps({**bad, "cd_batch": ""}), 1)])
+        first = await form_batch(ctx)
+        assert first is not None
+        await receive_anomalies(ctx, first, [e2(bad, first, v.FOREIGN_DATA_SOURCE)])
+        await acknowledge(ctx, first, anomalies=1)
+        assert await AnomalyRepo(ctx.db).open_count() == 1
+        fixed = [{**make_row(serial, operation="U"), "cd_batch": ""} for serial in (3, 4)]
+        async with ctx.db.transaction() as tx:
+            await OutboxRepo.append_bundles(tx, [Bundle(orjson.dumps(fixed)[1:-1], 2)])
+        second = await form_batch(ctx)
+        assert second is not None
+        assert (await acknowledge(ctx, second, anomalies=0)).done
+        assert await AnomalyRepo(ctx.db).open_count() == 0
+        assert await OutboxRepo(ctx.db).pending() == 0
 
 
 async def _expect_correction(db: Database, certificate_id: str, *, data_source: str) -> None:
