@@ -36,7 +36,7 @@ from nodes.store.catalog import (
     e1_row,
 )
 from nodes.store.db import Transaction
-from nodes.store.outbox import UNBATCHED, Bundle, OutboxRepo
+from nodes.store.outbox import Bundle, OutboxRepo
 
 log = structlog.get_logger()
 
@@ -127,9 +127,10 @@ def prepare_batch(
     verdict = validate_rows(rows, sender, today=today, cd_batch=cd_batch)
     valid = [catalog_values(row, sender.node_id) for row in verdict.valid]
     bundle = None
-    if forward and verdict.valid:  # each row's cd_batch is the child's, stamped by validation
-        stamped = b'"cd_batch":%s' % orjson.dumps(cd_batch)
-        bundle = orjson.dumps(verdict.valid)[1:-1].replace(stamped, UNBATCHED)
+    if forward and verdict.valid:
+        for row in verdict.valid:  # stamped by validation: the batch it goes up in is not known
+            row["cd_batch"] = ""
+        bundle = orjson.dumps(verdict.valid)
     return Prepared(sender, cd_batch, len(rows), valid, verdict.anomalies, bundle)
 
 
@@ -173,7 +174,7 @@ def _bundle(item: Prepared, settled: _Settled) -> Bundle:
     if item.forward is not None and len(settled.changes) == len(item.valid):
         return Bundle(item.forward, len(item.valid))
     rows = [{**e1_row(values), "cd_batch": ""} for values in settled.changes]
-    return Bundle(orjson.dumps(rows)[1:-1], len(rows))
+    return Bundle(orjson.dumps(rows), len(rows))
 
 
 def _outcome(record: IngestedBatch, *, repeated: bool) -> BatchOutcome:

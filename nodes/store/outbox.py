@@ -5,8 +5,8 @@ table only when the parent acknowledges that batch (SPEC §6.3). ``sent_at`` is 
 time the batch was last published, NULL when it has not been published since it was formed.
 
 What a parent forwards of a child's batch is one entry, a *bundle*: ``bundle_rows`` rows kept
-as their JSON (E.1 objects separated by commas, ``"cd_batch":""`` in each), spliced into the
-batch message as they are. The other entries are one row each, in the E.1 columns.
+as their JSON (an array of E.1 objects, ``"cd_batch":""`` in each), spliced into the batch
+message with the batch id put in. The other entries are one row each, in the E.1 columns.
 """
 
 from __future__ import annotations
@@ -26,12 +26,12 @@ _INSERT = (
 )
 _E1_VALUES = itemgetter(*E1_COLUMNS)
 _CD_BATCH_AT = E1_COLUMNS.index("cd_batch")
-UNBATCHED = b'"cd_batch":""'  # in every row of a bundle, until its batch is known
+_UNBATCHED = b'"cd_batch":""'  # in every row of a bundle, until its batch is known
 
 
 @dataclass(frozen=True, slots=True)
 class Bundle:
-    """Rows forwarded together: E.1 objects as JSON, comma-separated, ``"cd_batch":""`` in each."""
+    """Rows forwarded together: a JSON array of E.1 objects, ``"cd_batch":""`` in each."""
 
     body: bytes
     rows: int
@@ -136,7 +136,7 @@ class OutboxRepo:
         return [
             orjson.dumps(dict(zip(E1_COLUMNS, row[1:], strict=True)))
             if row[0] is None
-            else bytes(row[0]).replace(UNBATCHED, stamped)
+            else bytes(row[0])[1:-1].replace(_UNBATCHED, stamped)
             for row in rows
         ]
 

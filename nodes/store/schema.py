@@ -157,7 +157,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX anomaly_relays ON anomaly (relay_done, relay_to, cd_batch) WHERE relay_to != '';
     """,
     # 4: what a parent forwards of a child's batch waits in the outbox as one entry, its rows
-    # already encoded (E.1 objects, comma-separated, cd_batch empty): copying each row into the
+    # already encoded (a JSON array of E.1 objects, cd_batch empty): copying each row into the
     # outbox cost a province ~3.5 µs of SQLite a row, a third of its ingest rate.
     """
     ALTER TABLE outbox ADD COLUMN bundle BLOB;

@@ -58,7 +58,7 @@ async def test_bundles_count_as_their_rows_in_a_batch(tmp_path: Path) -> None:
 
         def bundle(rows: int) -> Bundle:
             made = [{**make_row(next(serials)), "cd_batch": ""} for _ in range(rows)]
-            return Bundle(orjson.dumps(made)[1:-1], rows)
+            return Bundle(orjson.dumps(made), rows)
 
         async with ctx.db.transaction() as tx:
             await OutboxRepo.append_bundles(tx, [bundle(600), bundle(300)])
@@ -163,7 +163,8 @@ async def test_a_clean_ack_of_a_forwarded_bundle_resolves_the_anomaly(tmp_path: 
     async with node_context(tmp_path, TOPO, "hlj") as ctx:
         bad = make_row(4, data_source="999")
         async with ctx.db.transaction() as tx:
-            await OutboxRepo.append_bundles(tx, [Bundle(orjson.dumps({**bad, "cd_batch": ""}), 1)])
+            sent = Bundle(orjson.dumps([{**bad, "cd_batch": ""}]), 1)
+            await OutboxRepo.append_bundles(tx, [sent])
         first = await form_batch(ctx)
         assert first is not None
         await receive_anomalies(ctx, first, [e2(bad, first, v.FOREIGN_DATA_SOURCE)])
@@ -171,7 +172,7 @@ async def test_a_clean_ack_of_a_forwarded_bundle_resolves_the_anomaly(tmp_path: 
         assert await AnomalyRepo(ctx.db).open_count() == 1
         fixed = [{**make_row(serial, operation="U"), "cd_batch": ""} for serial in (3, 4)]
         async with ctx.db.transaction() as tx:
-            await OutboxRepo.append_bundles(tx, [Bundle(orjson.dumps(fixed)[1:-1], 2)])
+            await OutboxRepo.append_bundles(tx, [Bundle(orjson.dumps(fixed), 2)])
         second = await form_batch(ctx)
         assert second is not None
         assert (await acknowledge(ctx, second, anomalies=0)).done
