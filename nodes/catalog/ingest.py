@@ -3,8 +3,8 @@
 In ONE transaction: the valid rows go into the catalog with the child as routing pointer, into
 this node's own outbox when it has a parent (provinces forward their subtree to national: what
 a batch changed is one outbox entry, a bundle of the rows' JSON), and the batch is recorded
-with its anomalies. A batch seen before is answered from that record and
-changes nothing, so at-least-once delivery applies every batch exactly once.
+with its anomalies. A batch seen before is answered from that record and changes nothing, so
+at-least-once delivery applies every batch exactly once.
 """
 
 from __future__ import annotations

@@ -69,8 +69,7 @@ class BatchMessage:
 
 async def batch_message(ctx: NodeContext, cd_batch: str) -> BatchMessage | None:
     """The catalog message of a pending batch, None once it has left the outbox."""
-    outbox = OutboxRepo(ctx.db)
-    parts = await outbox.batch_parts(cd_batch)
+    parts = await OutboxRepo(ctx.db).batch_parts(cd_batch)
     if not parts:
         return None
     head = orjson.dumps({"cd_batch": cd_batch, "from": ctx.node_id})[:-1]
