@@ -54,15 +54,9 @@ class OutboxRepo:
         await tx.execute(_INSERT, [values[column] for column in E1_COLUMNS])
 
     @staticmethod
-    async def append_values(tx: Transaction, values: Sequence[Sequence[str]]) -> None:
-        """Queue rows given as E.1 values in column order, unbatched (cd_batch, and anything
-        after it such as a catalog row's via_node, is left out)."""
-        await tx.executemany(_INSERT, [(*row[:_CD_BATCH_AT], "") for row in values])
-
-    @staticmethod
     async def append_rows(tx: Transaction, rows: Sequence[dict[str, str]]) -> None:
-        """Queue E.1 dicts unbatched."""
-        await OutboxRepo.append_values(tx, [_E1_VALUES(row) for row in rows])
+        """Queue E.1 dicts unbatched (whatever cd_batch they carry)."""
+        await tx.executemany(_INSERT, [(*_E1_VALUES(row)[:_CD_BATCH_AT], "") for row in rows])
 
     @staticmethod
     async def append_bundles(tx: Transaction, bundles: Sequence[Bundle]) -> None:
