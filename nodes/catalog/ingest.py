@@ -9,8 +9,9 @@ at-least-once delivery applies every batch exactly once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -60,7 +61,7 @@ class BatchOutcome:
 
 @dataclass(slots=True)
 class _Settled:
-    changes: list[CatalogValues]  # rows newer than the catalog's: applied and forwarded
+    changes: Sequence[CatalogValues]  # rows newer than the catalog's: applied and forwarded
     accepted: int  # valid rows, applied or already known
     owned: list[Row]  # E.2 rows of the ownership rule
 
@@ -81,7 +82,7 @@ class Prepared:
     sender: Sender
     cd_batch: str
     rows: int  # as sent
-    valid: list[CatalogValues]
+    valid: Sequence[CatalogValues]  # a list, or ``PackedRows`` from the worker
     anomalies: list[Row]
     forward: bytes | None = None  # the valid rows as an outbox bundle, when made beforehand
 
@@ -194,16 +195,19 @@ async def _apply(tx: Transaction, batches: list[Prepared]) -> list[_Settled]:
     applied in one statement that checks the rules itself; only when some row was held back is
     that undone and the batch settled row by row against the stored entries.
     """
-    values = [row for item in batches for row in item.valid]
-    if not values:
+    count = sum(len(item.valid) for item in batches)
+    if not count:
         return [_Settled([], 0, []) for _ in batches]
     await tx.execute("SAVEPOINT apply_all")
-    if await CatalogRepo.upsert_values(tx, values, owned_here=True) == len(values):
+    # chained, not copied into one list: rows the worker packed are unpacked as the statement
+    # reads them, in the SQLite thread (``PackedRows``)
+    values = chain.from_iterable(item.valid for item in batches)
+    if await CatalogRepo.upsert_values(tx, values, owned_here=True) == count:
         await tx.execute("RELEASE apply_all")
         return [_Settled(item.valid, len(item.valid), []) for item in batches]
     await tx.execute("ROLLBACK TO apply_all")
     await tx.execute("RELEASE apply_all")
-    stored = await CatalogRepo.states(tx, [row[0] for row in values])
+    stored = await CatalogRepo.states(tx, [row[0] for item in batches for row in item.valid])
     settled = [settle(item.valid, stored, item.sender.node_id) for item in batches]
     await CatalogRepo.upsert_values(tx, [row for batch in settled for row in batch.changes])
     return settled
@@ -221,7 +225,9 @@ def _log_ingested(batch: Prepared, settled: _Settled, anomalies: list[Row]) -> N
     )
 
 
-def settle(valid: list[CatalogValues], stored: dict[str, EntryState], via_node: str) -> _Settled:
+def settle(
+    valid: Sequence[CatalogValues], stored: dict[str, EntryState], via_node: str
+) -> _Settled:
     """Apply the ownership rule and the cd_time order to valid rows, in batch order.
 
     A row for an id that another subtree owns (a stored entry through another node that is not

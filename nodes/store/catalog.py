@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from operator import itemgetter
 
 import orjson
@@ -62,12 +62,12 @@ class CatalogRepo:
 
     @staticmethod
     async def upsert_values(
-        tx: Transaction, values: Sequence[CatalogValues], *, owned_here: bool = False
+        tx: Transaction, values: Iterable[CatalogValues], *, owned_here: bool = False
     ) -> int:
         """Apply catalog rows except any not newer than the stored one (and, ``owned_here``,
-        any for an entry another node leads to that is not cancelled). The number applied."""
-        if not values:
-            return 0
+        any for an entry another node leads to that is not cancelled). The number applied.
+
+        ``values`` is read in the SQLite thread, as the statement runs."""
         return await tx.executemany(_UPSERT_NEWER_OWNED if owned_here else _UPSERT_NEWER, values)
 
     @staticmethod

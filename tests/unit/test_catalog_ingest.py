@@ -11,12 +11,14 @@ import pytest
 from nodes.catalog import validate as v
 from nodes.catalog.ingest import (
     Incoming,
+    Prepared,
     commit_batches,
     ingest_batch,
     ingest_batches,
     prepare_batch,
 )
 from nodes.catalog.push import batch_message, form_batch
+from nodes.catalog.worker import ValidationWorker
 from nodes.context import NodeContext
 from nodes.store.batches import LAST_EXCHANGE_AT, IngestedBatchRepo, NodeState
 from nodes.store.catalog import CatalogRepo
@@ -136,27 +138,42 @@ async def test_a_province_forwards_rows_as_received_and_national_keeps_them(
         assert await OutboxRepo(national.db).pending() == 0  # the root forwards nothing
 
 
-@pytest.mark.parametrize("bundled_by", ["validation", "commit"])
+async def prepared_by(how: str, rows: list[dict[str, str]], today: str) -> Prepared:
+    """The batch ``hlj-harbin-2`` of ``rows`` validated in the worker process, or inline with or
+    without the bundle the worker makes."""
+    if how != "worker":
+        data = [dict(row) for row in rows]
+        return prepare_batch(HARBIN, "hlj-harbin-2", data, today=today, forward=how == "validation")
+    worker = ValidationWorker("hlj", {"hlj-harbin": HARBIN}, forward=True)
+    try:
+        body = {"cd_batch": "hlj-harbin-2", "from": "hlj-harbin", "rows": rows}
+        [prepared] = await worker.prepare([orjson.dumps(body)], today)
+    finally:
+        worker.close()
+    assert isinstance(prepared, Prepared)
+    return prepared
+
+
+@pytest.mark.parametrize("bundled_by", ["worker", "validation", "commit"])
 async def test_what_a_batch_changed_is_forwarded_in_one_message_as_received(
     tmp_path: Path, bundled_by: str
 ) -> None:
     """The rows a province applied go up as the child sent them, cd_batch the province's own:
-    encoded with their validation (the worker does) or, without that, by the commit; a row not
-    applied (older than the stored one) is not forwarded either way."""
+    encoded with their validation (in the worker process, or inline) or, without that, by the
+    commit; a row not applied (older than the stored one) is not forwarded either way."""
     async with node_context(tmp_path, TOPO, "hlj") as province:
         await ingest_batch(province, HARBIN, "hlj-harbin-1", [make_row(3, cd_time=LATER)])
         await ingest_batch(province, HARBIN, "hlj-harbin-1", [])  # nothing new
         first_batch = await form_batch(province)
         rows = [make_row(1), make_row(2, data_source="011"), make_row(3, cd_time=EARLIER)]
         today = province.clock.today().isoformat()
-        prepared = prepare_batch(
-            HARBIN,
-            "hlj-harbin-2",
-            [dict(row) for row in rows],
-            today=today,
-            forward=bundled_by == "validation",
-        )
-        await commit_batches(province, [prepared])
+        [outcome] = await commit_batches(province, [await prepared_by(bundled_by, rows, today)])
+        assert outcome.accepted == 3  # the stale row too: known, just not newer
+        stored = await CatalogRepo(province.db).find(limit=10)
+        assert {row["certificate_source_id"]: row["cd_time"] for row in stored} == {
+            row["certificate_source_id"]: LATER if row is rows[2] else row["cd_time"]
+            for row in rows
+        }
         cd_batch = await form_batch(province)
         assert cd_batch is not None
         assert cd_batch != first_batch
