@@ -176,35 +176,44 @@ async def bench_ingest(total: int, rounds: int) -> None:
 
 async def ingest_once(topo: Topology, total: int, parent: str, child: str, how: str) -> float:
     """Seconds for ``parent`` to ingest ``total`` fresh rows from ``child``, into a new store."""
-    data = list(rows(total))  # fresh dicts: ingest stamps the rows it is given
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as state:
         async with node(Path(state), topo, parent) as ctx:
-            if how.startswith("one"):
+            if how == BACKLOG:
+                started = await through_ingest_loop(ctx, topo, child, messages(child, total))
+            else:
+                data = list(rows(total))  # fresh dicts: ingest stamps the rows it is given
                 sender = sender_of(topo, child)
                 started = time.perf_counter()
                 for i in range(0, total, BATCH):
                     await ingest_batches(
                         ctx, [Incoming(sender, f"{child}-{i}", data[i : i + BATCH])]
                     )
-            else:
-                started = await through_ingest_loop(ctx, topo, child, data)
             elapsed = time.perf_counter() - started
             stored = await CatalogRepo(ctx.db).count()
     assert stored == total, f"{parent} stored {stored} of {total}"
     return elapsed
 
 
+def messages(child: str, total: int) -> list[bytes]:
+    """``total`` rows from ``child`` as the catalog messages it publishes, a batch each.
+
+    Only these bytes stay alive, as in a node, which holds no decoded rows of its own (the
+    garbage collector of the process would walk them).
+    """
+    data = list(rows(total))
+    return [
+        orjson.dumps({"cd_batch": f"{child}-{i}", "from": child, "rows": data[i : i + BATCH]})
+        for i in range(0, total, BATCH)
+    ]
+
+
 async def through_ingest_loop(
-    ctx: NodeContext, topo: Topology, child: str, data: list[dict[str, str]]
+    ctx: NodeContext, topo: Topology, child: str, bodies: list[bytes]
 ) -> float:
     """The node's real ingest loop fed a backlog of message bodies; returns its start time."""
     agg = Aggregation(ctx)  # no exchange: the answers are dropped (logged below WARNING)
     await agg.validation.pid()  # a running node's worker is up after its first big group
     topic = catalog_topic(topo.network, ctx.node_id)
-    bodies = [
-        orjson.dumps({"cd_batch": f"{child}-{i}", "from": child, "rows": data[i : i + BATCH]})
-        for i in range(0, len(data), BATCH)
-    ]
     batches = IngestedBatchRepo(ctx.db)
 
     # the receiving side of the node's Exchange, without a broker: what it does with a message
