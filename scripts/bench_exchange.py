@@ -8,7 +8,9 @@ certificate reaches the national catalog.
    loop fed a backlog of message bodies as its exchange client hands them over (big ones go
    undecoded to the worker process, which decodes and validates the next groups while the
    node commits; batches grouped per commit). Prints the median rows/s over ``--rounds``
-   interleaved rounds, with their range (target >= 100,000).
+   interleaved rounds, with their range (target >= 100,000), and for the ingest loop the CPU
+   time a row cost the node's process and its worker (against two cores times the wall time:
+   how far the two processes are from keeping both busy).
 2. Latency: three in-process nodes (hlj-harbin → hlj → national, a SQLite file each, each with
    its own ``aggregation``) and a real broker (the embedded one in a subprocess, or
    ``--broker mqtt://host:port``). ``--samples`` certificates are issued one at a time at the
@@ -29,7 +31,6 @@ import logging
 import os
 import random
 import select
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,6 +39,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -46,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 import orjson  # noqa: E402
 import structlog  # noqa: E402
+from benchkit import cpu_seconds, free_port  # noqa: E402
 
 from gateway.exchange import Exchange, catalog_topic  # noqa: E402
 from gateway.topology import Topology, parse_topology  # noqa: E402
@@ -156,17 +159,20 @@ async def bench_ingest(total: int, rounds: int) -> None:
     the median rate with the range over the rounds."""
     topo = bench_topology("bench", "mqtt://127.0.0.1:1")
     print(f"ingest: {total:,} rows in batches of {BATCH:,}, median of {rounds} round(s)")
-    rates: dict[tuple[str, str, str], list[float]] = {case: [] for case in INGEST_CASES}
+    runs: dict[tuple[str, str, str], list[Ingested]] = {case: [] for case in INGEST_CASES}
     for _ in range(rounds):
         for case in INGEST_CASES:
-            rates[case].append(total / await ingest_once(topo, total, *case))
-    for (parent, child, how), rate in rates.items():
+            runs[case].append(await ingest_once(topo, total, *case))
+    for (parent, child, how), done in runs.items():
+        rate = [total / run.seconds for run in done]
         label = f"{parent:<8} from {child:<10} {how:<21}"
         spread = f"{min(rate):,.0f}–{max(rate):,.0f}"
         verdict = ""
         if how == BACKLOG:
             verdict = "  target met" if statistics.median(rate) >= TARGET else "  target missed"
         print(f"  {label}: {statistics.median(rate):>9,.0f} rows/s  ({spread}){verdict}")
+        if how == BACKLOG:
+            print(f"{'':>47}{cpu_per_row(done, total)}")
     print(
         "  (one batch per commit: ingest_batches called a batch at a time, validation inline;"
         "\n   ingest loop: message bodies handed over as the node's exchange client does, then"
@@ -174,12 +180,32 @@ async def bench_ingest(total: int, rounds: int) -> None:
     )
 
 
-async def ingest_once(topo: Topology, total: int, parent: str, child: str, how: str) -> float:
-    """Seconds for ``parent`` to ingest ``total`` fresh rows from ``child``, into a new store."""
+@dataclass(frozen=True, slots=True)
+class Ingested:
+    """One ingest run: its wall time and the CPU time of the node and its worker process."""
+
+    seconds: float
+    node_cpu: float = 0.0  # the whole node process: event loop, SQLite thread, the pool's
+    worker_cpu: float = 0.0
+
+
+def cpu_per_row(done: list[Ingested], total: int) -> str:
+    """The medians of CPU µs a row, by process, against what two cores give in that time."""
+    node = statistics.median(run.node_cpu for run in done) * 1e6 / total
+    worker = statistics.median(run.worker_cpu for run in done) * 1e6 / total
+    wall = statistics.median(run.seconds for run in done) * 1e6 / total
+    return (
+        f"CPU µs a row: node {node:.1f} + worker {worker:.1f} = {node + worker:.1f}"
+        f" (two cores × wall: {2 * wall:.1f})"
+    )
+
+
+async def ingest_once(topo: Topology, total: int, parent: str, child: str, how: str) -> Ingested:
+    """``parent`` ingesting ``total`` fresh rows from ``child``, into a new store."""
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as state:
         async with node(Path(state), topo, parent) as ctx:
             if how == BACKLOG:
-                started = await through_ingest_loop(ctx, topo, child, messages(child, total))
+                run = await through_ingest_loop(ctx, topo, child, messages(child, total))
             else:
                 data = list(rows(total))  # fresh dicts: ingest stamps the rows it is given
                 sender = sender_of(topo, child)
@@ -188,10 +214,10 @@ async def ingest_once(topo: Topology, total: int, parent: str, child: str, how: 
                     await ingest_batches(
                         ctx, [Incoming(sender, f"{child}-{i}", data[i : i + BATCH])]
                     )
-            elapsed = time.perf_counter() - started
+                run = Ingested(time.perf_counter() - started)
             stored = await CatalogRepo(ctx.db).count()
     assert stored == total, f"{parent} stored {stored} of {total}"
-    return elapsed
+    return run
 
 
 def messages(child: str, total: int) -> list[bytes]:
@@ -209,10 +235,10 @@ def messages(child: str, total: int) -> list[bytes]:
 
 async def through_ingest_loop(
     ctx: NodeContext, topo: Topology, child: str, bodies: list[bytes]
-) -> float:
-    """The node's real ingest loop fed a backlog of message bodies; returns its start time."""
+) -> Ingested:
+    """The node's real ingest loop fed a backlog of message bodies."""
     agg = Aggregation(ctx)  # no exchange: the answers are dropped (logged below WARNING)
-    await agg.validation.pid()  # a running node's worker is up after its first big group
+    worker = await agg.validation.pid()  # a running node's worker is up after its first group
     topic = catalog_topic(topo.network, ctx.node_id)
     batches = IngestedBatchRepo(ctx.db)
 
@@ -235,6 +261,7 @@ async def through_ingest_loop(
         return await batches.count() >= len(bodies)
 
     try:
+        cpu = cpu_seconds(os.getpid()), cpu_seconds(worker)
         started = time.perf_counter()
         async with asyncio.TaskGroup() as tasks:
             loop = tasks.create_task(agg.ingest_loop(), name="bench.catalog_ingest_loop")
@@ -245,17 +272,19 @@ async def through_ingest_loop(
             async with ctx.db.transaction():
                 pass
             loop.cancel()
+        return Ingested(
+            time.perf_counter() - started,
+            cpu_seconds(os.getpid()) - cpu[0],
+            cpu_seconds(worker) - cpu[1],
+        )
     finally:
         agg.validation.close()
-    return started
 
 
 # -- 2, 3. through a broker -----------------------------------------------------------------------
 @contextmanager
 def embedded_broker() -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port("127.0.0.1")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
         [sys.executable, "-m", "gateway.broker", "--host", "127.0.0.1", "--port", str(port)],
