@@ -67,6 +67,7 @@ from nodes.store.batches import IngestedBatchRepo  # noqa: E402
 from nodes.store.catalog import CatalogRepo  # noqa: E402
 from nodes.store.db import Database  # noqa: E402
 from nodes.store.outbox import OutboxRepo  # noqa: E402
+from nodes.store.schema import MESSAGE_COLUMNS  # noqa: E402
 
 BATCH = 1000
 DEADLINE = 120.0  # seconds any single wait of the benchmark may take
@@ -221,14 +222,22 @@ async def ingest_once(topo: Topology, total: int, parent: str, child: str, how: 
 
 
 def messages(child: str, total: int) -> list[bytes]:
-    """``total`` rows from ``child`` as the catalog messages it publishes, a batch each.
+    """``total`` rows from ``child`` as the catalog messages it publishes, a batch each (each
+    row an array of its values, as ``push.batch_message`` writes them).
 
     Only these bytes stay alive, as in a node, which holds no decoded rows of its own (the
     garbage collector of the process would walk them).
     """
-    data = list(rows(total))
+    values = [[row[column] for column in MESSAGE_COLUMNS] for row in rows(total)]
     return [
-        orjson.dumps({"cd_batch": f"{child}-{i}", "from": child, "rows": data[i : i + BATCH]})
+        orjson.dumps(
+            {
+                "cd_batch": f"{child}-{i}",
+                "from": child,
+                "columns": MESSAGE_COLUMNS,
+                "rows": values[i : i + BATCH],
+            }
+        )
         for i in range(0, total, BATCH)
     ]
 

@@ -2,9 +2,9 @@
 
 In ONE transaction: the valid rows go into the catalog with the child as routing pointer, into
 this node's own outbox when it has a parent (provinces forward their subtree to national: what
-a batch changed is one outbox entry, a bundle of the rows' JSON), and the batch is recorded
-with its anomalies. A batch seen before is answered from that record and changes nothing, so
-at-least-once delivery applies every batch exactly once.
+a batch changed is one outbox entry, a bundle of the rows as a message carries them), and the
+batch is recorded with its anomalies. A batch seen before is answered from that record and
+changes nothing, so at-least-once delivery applies every batch exactly once.
 """
 
 from __future__ import annotations
@@ -33,13 +33,16 @@ from nodes.store.catalog import (
     CatalogRepo,
     CatalogValues,
     EntryState,
-    catalog_values,
     e1_row,
 )
 from nodes.store.db import Transaction
 from nodes.store.outbox import Bundle, OutboxRepo
+from nodes.store.schema import MESSAGE_COLUMNS
 
 log = structlog.get_logger()
+
+_MESSAGE_COLUMNS = list(MESSAGE_COLUMNS)
+_MESSAGE_WIDTH = len(MESSAGE_COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +103,23 @@ def incoming_of(payload: Any, children: Mapping[str, Sender]) -> Incoming | None
         or not isinstance(rows, list)
     ):
         return None
-    return Incoming(children[child], cd_batch, rows)
+    return Incoming(children[child], cd_batch, _rows_of(payload.get("columns"), rows))
+
+
+def _rows_of(columns: Any, rows: list[Any]) -> list[Any]:
+    """The rows as validation takes them: arrays in ``MESSAGE_COLUMNS`` order (the header this
+    node's children send) or without a header, as they are; arrays under another header as E.1
+    objects; under a header that is not a list of names, none a row."""
+    if columns is None or columns == _MESSAGE_COLUMNS:
+        return rows
+    if not isinstance(columns, list) or not all(type(column) is str for column in columns):
+        return [None] * len(rows)
+    return [
+        dict(zip(columns, row, strict=True))
+        if isinstance(row, list) and len(row) == len(columns)
+        else row
+        for row in rows
+    ]
 
 
 async def ingest_batch(
@@ -126,12 +145,9 @@ def prepare_batch(
 ) -> Prepared:
     """``forward``: also encode the valid rows as the bundle this node would forward."""
     verdict = validate_rows(rows, sender, today=today, cd_batch=cd_batch)
-    valid = [catalog_values(row, sender.node_id) for row in verdict.valid]
-    bundle = None
-    if forward and verdict.valid:
-        for row in verdict.valid:  # stamped by validation: the batch it goes up in is not known
-            row["cd_batch"] = ""
-        bundle = orjson.dumps(verdict.valid)
+    via = sender.node_id
+    valid = [(*values, cd_batch, via) for values in verdict.valid]
+    bundle = orjson.dumps(verdict.valid) if forward and verdict.valid else None
     return Prepared(sender, cd_batch, len(rows), valid, verdict.anomalies, bundle)
 
 
@@ -174,7 +190,7 @@ def _bundle(item: Prepared, settled: _Settled) -> Bundle:
     row was applied, else encoded here."""
     if item.forward is not None and len(settled.changes) == len(item.valid):
         return Bundle(item.forward, len(item.valid))
-    rows = [{**e1_row(values), "cd_batch": ""} for values in settled.changes]
+    rows = [values[:_MESSAGE_WIDTH] for values in settled.changes]
     return Bundle(orjson.dumps(rows), len(rows))
 
 

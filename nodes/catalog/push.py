@@ -4,6 +4,10 @@ Outbox rows are put into a batch ``<node-id>-<seq>`` in the same transaction tha
 persisted counter, then published. A batch leaves the outbox only when the parent acknowledges
 it and every anomaly the acknowledgement counts has arrived; until then it is published again,
 with the same cd_batch, once ``ack_timeout`` has passed (or at once when it was never published).
+
+A catalog message is ``{"cd_batch", "from", "columns": MESSAGE_COLUMNS, "rows": [[...], ...]}``:
+each row an array of its values in the order of the header, which names them once (as objects
+the keys were half of every message's bytes).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from nodes.context import NodeContext
 from nodes.store.anomalies import AnomalyRepo
 from nodes.store.batches import LAST_EXCHANGE_AT, NodeState
 from nodes.store.outbox import OutboxRepo, PendingBatch
+from nodes.store.schema import MESSAGE_COLUMNS
 
 log = structlog.get_logger()
 
@@ -72,8 +77,8 @@ async def batch_message(ctx: NodeContext, cd_batch: str) -> BatchMessage | None:
     parts = await OutboxRepo(ctx.db).batch_parts(cd_batch)
     if not parts:
         return None
-    head = orjson.dumps({"cd_batch": cd_batch, "from": ctx.node_id})[:-1]
-    body = b'%s,"rows":[%s]}' % (head, b",".join(parts))
+    head = orjson.dumps({"cd_batch": cd_batch, "from": ctx.node_id, "columns": MESSAGE_COLUMNS})
+    body = b'%s,"rows":[%s]}' % (head[:-1], b",".join(parts))
     return BatchMessage(body, await OutboxRepo.rows_of(ctx.db, cd_batch))
 
 

@@ -28,12 +28,14 @@ from nodes.model.identifiers import (
     USCC_CHARSET,
     USCC_WEIGHTS,
 )
-from nodes.store.schema import E1_COLUMNS
+from nodes.store.schema import E1_COLUMNS, MESSAGE_COLUMNS
 
 Row = dict[str, str]
+# A row as a catalog message carries it and validation passes it on: the MESSAGE_COLUMNS values.
+Values = Sequence[str]
 
 # -- the remarks (异常说明), Chinese first, then a short English gloss ---------------------------
-MALFORMED_ROW = "目录行格式错误 (the row is not a JSON object)"
+MALFORMED_ROW = "目录行格式错误 (the row is neither an array of the columns nor an object)"
 REQUIRED_EMPTY = "必填项为空: {column} (required column is empty)"
 BAD_CERTIFICATE_ID = "证照标识格式或校验位错误 (CertificateID malformed or wrong check character)"
 OUTSIDE_JURISDICTION = "行政区划代码不在报送方辖区内 (area code outside the sender's jurisdiction)"
@@ -54,6 +56,9 @@ DEFAULT_DATA_SOURCE = "000"  # nodes the topology gives no A.3 code (national, m
 OPERATIONS = frozenset(op.value for op in CdOperation)
 
 _required_values = itemgetter(*REQUIRED_COLUMNS)
+_message_values = itemgetter(*MESSAGE_COLUMNS)
+_WIDTH = len(MESSAGE_COLUMNS)
+_AT = {column: index for index, column in enumerate(MESSAGE_COLUMNS)}
 _NONE_MISSING: set[str] = set()  # shared, never mutated
 _BLANKS = ("",) * len(E1_COLUMNS)
 _ONLY_STR = {str}
@@ -267,12 +272,14 @@ def _exchange_remarks(row: Row, sender: Sender, today: str, missing: set[str]) -
 
 
 def _holder_remark(row: Row, has_code: bool) -> str | None:
-    holder_type = row["certificate_holder_type"]
+    return _holder_fault(row["certificate_holder_type"], row["certificate_holder_code"], has_code)
+
+
+def _holder_fault(holder_type: str, code: str, has_code: bool) -> str | None:
     if not holder_type:
         return None
     if holder_type not in HOLDER_TYPE_NAMES:
         return UNKNOWN_HOLDER_TYPE
-    code = row["certificate_holder_code"]
     if has_code and (
         (holder_type == "001" and not is_valid_uscc(code))
         or (holder_type == "111" and not is_valid_citizen_id(code))
@@ -285,41 +292,66 @@ def _holder_remark(row: Row, has_code: bool) -> str | None:
 class Verdict:
     """The rows of one batch sorted into valid ones and E.2 anomaly rows."""
 
-    valid: list[Row]
+    valid: list[Values]  # the MESSAGE_COLUMNS values of each valid row, in batch order
     anomalies: list[Row]
 
 
 def validate_rows(rows: Sequence[Any], sender: Sender, *, today: str, cd_batch: str) -> Verdict:
     """Apply every row rule of SPEC §6.2 to a batch; ``today`` is ``YYYY-MM-DD`` at the parent.
 
-    The rows are the caller's to give away: exact E.1 dicts of strings are used in place. Such
-    rows are screened column by column first (``_screen``); only those the screen cannot clear
-    are judged rule by rule, which is what finds their remarks.
+    A row is an array of the ``MESSAGE_COLUMNS`` values, as a catalog message carries it, or an
+    object of E.1 columns. The arrays of the right width, and the objects of exactly the E.1
+    columns, are screened column by column first (``_screen``); only those the screen cannot
+    clear are judged rule by rule, as E.1 dicts, which is what finds their remarks. The rows are
+    the caller's to give away: screened arrays are passed on as they are.
     """
-    shaped = [i for i, raw in enumerate(rows) if type(raw) is dict and raw.keys() == _E1_KEYS]
-    suspects = {shaped[k] for k in _screen([rows[i] for i in shaped], sender, today)}
-    cleared = set(shaped) - suspects
+    shaped = [_shaped(raw) for raw in rows]
+    screened = {i: values for i, values in enumerate(shaped) if values is not None}
+    positions = list(screened)
+    suspects = {positions[k] for k in _screen(list(screened.values()), sender, today)}
     verdict = Verdict(valid=[], anomalies=[])
     for index, raw in enumerate(rows):
-        if index in cleared:
-            raw["cd_batch"] = cd_batch
-            verdict.valid.append(raw)
-        elif not isinstance(raw, dict):
+        values = shaped[index]
+        if values is not None and index not in suspects:
+            verdict.valid.append(values)
+            continue
+        row = _as_row(raw, cd_batch)
+        if row is None:
             add_anomalies(verdict.anomalies, clean_row({}, cd_batch), [MALFORMED_ROW])
+            continue
+        remarks = row_remarks(row, sender, today)
+        if remarks:
+            add_anomalies(verdict.anomalies, row, remarks)
         else:
-            row = clean_row(raw, cd_batch, reuse=True)
-            remarks = row_remarks(row, sender, today)
-            if remarks:
-                add_anomalies(verdict.anomalies, row, remarks)
-            else:
-                verdict.valid.append(row)
+            verdict.valid.append(list(_message_values(row)))
     verdict.anomalies = dedupe_anomalies(verdict.anomalies)
     return verdict
 
 
-def _screen(rows: list[dict[str, Any]], sender: Sender, today: str) -> list[int]:
-    """Positions of ``rows`` (dicts of the E.1 columns) that may break a rule or hold a value
-    that is not a string; the others break none and are E.1 rows as they stand.
+def _shaped(raw: Any) -> Values | None:
+    """The values of a row the screen can judge as it stands: an array of the columns' width,
+    or an object of exactly the E.1 columns (whatever its cd_batch: the parent stamps its own)."""
+    kind = type(raw)
+    if kind is list:
+        return raw if len(raw) == _WIDTH else None
+    if kind is dict and raw.keys() == _E1_KEYS:
+        return list(_message_values(raw))
+    return None
+
+
+def _as_row(raw: Any, cd_batch: str) -> Row | None:
+    """A row to judge rule by rule, as an E.1 dict of strings; None when it is neither an array
+    of the columns nor an object."""
+    if type(raw) is list and len(raw) == _WIDTH:
+        return clean_row(dict(zip(MESSAGE_COLUMNS, raw, strict=True)), cd_batch, reuse=True)
+    if isinstance(raw, dict):
+        return clean_row(raw, cd_batch, reuse=True)
+    return None
+
+
+def _screen(rows: list[Values], sender: Sender, today: str) -> list[int]:
+    """Positions of ``rows`` (the MESSAGE_COLUMNS values of each) that may break a rule or
+    hold a value that is not a string; the others break none and stand as they are.
 
     The columns whose values repeat across a batch (issuers, areas, dates, codes) are judged
     once per distinct value; the identifiers that differ on every row, row by row. A value
@@ -327,7 +359,7 @@ def _screen(rows: list[dict[str, Any]], sender: Sender, today: str) -> list[int]
     """
     suspects: set[int] = set()
     for column, good in _value_checks(sender, today):
-        getter = itemgetter(column)
+        getter = itemgetter(_AT[column])
         try:
             bad = {value for value in set(map(getter, rows)) if not _passes(value, good)}
         except TypeError:  # a JSON array or object in this column: judged row by row
@@ -335,14 +367,16 @@ def _screen(rows: list[dict[str, Any]], sender: Sender, today: str) -> list[int]
             continue
         if bad:
             suspects.update(i for i, row in enumerate(rows) if getter(row) in bad)
+    certificate_id_at, type_at = _AT["certificate_source_id"], _AT["certificate_holder_type"]
+    code_at = _AT["certificate_holder_code"]
     for i, row in enumerate(rows):
         if i in suspects:
             continue
-        certificate_id = row["certificate_source_id"]
+        certificate_id = row[certificate_id_at]
         if (
             type(certificate_id) is not str
             or not is_valid_certificate_id(certificate_id)
-            or _holder_remark(row, True)
+            or _holder_fault(row[type_at], row[code_at], True)
         ):
             suspects.add(i)
     return sorted(suspects)

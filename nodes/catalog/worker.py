@@ -37,6 +37,7 @@ from gateway.exchange import decode_payload
 from nodes.catalog.ingest import Incoming, Prepared, incoming_of, prepare_batch, prepare_batches
 from nodes.catalog.validate import Sender
 from nodes.store.catalog import CatalogValues
+from nodes.store.schema import MESSAGE_COLUMNS
 
 log = structlog.get_logger()
 
@@ -150,8 +151,10 @@ class PackedRows(Sequence[CatalogValues]):
 
 
 def _body(incoming: Incoming) -> bytes:
-    sender = incoming.sender.node_id
-    return orjson.dumps({"cd_batch": incoming.cd_batch, "from": sender, "rows": incoming.rows})
+    sender, columns = incoming.sender.node_id, MESSAGE_COLUMNS
+    return orjson.dumps(
+        {"cd_batch": incoming.cd_batch, "from": sender, "columns": columns, "rows": incoming.rows}
+    )
 
 
 def _widen_pipes(pool: ProcessPoolExecutor) -> None:

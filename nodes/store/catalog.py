@@ -38,10 +38,6 @@ CD_TIME_AT = E1_COLUMNS.index("cd_time")
 CD_OPERATION_AT = E1_COLUMNS.index("cd_operation")
 
 
-def catalog_values(row: dict[str, str], via_node: str) -> CatalogValues:
-    return (*_E1_VALUES(row), via_node)
-
-
 def e1_row(values: CatalogValues) -> dict[str, str]:
     """The E.1 dict of catalog values (without via_node)."""
     return dict(zip(E1_COLUMNS, values[: len(E1_COLUMNS)], strict=True))

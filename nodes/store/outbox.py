@@ -5,8 +5,9 @@ table only when the parent acknowledges that batch (SPEC §6.3). ``sent_at`` is 
 time the batch was last published, NULL when it has not been published since it was formed.
 
 What a parent forwards of a child's batch is one entry, a *bundle*: ``bundle_rows`` rows kept
-as their JSON (an array of E.1 objects, ``"cd_batch":""`` in each), spliced into the batch
-message with the batch id put in. The other entries are one row each, in the E.1 columns.
+as the JSON a catalog message carries them in (an array of arrays of the ``MESSAGE_COLUMNS``
+values), spliced into the batch message as it is. The other entries are one row each, in the
+E.1 columns.
 """
 
 from __future__ import annotations
@@ -19,19 +20,19 @@ import orjson
 
 from nodes.model.catalog import CatalogRow
 from nodes.store.db import Database, Transaction
-from nodes.store.schema import E1_COLUMNS
+from nodes.store.schema import E1_COLUMNS, MESSAGE_COLUMNS
 
 _INSERT = (
     f"INSERT INTO outbox ({', '.join(E1_COLUMNS)}) VALUES ({', '.join('?' for _ in E1_COLUMNS)})"
 )
 _E1_VALUES = itemgetter(*E1_COLUMNS)
 _CD_BATCH_AT = E1_COLUMNS.index("cd_batch")
-_UNBATCHED = b'"cd_batch":""'  # in every row of a bundle, until its batch is known
+_MESSAGE_VALUES = itemgetter(*MESSAGE_COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)
 class Bundle:
-    """Rows forwarded together: a JSON array of E.1 objects, ``"cd_batch":""`` in each."""
+    """Rows forwarded together: a JSON array of arrays of their ``MESSAGE_COLUMNS`` values."""
 
     body: bytes
     rows: int
@@ -116,21 +117,21 @@ class OutboxRepo:
     async def batch_rows(self, cd_batch: str) -> list[dict[str, str]]:
         """The rows of a batch as E.1 dicts, bundles opened."""
         return [
-            row for part in await self.batch_parts(cd_batch) for row in orjson.loads(b"[%s]" % part)
+            {**dict(zip(MESSAGE_COLUMNS, values, strict=True)), "cd_batch": cd_batch}
+            for part in await self.batch_parts(cd_batch)
+            for values in orjson.loads(b"[%s]" % part)
         ]
 
     async def batch_parts(self, cd_batch: str) -> list[bytes]:
-        """The rows of a batch as JSON, in order: each entry's E.1 objects, comma-separated,
-        with ``cd_batch`` filled in (a bundle's spliced, not decoded)."""
+        """The rows of a batch as a catalog message carries them, in order: each entry's arrays
+        of values, comma-separated (a bundle's as stored, not decoded)."""
         rows = await self.db.fetchall(
-            f"SELECT bundle, {', '.join(E1_COLUMNS)} FROM outbox WHERE cd_batch = ? ORDER BY seq",
+            f"SELECT bundle, {', '.join(MESSAGE_COLUMNS)} FROM outbox WHERE cd_batch = ?"
+            " ORDER BY seq",
             (cd_batch,),
         )
-        stamped = b'"cd_batch":%s' % orjson.dumps(cd_batch)
         return [
-            orjson.dumps(dict(zip(E1_COLUMNS, row[1:], strict=True)))
-            if row[0] is None
-            else bytes(row[0])[1:-1].replace(_UNBATCHED, stamped)
+            orjson.dumps(tuple(row)[1:]) if row[0] is None else _bundle_part(bytes(row[0]))
             for row in rows
         ]
 
@@ -140,3 +141,11 @@ class OutboxRepo:
     @staticmethod
     async def delete_batch(tx: Transaction, cd_batch: str) -> int:
         return await tx.execute("DELETE FROM outbox WHERE cd_batch = ?", (cd_batch,))
+
+
+def _bundle_part(bundle: bytes) -> bytes:
+    """A bundle's rows, comma-separated. Bundles queued by earlier versions hold E.1 objects
+    (``"cd_batch":""`` in each): their values are taken out, in order."""
+    if bundle.startswith(b"[{"):
+        bundle = orjson.dumps([_MESSAGE_VALUES(row) for row in orjson.loads(bundle)])
+    return bundle[1:-1]

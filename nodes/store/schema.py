@@ -22,6 +22,10 @@ E1_COLUMNS: tuple[str, ...] = (
     "cd_batch",
 )
 
+# The E.1 columns each row of a catalog message carries, as an array in this order; cd_batch
+# is the message's own (SPEC §6.3 [P]).
+MESSAGE_COLUMNS: tuple[str, ...] = E1_COLUMNS[: E1_COLUMNS.index("cd_batch")]
+
 _E1_DDL = ",\n    ".join(f"{column} TEXT NOT NULL DEFAULT ''" for column in E1_COLUMNS[1:])
 
 MIGRATIONS: tuple[str, ...] = (

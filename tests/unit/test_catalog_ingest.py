@@ -13,9 +13,11 @@ from nodes.catalog.ingest import (
     Incoming,
     Prepared,
     commit_batches,
+    incoming_of,
     ingest_batch,
     ingest_batches,
     prepare_batch,
+    prepare_batches,
 )
 from nodes.catalog.push import batch_message, form_batch
 from nodes.catalog.worker import ValidationWorker
@@ -23,6 +25,7 @@ from nodes.context import NodeContext
 from nodes.store.batches import LAST_EXCHANGE_AT, IngestedBatchRepo, NodeState
 from nodes.store.catalog import CatalogRepo
 from nodes.store.outbox import OutboxRepo
+from nodes.store.schema import MESSAGE_COLUMNS
 from tests.unit.test_catalog_support import DAQING_PSB, make_row, node_context, topology
 
 TOPO = topology()
@@ -181,8 +184,34 @@ async def test_what_a_batch_changed_is_forwarded_in_one_message_as_received(
     assert message is not None
     sent = orjson.loads(message.body)
     assert (sent["cd_batch"], sent["from"], message.rows) == (cd_batch, "hlj", 2)
-    assert sent["rows"] == [{**row, "cd_batch": cd_batch} for row in rows[:2]]
+    assert sent["columns"] == list(MESSAGE_COLUMNS)
+    assert [dict(zip(MESSAGE_COLUMNS, values, strict=True)) for values in sent["rows"]] == [
+        {column: row[column] for column in MESSAGE_COLUMNS} for row in rows[:2]
+    ]
 
 
 async def _form(ctx: NodeContext) -> None:
     assert await form_batch(ctx) is not None
+
+
+def test_a_message_is_read_by_its_header() -> None:
+    """Rows come as arrays in the order the message's header names (any order), or as E.1
+    objects; under a header that is not a list of names no row is a row."""
+    row = make_row(1)
+    stored = [row[column] for column in MESSAGE_COLUMNS]
+    reordered = list(reversed(MESSAGE_COLUMNS))
+
+    def judged(**message: object) -> tuple[list[list[str]], list[str]]:
+        payload = {"from": "hlj-harbin", "cd_batch": "hlj-harbin-1", **message}
+        incoming = incoming_of(payload, {"hlj-harbin": HARBIN})
+        assert incoming is not None
+        [prepared] = prepare_batches([incoming], today="2026-01-01")
+        valid = [list(values[: len(MESSAGE_COLUMNS)]) for values in prepared.valid]
+        return valid, [anomaly["error_remark"] for anomaly in prepared.anomalies]
+
+    assert judged(columns=list(MESSAGE_COLUMNS), rows=[stored]) == ([stored], [])
+    assert judged(rows=[dict(row)]) == ([stored], [])
+    assert judged(columns=reordered, rows=[stored[::-1]]) == ([stored], [])
+    valid, remarks = judged(columns=reordered, rows=[stored])  # read by name, not by place
+    assert (valid, remarks[0]) == ([], v.BAD_CERTIFICATE_ID)
+    assert judged(columns="nonsense", rows=[stored]) == ([], [v.MALFORMED_ROW])

@@ -9,7 +9,14 @@ import orjson
 
 from nodes.catalog import validate as v
 from nodes.catalog.anomalies import receive_anomalies
-from nodes.catalog.push import BATCH_ROWS, acknowledge, due, form_batch, next_due_in
+from nodes.catalog.push import (
+    BATCH_ROWS,
+    acknowledge,
+    batch_message,
+    due,
+    form_batch,
+    next_due_in,
+)
 from nodes.context import NodeContext
 from nodes.issuing import record_changes
 from nodes.model.codes import CdOperation
@@ -17,9 +24,15 @@ from nodes.store.anomalies import AnomalyRepo
 from nodes.store.batches import LAST_EXCHANGE_AT, NodeState
 from nodes.store.db import Database
 from nodes.store.outbox import Bundle, OutboxRepo, PendingBatch
+from nodes.store.schema import MESSAGE_COLUMNS
 from tests.unit.test_catalog_support import make_certificate, make_row, node_context, topology
 
 TOPO = topology()
+
+
+def bundle_of(rows: list[dict[str, str]]) -> Bundle:
+    """What a province forwards of a child's batch: the rows' values, as a message carries them."""
+    return Bundle(orjson.dumps([[row[c] for c in MESSAGE_COLUMNS] for row in rows]), len(rows))
 
 
 async def queue(ctx: NodeContext, rows: list[dict[str, str]]) -> None:
@@ -57,8 +70,7 @@ async def test_bundles_count_as_their_rows_in_a_batch(tmp_path: Path) -> None:
         serials = iter(range(10_000))
 
         def bundle(rows: int) -> Bundle:
-            made = [{**make_row(next(serials)), "cd_batch": ""} for _ in range(rows)]
-            return Bundle(orjson.dumps(made), rows)
+            return bundle_of([make_row(next(serials)) for _ in range(rows)])
 
         async with ctx.db.transaction() as tx:
             await OutboxRepo.append_bundles(tx, [bundle(600), bundle(300)])
@@ -75,6 +87,23 @@ async def test_bundles_count_as_their_rows_in_a_batch(tmp_path: Path) -> None:
         assert [r["certificate_source_id"] for r in rows] == [
             make_row(serial)["certificate_source_id"] for serial in range(901)
         ]
+
+
+async def test_a_bundle_queued_as_e1_objects_goes_out_as_arrays(tmp_path: Path) -> None:
+    """A bundle an earlier version queued (E.1 objects, ``"cd_batch":""`` in each) is sent in
+    today's message form, its rows in order, next to one queued now."""
+    async with node_context(tmp_path, TOPO, "hlj") as ctx:
+        old = [{**make_row(serial), "cd_batch": ""} for serial in (1, 2)]
+        async with ctx.db.transaction() as tx:
+            await OutboxRepo.append_bundles(tx, [Bundle(orjson.dumps(old), 2)])
+            await OutboxRepo.append_bundles(tx, [bundle_of([make_row(3)])])
+        cd_batch = await form_batch(ctx)
+        assert cd_batch is not None
+        message = await batch_message(ctx, cd_batch)
+    assert message is not None
+    sent = orjson.loads(message.body)
+    assert (sent["columns"], message.rows) == (list(MESSAGE_COLUMNS), 3)
+    assert sent["rows"] == [[make_row(s)[c] for c in MESSAGE_COLUMNS] for s in (1, 2, 3)]
 
 
 def test_a_batch_is_due_unsent_or_after_the_ack_timeout() -> None:
@@ -163,16 +192,15 @@ async def test_a_clean_ack_of_a_forwarded_bundle_resolves_the_anomaly(tmp_path: 
     async with node_context(tmp_path, TOPO, "hlj") as ctx:
         bad = make_row(4, data_source="999")
         async with ctx.db.transaction() as tx:
-            sent = Bundle(orjson.dumps([{**bad, "cd_batch": ""}]), 1)
-            await OutboxRepo.append_bundles(tx, [sent])
+            await OutboxRepo.append_bundles(tx, [bundle_of([bad])])
         first = await form_batch(ctx)
         assert first is not None
         await receive_anomalies(ctx, first, [e2(bad, first, v.FOREIGN_DATA_SOURCE)])
         await acknowledge(ctx, first, anomalies=1)
         assert await AnomalyRepo(ctx.db).open_count() == 1
-        fixed = [{**make_row(serial, operation="U"), "cd_batch": ""} for serial in (3, 4)]
+        fixed = [make_row(serial, operation="U") for serial in (3, 4)]
         async with ctx.db.transaction() as tx:
-            await OutboxRepo.append_bundles(tx, [Bundle(orjson.dumps(fixed), 2)])
+            await OutboxRepo.append_bundles(tx, [bundle_of(fixed)])
         second = await form_batch(ctx)
         assert second is not None
         assert (await acknowledge(ctx, second, anomalies=0)).done

@@ -1,4 +1,5 @@
-"""Every validation rule of SPEC §6.2 c rejects its row with its own error_remark, and only that."""
+"""Every validation rule of SPEC §6.2 c rejects its row with its own error_remark, and only that,
+whether the row comes as an array of values (as catalog messages carry rows) or as an object."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from nodes.model.identifiers import (
     is_uscc,
     make_uscc,
 )
+from nodes.store.schema import MESSAGE_COLUMNS
 from tests.unit.test_catalog_support import make_row, topology
 
 TODAY = "2026-01-01"
@@ -28,6 +30,11 @@ def remarks_of(row: Any, sender: v.Sender = HARBIN) -> list[str]:
     verdict = v.validate_rows([row], sender, today=TODAY, cd_batch="hlj-harbin-1")
     assert len(verdict.valid) + bool(verdict.anomalies) == 1
     return [anomaly["error_remark"] for anomaly in verdict.anomalies]
+
+
+def values_of(row: dict[str, Any]) -> list[Any]:
+    """A row as a catalog message carries it: its MESSAGE_COLUMNS values."""
+    return [row[column] for column in MESSAGE_COLUMNS]
 
 
 def changed(**columns: str) -> dict[str, str]:
@@ -134,7 +141,7 @@ def test_optional_holder_type_may_be_empty_and_chinese_dates_are_normalised() ->
         cd_batch="hlj-harbin-1",
     )
     assert verdict.anomalies == []
-    assert verdict.valid[0]["issue_date"] == "2020-03-01"
+    assert dict(zip(MESSAGE_COLUMNS, verdict.valid[0], strict=True))["issue_date"] == "2020-03-01"
 
 
 def test_a_row_breaking_several_rules_gets_every_remark() -> None:
@@ -154,7 +161,10 @@ def test_the_rest_of_a_batch_is_valid_when_one_row_is_bad() -> None:
     assert [(a["certificate_source_id"], a["error_remark"]) for a in verdict.anomalies] == [
         (rows[4]["certificate_source_id"], v.FOREIGN_DATA_SOURCE)
     ]
-    assert all(row["cd_batch"] == "hlj-harbin-1" for row in verdict.valid + verdict.anomalies)
+    assert [list(values) for values in verdict.valid] == [
+        values_of(row) for i, row in enumerate(rows) if i != 4
+    ]
+    assert all(row["cd_batch"] == "hlj-harbin-1" for row in verdict.anomalies)
 
 
 def test_the_same_anomaly_twice_in_a_batch_is_one_e2_row() -> None:
@@ -222,6 +232,13 @@ _SPOILERS: list[Callable[[int], Any]] = [
         "certificate_source_id": wrong_check(make_row(serial)["certificate_source_id"]),
     },
     lambda serial: ["not", "a", "row"],
+    # rows as a catalog message carries them: arrays of the MESSAGE_COLUMNS values
+    lambda serial: values_of(make_row(serial)),
+    lambda serial: values_of({**make_row(serial), "data_source": "106"}),
+    lambda serial: values_of({**make_row(serial), "issue_date": "2020年1月2日"}),
+    lambda serial: values_of({**make_row(serial), "certificate_number": 12345}),
+    lambda serial: values_of({**make_row(serial), "certificate_name": ["a", "list"]}),
+    lambda serial: values_of(make_row(serial))[:-1],  # one value short: not a row
 ]
 
 
@@ -232,7 +249,10 @@ def test_a_batch_is_judged_as_its_rows_are_one_by_one(kinds: list[int]) -> None:
     rows = [make_row(i) if kind < 0 else _SPOILERS[kind](i) for i, kind in enumerate(kinds)]
     expected_valid: list[v.Row] = []
     expected_anomalies: list[v.Row] = []
-    for raw in rows:
+    for sent in rows:
+        raw = sent
+        if isinstance(sent, list) and len(sent) == len(MESSAGE_COLUMNS):
+            raw = dict(zip(MESSAGE_COLUMNS, sent, strict=True))
         if not isinstance(raw, dict):
             v.add_anomalies(expected_anomalies, v.clean_row({}, "b-1"), [v.MALFORMED_ROW])
             continue
@@ -243,7 +263,7 @@ def test_a_batch_is_judged_as_its_rows_are_one_by_one(kinds: list[int]) -> None:
         else:
             expected_valid.append(row)
     verdict = v.validate_rows(rows, HARBIN, today=TODAY, cd_batch="b-1")
-    assert verdict.valid == expected_valid
+    assert [list(values) for values in verdict.valid] == [values_of(r) for r in expected_valid]
     assert verdict.anomalies == v.dedupe_anomalies(expected_anomalies)
 
 
