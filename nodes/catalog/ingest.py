@@ -41,6 +41,7 @@ from nodes.store.schema import MESSAGE_COLUMNS
 
 log = structlog.get_logger()
 
+CHECKPOINT_ROWS = 1000  # a commit of this many rows has the WAL copied back in the background
 _MESSAGE_COLUMNS = list(MESSAGE_COLUMNS)
 _MESSAGE_WIDTH = len(MESSAGE_COLUMNS)
 
@@ -176,6 +177,8 @@ async def commit_batches(ctx: NodeContext, prepared: list[Prepared]) -> list[Bat
         if records:
             await IngestedBatchRepo.record(tx, records)
             await NodeState.put(tx, LAST_EXCHANGE_AT, now)
+    if sum(item.rows for item in fresh) >= CHECKPOINT_ROWS:
+        ctx.db.checkpoint_soon()  # copied back into the file beside the next commit
     for item, batch, record in zip(fresh, settled, records, strict=True):
         _log_ingested(item, batch, record.anomalies)
     recorded = {**known, **{record.cd_batch: record for record in records}}

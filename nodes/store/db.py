@@ -1,11 +1,12 @@
-"""The SQLite connection: WAL, foreign keys, migrations, transactions. Only aiosqlite user."""
+"""The SQLite connection: WAL, foreign keys, migrations, transactions, checkpoints beside the
+writer. Only aiosqlite user."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -34,6 +35,67 @@ def where_equal(
     return f" WHERE {clause}", [value for _, value in given]
 
 
+WAL_PAGES = 4000  # the writer checkpoints itself beyond this many WAL pages (64 MiB)
+
+
+class Checkpointer:
+    """Checkpoints of one database file from a connection of its own, beside the writer.
+
+    SQLite copies the WAL back into the database file on the committing connection once the WAL
+    holds ``wal_autocheckpoint`` pages, so a writer of big transactions waits for that copy (and
+    its fsync) on its own thread: a quarter of a parent's ingest (measured at a province: COMMIT
+    250 of 1,040 ms for 100,000 rows). A PASSIVE checkpoint on another connection copies what is
+    committed without blocking the writer. The writer's own checkpoint stays, at ``WAL_PAGES``,
+    as the bound for when this one falls behind. The connection opens when first needed; one
+    checkpoint runs at a time, and a request while one runs gets one more after it.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._conn: aiosqlite.Connection | None = None
+        self._running: asyncio.Task[None] | None = None
+        self._again = False
+
+    def soon(self) -> None:
+        """Checkpoint in the background (after the one running, if any)."""
+        if self._running is None or self._running.done():
+            self._running = asyncio.get_running_loop().create_task(
+                self._loop(), name="store.checkpoint"
+            )
+        else:
+            self._again = True
+
+    async def run(self) -> tuple[int, int]:
+        """One PASSIVE checkpoint now: (pages in the WAL, pages of it in the database file)."""
+        if self._conn is None:
+            self._conn = await aiosqlite.connect(self.path, isolation_level=None)
+        async with self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)") as cursor:
+            row = await cursor.fetchone()
+        _, in_wal, copied = row if row is not None else (0, 0, 0)
+        return int(in_wal), int(copied)
+
+    async def close(self) -> None:
+        if self._running is not None:
+            self._running.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._running
+            self._running = None
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    async def _loop(self) -> None:
+        while True:
+            self._again = False
+            try:
+                await self.run()
+            except sqlite3.Error as exc:  # the writer's own checkpoint still bounds the WAL
+                log.warning("store.checkpoint_failed", path=str(self.path), error=str(exc))
+                return
+            if not self._again:
+                return
+
+
 class Database:
     """One node's database. ``async with Database(path) as db`` opens and migrates it."""
 
@@ -43,6 +105,7 @@ class Database:
         # One connection serves every coroutine: writes and transactions take turns so that one
         # coroutine's statement never lands inside (or is rolled back with) another's transaction.
         self._write_lock = asyncio.Lock()
+        self._checkpointer = Checkpointer(self.path)
 
     async def __aenter__(self) -> Self:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -55,6 +118,7 @@ class Database:
                 "PRAGMA page_size=16384",
                 "PRAGMA journal_mode=WAL",
                 "PRAGMA synchronous=NORMAL",
+                f"PRAGMA wal_autocheckpoint={WAL_PAGES}",  # else see checkpoint_soon
                 "PRAGMA foreign_keys=ON",
                 "PRAGMA busy_timeout=5000",
                 "PRAGMA cache_size=-65536",
@@ -75,9 +139,19 @@ class Database:
         await self.close()
 
     async def close(self) -> None:
+        await self._checkpointer.close()
         if self._conn is not None:
             await self._conn.close()
             self._conn = None
+
+    def checkpoint_soon(self) -> None:
+        """After a big transaction: copy the WAL into the database file from a second
+        connection, beside the writes that follow (``Checkpointer``)."""
+        self._checkpointer.soon()
+
+    async def checkpoint(self) -> tuple[int, int]:
+        """A checkpoint from the second connection now: (pages in the WAL, pages copied)."""
+        return await self._checkpointer.run()
 
     @property
     def conn(self) -> aiosqlite.Connection:
