@@ -53,6 +53,7 @@ from benchkit import cpu_seconds, free_port  # noqa: E402
 from gateway.exchange import Exchange, catalog_topic  # noqa: E402
 from gateway.topology import Topology, parse_topology  # noqa: E402
 from nodes.catalog.ingest import Incoming, ingest_batches  # noqa: E402
+from nodes.catalog.push import catalog_message  # noqa: E402
 from nodes.catalog.runner import Aggregation, aggregation  # noqa: E402
 from nodes.catalog.validate import sender_of  # noqa: E402
 from nodes.catalog.wake import wake_push  # noqa: E402
@@ -67,7 +68,7 @@ from nodes.store.batches import IngestedBatchRepo  # noqa: E402
 from nodes.store.catalog import CatalogRepo  # noqa: E402
 from nodes.store.db import Database  # noqa: E402
 from nodes.store.outbox import OutboxRepo  # noqa: E402
-from nodes.store.schema import MESSAGE_COLUMNS  # noqa: E402
+from nodes.store.schema import message_values  # noqa: E402
 
 BATCH = 1000
 DEADLINE = 120.0  # seconds any single wait of the benchmark may take
@@ -223,21 +224,14 @@ async def ingest_once(topo: Topology, total: int, parent: str, child: str, how: 
 
 def messages(child: str, total: int) -> list[bytes]:
     """``total`` rows from ``child`` as the catalog messages it publishes, a batch each (each
-    row an array of its values, as ``push.batch_message`` writes them).
+    row an array of its values, encoded by ``push.catalog_message``).
 
     Only these bytes stay alive, as in a node, which holds no decoded rows of its own (the
     garbage collector of the process would walk them).
     """
-    values = [[row[column] for column in MESSAGE_COLUMNS] for row in rows(total)]
+    encoded = [orjson.dumps(message_values(row)) for row in rows(total)]
     return [
-        orjson.dumps(
-            {
-                "cd_batch": f"{child}-{i}",
-                "from": child,
-                "columns": MESSAGE_COLUMNS,
-                "rows": values[i : i + BATCH],
-            }
-        )
+        catalog_message(f"{child}-{i}", child, encoded[i : i + BATCH])
         for i in range(0, total, BATCH)
     ]
 

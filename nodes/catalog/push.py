@@ -12,6 +12,7 @@ the keys were half of every message's bytes).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import orjson
@@ -77,9 +78,15 @@ async def batch_message(ctx: NodeContext, cd_batch: str) -> BatchMessage | None:
     parts = await OutboxRepo(ctx.db).batch_parts(cd_batch)
     if not parts:
         return None
-    head = orjson.dumps({"cd_batch": cd_batch, "from": ctx.node_id, "columns": MESSAGE_COLUMNS})
-    body = b'%s,"rows":[%s]}' % (head[:-1], b",".join(parts))
+    body = catalog_message(cd_batch, ctx.node_id, parts)
     return BatchMessage(body, await OutboxRepo.rows_of(ctx.db, cd_batch))
+
+
+def catalog_message(cd_batch: str, sender: str, rows: Iterable[bytes]) -> bytes:
+    """The body of a catalog message: the header, then ``rows``, each already JSON (an array of
+    values, or several comma-separated, as a bundle holds them), joined as they are."""
+    head = orjson.dumps({"cd_batch": cd_batch, "from": sender, "columns": MESSAGE_COLUMNS})
+    return b'%s,"rows":[%s]}' % (head[:-1], b",".join(rows))
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,9 +35,9 @@ import structlog
 
 from gateway.exchange import decode_payload
 from nodes.catalog.ingest import Incoming, Prepared, incoming_of, prepare_batch, prepare_batches
+from nodes.catalog.push import catalog_message
 from nodes.catalog.validate import Sender
 from nodes.store.catalog import CatalogValues
-from nodes.store.schema import MESSAGE_COLUMNS
 
 log = structlog.get_logger()
 
@@ -151,10 +151,8 @@ class PackedRows(Sequence[CatalogValues]):
 
 
 def _body(incoming: Incoming) -> bytes:
-    sender, columns = incoming.sender.node_id, MESSAGE_COLUMNS
-    return orjson.dumps(
-        {"cd_batch": incoming.cd_batch, "from": sender, "columns": columns, "rows": incoming.rows}
-    )
+    rows = map(orjson.dumps, incoming.rows)
+    return catalog_message(incoming.cd_batch, incoming.sender.node_id, rows)
 
 
 def _widen_pipes(pool: ProcessPoolExecutor) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from operator import itemgetter
 
 import orjson
 
@@ -24,7 +23,6 @@ _UPSERT_NEWER = _UPSERT + " WHERE excluded.cd_time > catalog.cd_time"
 _UPSERT_NEWER_OWNED = (
     _UPSERT_NEWER + " AND (catalog.via_node = excluded.via_node OR catalog.cd_operation = 'D')"
 )
-_E1_VALUES = itemgetter(*E1_COLUMNS)
 
 
 # What ingest needs to know of a stored entry: who leads to it, how new, cancelled or not.

@@ -55,6 +55,7 @@ class Checkpointer:
         self._conn: aiosqlite.Connection | None = None
         self._running: asyncio.Task[None] | None = None
         self._again = False
+        self._one_at_a_time = asyncio.Lock()  # a checkpoint asked for directly, beside soon()'s
 
     def soon(self) -> None:
         """Checkpoint in the background (after the one running, if any)."""
@@ -67,10 +68,11 @@ class Checkpointer:
 
     async def run(self) -> tuple[int, int]:
         """One PASSIVE checkpoint now: (pages in the WAL, pages of it in the database file)."""
-        if self._conn is None:
-            self._conn = await aiosqlite.connect(self.path, isolation_level=None)
-        async with self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)") as cursor:
-            row = await cursor.fetchone()
+        async with self._one_at_a_time:
+            if self._conn is None:
+                self._conn = await aiosqlite.connect(self.path, isolation_level=None)
+            async with self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)") as cursor:
+                row = await cursor.fetchone()
         _, in_wal, copied = row if row is not None else (0, 0, 0)
         return int(in_wal), int(copied)
 

@@ -14,20 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 
 import orjson
 
 from nodes.model.catalog import CatalogRow
 from nodes.store.db import Database, Transaction
-from nodes.store.schema import E1_COLUMNS, MESSAGE_COLUMNS
+from nodes.store.schema import E1_COLUMNS, MESSAGE_COLUMNS, message_values
 
 _INSERT = (
     f"INSERT INTO outbox ({', '.join(E1_COLUMNS)}) VALUES ({', '.join('?' for _ in E1_COLUMNS)})"
 )
-_E1_VALUES = itemgetter(*E1_COLUMNS)
-_CD_BATCH_AT = E1_COLUMNS.index("cd_batch")
-_MESSAGE_VALUES = itemgetter(*MESSAGE_COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +53,7 @@ class OutboxRepo:
     @staticmethod
     async def append_rows(tx: Transaction, rows: Sequence[dict[str, str]]) -> None:
         """Queue E.1 dicts unbatched (whatever cd_batch they carry)."""
-        await tx.executemany(_INSERT, [(*_E1_VALUES(row)[:_CD_BATCH_AT], "") for row in rows])
+        await tx.executemany(_INSERT, [(*message_values(row), "") for row in rows])
 
     @staticmethod
     async def append_bundles(tx: Transaction, bundles: Sequence[Bundle]) -> None:
@@ -147,5 +143,5 @@ def _bundle_part(bundle: bytes) -> bytes:
     """A bundle's rows, comma-separated. Bundles queued by earlier versions hold E.1 objects
     (``"cd_batch":""`` in each): their values are taken out, in order."""
     if bundle.startswith(b"[{"):
-        bundle = orjson.dumps([_MESSAGE_VALUES(row) for row in orjson.loads(bundle)])
+        bundle = orjson.dumps([message_values(row) for row in orjson.loads(bundle)])
     return bundle[1:-1]

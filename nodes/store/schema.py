@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 # E.1 电子证照目录信息表 columns (SPEC §6.1), shared by the outbox, the catalog and anomalies.
 E1_COLUMNS: tuple[str, ...] = (
     "certificate_source_id",
@@ -25,6 +27,7 @@ E1_COLUMNS: tuple[str, ...] = (
 # The E.1 columns each row of a catalog message carries, as an array in this order; cd_batch
 # is the message's own (SPEC §6.3 [P]).
 MESSAGE_COLUMNS: tuple[str, ...] = E1_COLUMNS[: E1_COLUMNS.index("cd_batch")]
+message_values = itemgetter(*MESSAGE_COLUMNS)  # an E.1 dict's values, as a message carries them
 
 _E1_DDL = ",\n    ".join(f"{column} TEXT NOT NULL DEFAULT ''" for column in E1_COLUMNS[1:])
 
