@@ -8,8 +8,8 @@ from pathlib import Path
 
 import uvloop
 
-from gateway.errors import TopologyError
-from gateway.topology import load_topology
+from gateway.core.errors import TopologyError
+from gateway.core.topology import load_topology
 from nodes.errors import NodeStartFailed
 from nodes.logs import configure_logging
 from nodes.serve import install_signal_trigger, serve

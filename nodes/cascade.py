@@ -1,4 +1,4 @@
-"""The cascade resolver (SPEC §5, §7.4): plan with gateway.routing, execute with the forwarder.
+"""The cascade resolver (SPEC §5, §7.4): plan with gateway.core.routing, execute with the forwarder.
 
 ``async with cascade_resolver(ctx) as resolver:`` yields the node's Resolver for its lifetime (one
 Forwarder, one pooled client session). Per call it looks up what the catalog index says, asks the
@@ -7,7 +7,7 @@ pure planner, and then answers locally, asks children concurrently, or asks the 
 - a single neighbour's answer is passed on with its code; one that cannot be reached within the
   deadline is 30 (``Retrieval`` and ``GetCertificateType`` then answer from this node's catalog);
 - a fan-out merges data lists (local first, children in topology order) and combines codes with
-  ``gateway.trace.combine_codes`` (0; 31 when some part failed; 10; 21/22/23; 30);
+  ``gateway.core.trace.combine_codes`` (0; 31 when some part failed; 10; 21/22/23; 30);
 - at the root, a final 10 for a CertificateTypeCode nobody published becomes 13;
 - a fileUrl from a neighbour is replaced by a relay link on this node (``nodes.relay``), so the
   file travels back along the route.
@@ -23,10 +23,10 @@ from typing import Any
 
 import structlog
 
-from gateway.errors import ForwardError
-from gateway.forwarder import Forwarder, Reply
-from gateway.protocol import ReturnCode
-from gateway.routing import (
+from gateway.core.errors import ForwardError
+from gateway.core.forwarder import Forwarder, Reply
+from gateway.core.protocol import ReturnCode
+from gateway.core.routing import (
     Down,
     Facts,
     HopLimit,
@@ -42,7 +42,7 @@ from gateway.routing import (
     precheck,
     targets,
 )
-from gateway.trace import (
+from gateway.core.trace import (
     combine_codes,
     extend_route,
     extend_timing,
@@ -271,7 +271,8 @@ class Cascade:
 def _relayed(reply: Reply, node_id: str) -> Relayed | None:
     """``reply`` as a Relayed answer when passing its bytes on is the same as parsing it into an
     Answer and writing the envelope again: a known code and the envelope exactly as
-    ``gateway.protocol.envelope`` builds it, and trace headers exactly as a node writes them."""
+    ``gateway.core.protocol.envelope`` builds it, and trace headers exactly as a node writes
+    them."""
     body, head = reply.envelope, reply.envelope.get("head")
     if list(body) != ["head", "data"] or body["data"] is None or not isinstance(head, dict):
         return None

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from gateway.forwarder import Forwarder
-from gateway.topology import NodeSpec, Topology
+from gateway.core.forwarder import Forwarder
+from gateway.core.topology import NodeSpec, Topology
 from nodes.clock import Clock
 from nodes.settings import NodeSettings
 from nodes.sharing.call import Answer, MethodCall

@@ -19,7 +19,7 @@ NodeStartFailed                    the node could not start serving (its address
 
 from __future__ import annotations
 
-from gateway.protocol import ReturnCode
+from gateway.core.protocol import ReturnCode
 
 
 class NodeError(Exception):

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import structlog
 from aiohttp import web
 
-from gateway.errors import ForwardError
+from gateway.core.errors import ForwardError
 from nodes.context import NodeContext
 from nodes.errors import CascadeUnreachable
 from nodes.sharing.call import Answer

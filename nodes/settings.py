@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from gateway.topology import NodeSpec, Topology
+from gateway.core.topology import NodeSpec, Topology
 
 
 class NodeSettings(BaseModel):

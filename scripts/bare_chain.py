@@ -22,7 +22,7 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gateway.client import client_session
+from gateway.core.client import client_session
 
 SESSION = web.AppKey("session", aiohttp.ClientSession)
 NEXT = web.AppKey("next", str)

@@ -50,8 +50,8 @@ import orjson  # noqa: E402
 import structlog  # noqa: E402
 from benchkit import cpu_seconds, free_port  # noqa: E402
 
-from gateway.exchange import Exchange, catalog_topic  # noqa: E402
-from gateway.topology import Topology, parse_topology  # noqa: E402
+from gateway.core.exchange import Exchange, catalog_topic  # noqa: E402
+from gateway.core.topology import Topology, parse_topology  # noqa: E402
 from nodes.catalog.ingest import Incoming, ingest_batches  # noqa: E402
 from nodes.catalog.push import catalog_message  # noqa: E402
 from nodes.catalog.runner import Aggregation, aggregation  # noqa: E402
@@ -290,7 +290,15 @@ def embedded_broker() -> Iterator[str]:
     port = free_port("127.0.0.1")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "gateway.broker", "--host", "127.0.0.1", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "gateway.control.broker",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         env=env,

@@ -63,7 +63,7 @@ def run_loop(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
 
 # -- the servers (child processes) ----------------------------------------------------------------
 def node_server(port: int, state_dir: str, ready: Any, stop: Any) -> None:
-    from gateway.topology import parse_topology
+    from gateway.core.topology import parse_topology
     from nodes.logs import configure_logging
 
     configure_logging(NODE_ID, level=logging.WARNING)
@@ -134,7 +134,7 @@ async def drive(
     expect: bytes,
     pid: int,
 ) -> dict[str, float]:
-    from gateway.client import client_session
+    from gateway.core.client import client_session
 
     latencies: list[float] = []
     async with client_session(local_host=CLIENT_HOST, limit=concurrency) as session:
@@ -209,7 +209,7 @@ async def _drive_both(
     requests: int,
     concurrency: int,
 ) -> dict[str, dict[str, float]]:
-    from gateway.client import client_session, read_json
+    from gateway.core.client import client_session, read_json
 
     url = f"http://{NODE_HOST}:{node_port}/ecert"
     async with (

@@ -47,11 +47,11 @@ sys.path.insert(0, str(PROJECT_ROOT))
 
 from benchkit import cpu_seconds, free_port  # noqa: E402
 
-from gateway.cli.call import AppCaller  # noqa: E402
-from gateway.cli.demo import certificates_by_node, wait_aggregated  # noqa: E402
-from gateway.client import client_session  # noqa: E402
-from gateway.launcher import Launcher  # noqa: E402
-from gateway.protocol import dumps, loads  # noqa: E402
+from gateway.control.app_client import AppCaller  # noqa: E402
+from gateway.control.cli.demo import certificates_by_node, wait_aggregated  # noqa: E402
+from gateway.control.launcher import Launcher  # noqa: E402
+from gateway.core.client import client_session  # noqa: E402
+from gateway.core.protocol import dumps, loads  # noqa: E402
 
 NETWORK_BLOCK = "127.0.6"  # node addresses of the benchmark network
 BARE_BLOCK = "127.0.7"  # the bare chain's processes

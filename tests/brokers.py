@@ -129,13 +129,13 @@ class BrokerProcess:
 
 
 class EmbeddedBroker(BrokerProcess):
-    """``python -m gateway.broker``; ready when it prints ``ready``."""
+    """``python -m gateway.control.broker``; ready when it prints ``ready``."""
 
     kind = "embedded"
 
     def command(self) -> list[str]:
         address = ["--host", self.host, "--port", str(self.port)]
-        return [sys.executable, "-m", "gateway.broker", *address]
+        return [sys.executable, "-m", "gateway.control.broker", *address]
 
     def wait_ready(self, deadline: float) -> None:
         assert self.process is not None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from gateway.protocol import ReturnCode
+from gateway.core.protocol import ReturnCode
 from nodes.access.ratelimit import RateLimiter
 from nodes.clock import Clock
 from nodes.errors import AuthenticationFailed, IpMismatch, ParameterMissing, TooFrequent

@@ -18,8 +18,8 @@ from typing import Any
 
 import structlog
 
-from gateway.errors import ExchangeUnavailable
-from gateway.exchange import (
+from gateway.core.errors import ExchangeUnavailable
+from gateway.core.exchange import (
     Exchange,
     TopicKind,
     ack_topic,
@@ -28,7 +28,7 @@ from gateway.exchange import (
     parse_topic,
     types_topic,
 )
-from gateway.topology import NodeSpec, Topology
+from gateway.core.topology import NodeSpec, Topology
 from nodes.catalog import push, types, wake
 from nodes.catalog.anomalies import receive_anomalies
 from nodes.catalog.ingest import BatchOutcome, Incoming, Prepared, commit_batches, incoming_of

@@ -18,7 +18,7 @@ from typing import Any
 import structlog
 from pydantic import ValidationError
 
-from gateway.topology import Topology
+from gateway.core.topology import Topology
 from nodes.context import NodeContext
 from nodes.model.types import CertificateType
 from nodes.store.batches import TYPES_ACKED_UPTO, NodeState

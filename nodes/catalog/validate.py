@@ -19,7 +19,7 @@ from functools import lru_cache
 from operator import itemgetter, mul
 from typing import Any
 
-from gateway.topology import NodeSpec, Topology
+from gateway.core.topology import NodeSpec, Topology
 from nodes.model.codes import HOLDER_TYPE_NAMES, CdOperation, in_jurisdiction, is_area_code
 from nodes.model.dates import parse_date
 from nodes.model.identifiers import (

@@ -33,7 +33,7 @@ from typing import Any, overload
 import orjson
 import structlog
 
-from gateway.exchange import decode_payload
+from gateway.core.exchange import decode_payload
 from nodes.catalog.ingest import Incoming, Prepared, incoming_of, prepare_batch, prepare_batches
 from nodes.catalog.push import catalog_message
 from nodes.catalog.validate import Sender

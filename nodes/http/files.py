@@ -15,7 +15,7 @@ import orjson
 import structlog
 from aiohttp import web
 
-from gateway.protocol import ReturnCode
+from gateway.core.protocol import ReturnCode
 from nodes.context import NodeContext
 from nodes.errors import NotFound
 from nodes.files import render

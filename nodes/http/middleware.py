@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 from aiohttp import web
 
-from gateway.protocol import (
+from gateway.core.protocol import (
     HEADER_REQUEST_ID,
     HEADER_ROUTE,
     HEADER_TIMING,

@@ -10,7 +10,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
-from gateway.protocol import METHODS, ReturnCode
+from gateway.core.protocol import METHODS, ReturnCode
 from nodes.http.keys import CONTEXT
 from nodes.http.middleware import json_response
 from nodes.sharing.params import PARAMS, VerifyParams

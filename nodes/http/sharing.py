@@ -17,7 +17,7 @@ from urllib.parse import unquote_plus, unquote_to_bytes
 import orjson
 from aiohttp import web
 
-from gateway.protocol import (
+from gateway.core.protocol import (
     DEFAULT_DEADLINE_MS,
     DEFAULT_HOP_BUDGET,
     HEADER_CALLER,

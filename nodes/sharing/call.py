@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.protocol import DEFAULT_DEADLINE_MS, DEFAULT_HOP_BUDGET, ReturnCode
-from gateway.trace import decode_timing
+from gateway.core.protocol import DEFAULT_DEADLINE_MS, DEFAULT_HOP_BUDGET, ReturnCode
+from gateway.core.trace import decode_timing
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 import structlog
 
-from gateway.protocol import ReturnCode, list_data
+from gateway.core.protocol import ReturnCode, list_data
 from nodes.access.guard import Access
 from nodes.context import NodeContext
 from nodes.errors import (

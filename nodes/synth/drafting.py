@@ -11,7 +11,7 @@ import random
 from datetime import date, timedelta
 from typing import Any
 
-from gateway.topology import NodeSpec, Tier
+from gateway.core.topology import NodeSpec, Tier
 from nodes.model.identifiers import make_certificate_id
 from nodes.model.types import CertificateType
 from nodes.synth.catalogue import (

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.topology import NodeSpec, Tier
+from gateway.core.topology import NodeSpec, Tier
 from nodes.model.codes import PREFECTURES
 from nodes.synth import catalogue as cat
 from nodes.synth.ids import NATIONAL_AREA, authority_uscc, stable_body

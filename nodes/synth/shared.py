@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from gateway.topology import NodeSpec, Tier, Topology
+from gateway.core.topology import NodeSpec, Tier, Topology
 from nodes.synth import catalogue as cat
 from nodes.synth.drafting import NORMAL, draft_certificate, to_record
 from nodes.synth.issuers import Issuer, home_areas, issuers_of

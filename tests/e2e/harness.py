@@ -32,9 +32,9 @@ from typing import Any, Literal
 
 import yaml
 
-from gateway.admin_client import AdminClient
-from gateway.launcher import Launcher, NodeStatus
-from gateway.topology import load_topology
+from gateway.control.admin_client import AdminClient
+from gateway.control.launcher import Launcher, NodeStatus
+from gateway.core.topology import load_topology
 from tests.brokers import free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

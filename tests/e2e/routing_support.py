@@ -12,9 +12,9 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
-from gateway.cli.call import AppCaller, CallResult
-from gateway.protocol import CERTIFICATE_DATA_KEYS
-from gateway.topology import Topology
+from gateway.control.app_client import AppCaller, CallResult
+from gateway.core.protocol import CERTIFICATE_DATA_KEYS
+from gateway.core.topology import Topology
 from tests.e2e.harness import Network
 
 AGGREGATED_WITHIN = 120.0  # seconds for every catalog to cover its subtree (2 slow cores)

@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from gateway.launcher import Launcher
-from gateway.state import StateDir, is_alive
-from gateway.topology import Topology, load_topology
+from gateway.control.launcher import Launcher
+from gateway.control.state import StateDir, is_alive
+from gateway.core.topology import Topology, load_topology
 from tests.brokers import BrokerProcess, mosquitto_broker_fixture  # noqa: F401
 from tests.e2e.harness import PROJECT_ROOT, provinces_shape, running_network, write_topology
 
@@ -41,14 +41,14 @@ class CliNetwork:
 def ecert(
     *args: str, cwd: Path, state_env: Path | None = None, timeout: float = CLI_TIMEOUT
 ) -> subprocess.CompletedProcess[str]:
-    """Run the ``ecert`` console entry point as a user would (``python -m gateway.cli``)."""
+    """Run the ``ecert`` console entry point as a user would (``python -m gateway.control.cli``)."""
     env = {k: v for k, v in os.environ.items() if k != "ECERT_STATE_DIR"}
     if state_env is not None:
         env["ECERT_STATE_DIR"] = str(state_env)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
     env["COLUMNS"] = "200"
     return subprocess.run(
-        [sys.executable, "-m", "gateway.cli", *args],
+        [sys.executable, "-m", "gateway.control.cli", *args],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -326,7 +326,7 @@ def test_foreground_up_stops_everything_on_sigterm(tmp_path: Path) -> None:
     path = write_topology(tmp_path, shape=provinces_shape(1, 1))
     state = StateDir(tmp_path / "state")
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
-    command = [sys.executable, "-m", "gateway.cli", "up", str(path),
+    command = [sys.executable, "-m", "gateway.control.cli", "up", str(path),
                "--state-dir", str(state.root), "--foreground", "--per-node", "5"]  # fmt: skip
     errors = tmp_path / "stderr.txt"
     with (

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from gateway.client import client_session
-from gateway.protocol import dumps, loads
-from gateway.topology import Tier, load_topology
+from gateway.core.client import client_session
+from gateway.core.protocol import dumps, loads
+from gateway.core.topology import Tier, load_topology
 from nodes.model.identifiers import make_certificate_id, parse_certificate_id
 from tests.e2e.harness import Network, network_in_background, write_topology
 from tests.e2e.routing_support import (

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from gateway.errors import ForwardError, NeighbourRejected, NeighbourUnreachable
-from gateway.forwarder import Forwarder
-from gateway.protocol import ReturnCode, dumps, envelope, list_data, loads
-from gateway.topology import Topology
+from gateway.core.errors import ForwardError, NeighbourRejected, NeighbourUnreachable
+from gateway.core.forwarder import Forwarder
+from gateway.core.protocol import ReturnCode, dumps, envelope, list_data, loads
+from gateway.core.topology import Topology
 from tests.brokers import free_port
 
 OWN_HOST = "127.0.4.21"

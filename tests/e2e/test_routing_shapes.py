@@ -112,7 +112,16 @@ async def test_by_holder_from_a_third_province_fans_out_to_both(
 def _ecert(net: Network, *args: str) -> subprocess.CompletedProcess[str]:
     topology, state = str(net.state.topology_path), str(net.state.root)
     return subprocess.run(
-        [sys.executable, "-m", "gateway.cli", *args, "--topology", topology, "--state-dir", state],
+        [
+            sys.executable,
+            "-m",
+            "gateway.control.cli",
+            *args,
+            "--topology",
+            topology,
+            "--state-dir",
+            state,
+        ],
         capture_output=True,
         text=True,
         timeout=120,

@@ -19,8 +19,8 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestServer
 
-from gateway.client import client_session
-from gateway.topology import Topology, parse_topology
+from gateway.core.client import client_session
+from gateway.core.topology import Topology, parse_topology
 from nodes.clock import Clock
 from nodes.context import NodeContext
 from nodes.http.app import create_app

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from gateway.topology import Topology
+from gateway.core.topology import Topology
 from nodes.http.sharing import ACCESS as ACCESS_KEY
 from nodes.store.audit import AuditRepo
 from tests.service.certs import issue, make_certificate

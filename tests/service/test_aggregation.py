@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.topology import Topology
+from gateway.core.topology import Topology
 from nodes.catalog import types
 from nodes.catalog import validate as v
 from nodes.catalog.runner import aggregation

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from gateway.topology import Topology
+from gateway.core.topology import Topology
 from nodes.catalog import validate as v
 from nodes.catalog.anomalies import receive_anomalies
 from nodes.clock import Clock

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
-from gateway.broker import run_broker
-from gateway.errors import ExchangeError, ExchangeUnavailable
-from gateway.exchange import (
+from gateway.control.broker import run_broker
+from gateway.core.errors import ExchangeError, ExchangeUnavailable
+from gateway.core.exchange import (
     Exchange,
     OnMessage,
     TopicKind,

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from gateway.protocol import METHODS
+from gateway.core.protocol import METHODS
 from nodes.sharing.params import PARAMS
 from tests.service.conftest import Node
 

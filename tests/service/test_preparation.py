@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gateway.topology import Topology
+from gateway.core.topology import Topology
 from nodes.clock import Clock
 from nodes.context import NodeContext
 from nodes.preparation import prepare

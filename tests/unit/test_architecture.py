@@ -13,9 +13,16 @@ PACKAGES = ("nodes", "gateway")
 # library -> the only modules allowed to import it
 SEAMS: dict[str, set[str]] = {
     "aiosqlite": {"nodes/store/db.py"},
-    "aiomqtt": {"gateway/exchange.py"},
-    "rich": {"gateway/cli"},
+    "aiomqtt": {"gateway/core/exchange.py"},
+    "rich": {"gateway/control/cli"},
 }
+
+# (modules under this folder, may not import this package, because)
+FORBIDDEN: tuple[tuple[str, str, str], ...] = (
+    ("gateway", "nodes", "gateway must not depend on nodes"),
+    ("gateway/core", "gateway.control", "the ground floor must not depend on the operator's tools"),
+    ("nodes", "gateway.control", "nodes import gateway.core only, never the operator's side"),
+)
 
 
 def modules() -> list[Path]:
@@ -36,12 +43,32 @@ def test_there_are_modules_to_check() -> None:
     assert len(modules()) > 10
 
 
+def wrong_imports(relative: str, names: set[str]) -> list[str]:
+    """Every FORBIDDEN arrow from the module at ``relative`` (a POSIX path) to ``names``."""
+    found = []
+    for folder, package, why in FORBIDDEN:
+        if relative.startswith(f"{folder}/"):
+            bad = sorted(n for n in names if n == package or n.startswith(f"{package}."))
+            found += [f"{relative} imports {name}: {why}" for name in bad]
+    return found
+
+
 @pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(ROOT)))
-def test_gateway_never_imports_nodes(path: Path) -> None:
-    if path.relative_to(ROOT).parts[0] != "gateway":
-        return
-    wrong = sorted(n for n in imported_names(path) if n == "nodes" or n.startswith("nodes."))
-    assert not wrong, f"{path.relative_to(ROOT)} imports {wrong}: gateway must not depend on nodes"
+def test_imports_point_down(path: Path) -> None:
+    relative = path.relative_to(ROOT).as_posix()
+    assert not wrong_imports(relative, imported_names(path))
+
+
+@pytest.mark.parametrize(
+    ("relative", "name"),
+    [
+        ("gateway/core/routing.py", "nodes.cascade"),
+        ("gateway/core/forwarder.py", "gateway.control.launcher"),
+        ("nodes/serve.py", "gateway.control"),
+    ],
+)
+def test_a_planted_wrong_import_is_caught(relative: str, name: str) -> None:
+    assert wrong_imports(relative, {name, "gateway.core.topology"})
 
 
 @pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(ROOT)))
@@ -56,7 +83,7 @@ def test_io_libraries_stay_behind_their_seam(path: Path) -> None:
 @pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_client_sessions_are_created_only_in_gateway_client(path: Path) -> None:
     relative = path.relative_to(ROOT).as_posix()
-    if relative == "gateway/client.py":
+    if relative == "gateway/core/client.py":
         return
     tree = ast.parse(path.read_text(encoding="utf-8"))
     calls = [
@@ -67,4 +94,4 @@ def test_client_sessions_are_created_only_in_gateway_client(path: Path) -> None:
         and (node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id)
         in {"ClientSession", "TCPConnector"}
     ]
-    assert not calls, f"{relative} creates an aiohttp client session; use gateway.client"
+    assert not calls, f"{relative} creates an aiohttp client session; use gateway.core.client"

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
-from gateway.topology import parse_topology
+from gateway.core.topology import parse_topology
 from nodes.catalog.ingest import Incoming
 from nodes.catalog.runner import GROUP_BATCHES, WORKER_BYTES, Aggregation, subscriptions
 from nodes.catalog.types import approver_of

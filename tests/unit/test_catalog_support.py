@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 
-from gateway.topology import Topology, parse_topology
+from gateway.core.topology import Topology, parse_topology
 from nodes.catalog.validate import sender_of, validate_rows
 from nodes.clock import Clock
 from nodes.context import NodeContext

@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 import pytest
 
-from gateway.protocol import METHODS, ReturnCode
+from gateway.core.protocol import METHODS, ReturnCode
 from nodes.errors import NodeError, ParameterInvalid, ParameterMissing
 from nodes.sharing.params import PARAMS, certificate_data, parse_params
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.forwarder import Reply
-from gateway.protocol import ReturnCode, dumps, envelope, list_data, loads
+from gateway.core.forwarder import Reply
+from gateway.core.protocol import ReturnCode, dumps, envelope, list_data, loads
 from nodes.cascade import _relayed
 from nodes.sharing.call import Relayed
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from gateway.routing import (
+from gateway.core.routing import (
     Down,
     Facts,
     HopLimit,
@@ -22,8 +22,8 @@ from gateway.routing import (
     plan,
     targets,
 )
-from gateway.topology import Topology, load_topology
-from gateway.trace import (
+from gateway.core.topology import Topology, load_topology
+from gateway.core.trace import (
     combine_codes,
     decode_route,
     decode_timing,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.errors import LauncherError
-from gateway.state import StateDir, command_line, is_alive
+from gateway.control.errors import LauncherError
+from gateway.control.state import StateDir, command_line, is_alive
 
 linux_only = pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
 

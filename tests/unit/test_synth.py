@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.topology import Topology, load_topology
+from gateway.core.topology import Topology, load_topology
 from nodes.model.certificate import Certificate
 from nodes.model.codes import in_jurisdiction, is_area_code, is_type_code
 from nodes.model.identifiers import is_certificate_id, is_citizen_id, is_uscc, parse_certificate_id

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gateway.errors import TopologyError
-from gateway.topology import Tier, load_topology, parse_topology
+from gateway.core.errors import TopologyError
+from gateway.core.topology import Tier, load_topology, parse_topology
 from tests.e2e.harness import DEMO_TOPOLOGY, demo_shape, provinces_shape, write_topology
 
 # Each node entry starts on the line marked by its comment; tests edit this text line by line.

@@ -3,8 +3,8 @@
 Every node runs as ``python -m nodes --topology <state>/topology.yaml --node ID --state-dir
 <state> ...`` in its own session, so the network keeps running after ``ecert up`` returns; its
 output goes to ``<state>/logs/<id>.log`` and its pid to ``<state>/run/<id>.pid`` (see
-``gateway.state``). Readiness is ``GET /healthz`` answering ``ready`` with the node's own pid,
-polled against one deadline; a node that exits or misses it fails ``up`` with its log's tail.
+``gateway.control.state``). Readiness is ``GET /healthz`` answering ``ready`` with the node's own
+pid, polled against one deadline; a node that exits or misses it fails ``up`` with its log's tail.
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from typing import Any, Literal
 
 import aiohttp
 
-from gateway.admin_client import AdminClient, AdminError
-from gateway.client import client_session
-from gateway.errors import LauncherError
-from gateway.state import BROKER, ProcessTable, StateDir
-from gateway.topology import Topology, load_topology
+from gateway.control.admin_client import AdminClient
+from gateway.control.errors import AdminError, LauncherError
+from gateway.control.state import BROKER, ProcessTable, StateDir
+from gateway.core.client import client_session
+from gateway.core.topology import Topology, load_topology
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]  # holds both ``gateway`` and ``nodes``
+PROJECT_ROOT = Path(__file__).resolve().parents[2]  # holds both ``gateway`` and ``nodes``
 READY_WITHIN = 60.0  # seconds for the whole network to become ready
 STOP_WITHIN = 10.0  # seconds between SIGTERM and SIGKILL
 POLL_EVERY = 0.1  # seconds between readiness polls (bounded by the deadlines above)
@@ -288,7 +288,7 @@ class Launcher:
     def _marker(self, name: str) -> tuple[str, ...]:
         if name == BROKER:
             exchange = self.topology.exchange
-            return ("gateway.broker", "--host", exchange.host, "--port", str(exchange.port))
+            return ("gateway.control.broker", "--host", exchange.host, "--port", str(exchange.port))
         return self.state.node_marker(name)
 
     def _spawn_node(self, node_id: str) -> None:

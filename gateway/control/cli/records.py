@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from gateway.admin_client import AdminClient
-from gateway.cli.common import (
+from gateway.control.admin_client import AdminClient
+from gateway.control.cli.common import (
     add_global_options,
     add_json_option,
     add_node_option,

@@ -1,14 +1,15 @@
-"""Exceptions raised by the gateway package.
+"""Exceptions of the gateway's ground floor (what nodes import).
 
 GatewayError
 ├── TopologyError          the topology file is unreadable or invalid (``.line`` when known)
 ├── ForwardError           a forward to a neighbour failed
 │   ├── NeighbourUnreachable   connection refused/reset or deadline passed (``.node_id``)
 │   └── NeighbourRejected      the neighbour refused our credentials (``.node_id``, ``.status``)
-├── ExchangeError          the MQTT exchange failed in a way a retry will not mend
-│   └── ExchangeUnavailable    no live broker connection, or the broker did not acknowledge in
-│                              time; retrying later may succeed (``.broker``, "host:port")
-└── LauncherError          starting or stopping the network failed
+└── ExchangeError          the MQTT exchange failed in a way a retry will not mend
+    └── ExchangeUnavailable    no live broker connection, or the broker did not acknowledge in
+                               time; retrying later may succeed (``.broker``, "host:port")
+
+The operator's tools raise theirs under the same base (``gateway.control.errors``).
 """
 
 from __future__ import annotations
@@ -52,7 +53,3 @@ class ExchangeUnavailable(ExchangeError):
     def __init__(self, message: str, *, broker: str):
         super().__init__(f"{broker}: {message}")
         self.broker = broker
-
-
-class LauncherError(GatewayError):
-    """The network could not be started or stopped."""

@@ -1,6 +1,6 @@
 """The embedded MQTT broker (SPEC §6.3): amqtt on one TCP listener, anonymous access allowed.
 
-``python -m gateway.broker --host H --port P`` prints ``ready`` once the listener accepts
+``python -m gateway.control.broker --host H --port P`` prints ``ready`` once the listener accepts
 connections and stops cleanly on SIGTERM or SIGINT; ``run_broker`` does the same in-process.
 
 amqtt 0.12.1 queues nothing for an offline subscriber that authenticated anonymously, even with a
@@ -104,7 +104,7 @@ async def _serve(host: str, port: int) -> None:
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m gateway.broker", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m gateway.control.broker", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=1883, help="TCP port to listen on")
     return parser.parse_args(argv)

@@ -7,19 +7,15 @@ that would not start); 2 bad usage or an invalid topology file; 130 interrupted.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import importlib
-import inspect
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 import aiohttp
 
-from gateway.cli import accounts, network, records
-from gateway.cli.common import Handler, add_global_options, resolve_paths
-from gateway.errors import GatewayError, TopologyError
+from gateway.control.cli import accounts, call, demo, network, records
+from gateway.control.cli.common import Handler, add_global_options, resolve_paths
+from gateway.core.errors import GatewayError, TopologyError
 
 EXAMPLES = """\
 examples:
@@ -29,9 +25,6 @@ examples:
   ecert certs --node hlj-harbin
   ecert down
 """
-
-# Command groups that live in modules of their own and may be missing from a build.
-PLUGINS = {"call": "gateway.cli.call", "demo": "gateway.cli.demo"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,48 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     network.add_parsers(subparsers)
     accounts.add_parsers(subparsers)
     records.add_parsers(subparsers)
-    for name, module in PLUGINS.items():
-        _add_plugin(subparsers, name, module)
+    call.add_parsers(subparsers)
+    demo.add_parsers(subparsers)
     return parser
-
-
-def _add_plugin(subparsers: Any, name: str, module_name: str) -> None:
-    """Register ``ecert <name>`` from ``module_name``: ``add_parser(subparsers)``, ``run(args)``."""
-    try:
-        module = importlib.import_module(module_name)
-        module.add_parser(subparsers)
-        parser = subparsers.choices[name]
-    except Exception as exc:  # a broken optional command must not break the whole CLI
-        missing = isinstance(exc, ModuleNotFoundError) and exc.name == module_name
-        reason = "is not part of this installation" if missing else f"cannot load: {exc}"
-        stub = subparsers.add_parser(name, help=f"(unavailable: {module_name} {reason})")
-        stub.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-        stub.set_defaults(handler=_unavailable(name, f"{module_name} {reason}"))
-        return
-    add_global_options(parser, subcommand=True)
-    parser.set_defaults(handler=_plugin_handler(module))
-
-
-def _plugin_handler(module: Any) -> Handler:
-    def handle(args: argparse.Namespace) -> int:
-        result = module.run(args)
-        if inspect.isawaitable(result):
-            result = asyncio.run(_awaited(result))
-        return int(result or 0)
-
-    return handle
-
-
-async def _awaited(awaitable: Any) -> Any:
-    return await awaitable
-
-
-def _unavailable(name: str, reason: str) -> Handler:
-    def handle(args: argparse.Namespace) -> int:
-        print(f"ecert: `ecert {name}` is not available ({reason})", file=sys.stderr)
-        return 2
-
-    return handle
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -23,9 +23,9 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from gateway.client import SessionOwner, client_session
-from gateway.errors import ForwardError, NeighbourRejected, NeighbourUnreachable
-from gateway.protocol import (
+from gateway.core.client import SessionOwner, client_session
+from gateway.core.errors import ForwardError, NeighbourRejected, NeighbourUnreachable
+from gateway.core.protocol import (
     HEADER_CALLER,
     HEADER_DEADLINE_MS,
     HEADER_EXPLAIN,
@@ -37,8 +37,8 @@ from gateway.protocol import (
     dumps,
     loads,
 )
-from gateway.topology import NodeSpec, Topology
-from gateway.trace import Timing, decode_route, decode_timing, encode_route
+from gateway.core.topology import NodeSpec, Topology
+from gateway.core.trace import Timing, decode_route, decode_timing, encode_route
 
 log = structlog.get_logger()
 
@@ -63,7 +63,7 @@ class Reply:
     """A neighbour's answer: its envelope (parsed, and the bytes it came as) and its trace headers.
 
     ``route`` and ``timings`` parse the headers on demand: a single-hop pass-through extends the
-    header text instead (``gateway.trace.extend_route``/``extend_timing``).
+    header text instead (``gateway.core.trace.extend_route``/``extend_timing``).
     """
 
     node_id: str

@@ -20,7 +20,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from gateway.topology import Topology
+from gateway.core.topology import Topology
 
 
 class MethodKind(StrEnum):

@@ -3,12 +3,7 @@
 The key is the one the node wrote at first start into ``<state>/<node-id>/admin.key``; admin
 requests are only accepted from loopback, so this client runs on the machine of the node.
 
-Errors (all ``GatewayError``)::
-
-    AdminError              the admin call failed (``.node_id``)
-    ├── NodeNotRunning      nothing answers at the node's address
-    ├── AdminKeyMissing     no admin.key in the state directory (the node never started there)
-    └── AdminRejected       the node answered 4xx/5xx (``.status``; the node's ``error`` text)
+Failures are ``AdminError`` and its subclasses (``gateway.control.errors``).
 """
 
 from __future__ import annotations
@@ -19,33 +14,13 @@ from urllib.parse import quote
 
 import aiohttp
 
-from gateway.client import SessionOwner, client_session, read_json
-from gateway.errors import GatewayError
-from gateway.state import StateDir
-from gateway.topology import NodeSpec, Topology
+from gateway.control.errors import AdminError, AdminKeyMissing, AdminRejected, NodeNotRunning
+from gateway.control.state import StateDir
+from gateway.core.client import SessionOwner, client_session, read_json
+from gateway.core.topology import NodeSpec, Topology
 
 ADMIN_KEY_HEADER = "X-Ecert-Admin-Key"
 DEFAULT_TIMEOUT = 10.0  # seconds for one admin request
-
-
-class AdminError(GatewayError):
-    def __init__(self, message: str, *, node_id: str):
-        super().__init__(message)
-        self.node_id = node_id
-
-
-class NodeNotRunning(AdminError):
-    """Connection refused or reset: the node process is not serving."""
-
-
-class AdminKeyMissing(AdminError):
-    """The node's admin key file does not exist."""
-
-
-class AdminRejected(AdminError):
-    def __init__(self, message: str, *, node_id: str, status: int):
-        super().__init__(message, node_id=node_id)
-        self.status = status
 
 
 class AdminClient(SessionOwner):

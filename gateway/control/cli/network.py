@@ -12,15 +12,15 @@ from typing import Any
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
-from gateway.cli.common import (
+from gateway.control.cli.common import (
     add_global_options,
     add_json_option,
     console,
     error_console,
     print_json,
 )
-from gateway.launcher import Launcher, NodeStatus, Phase, UpResult
-from gateway.state import BROKER, StateDir
+from gateway.control.launcher import Launcher, NodeStatus, Phase, UpResult
+from gateway.control.state import BROKER, StateDir
 
 
 def add_parsers(subparsers: Any) -> None:

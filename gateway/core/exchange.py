@@ -36,8 +36,8 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from gateway.errors import ExchangeError, ExchangeUnavailable
-from gateway.topology import NODE_ID_PATTERN
+from gateway.core.errors import ExchangeError, ExchangeUnavailable
+from gateway.core.topology import NODE_ID_PATTERN
 
 OnMessage = Callable[[str, dict[str, Any]], Awaitable[None]]
 TakeBody = Callable[[str, bytes], Awaitable[bool]]  # True: the body was taken, undecoded

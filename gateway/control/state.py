@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from gateway.errors import LauncherError
+from gateway.control.errors import LauncherError
 
 BROKER = "broker"
 

@@ -18,13 +18,13 @@ from typing import Any
 
 from rich.table import Table
 
-from gateway.admin_client import AdminClient
-from gateway.cli.call import DEFAULT_FROM_IP, AppCaller, CallResult
-from gateway.cli.common import console, error_console
-from gateway.errors import GatewayError
-from gateway.launcher import Launcher
-from gateway.protocol import CERTIFICATE_DATA_KEYS, ReturnCode
-from gateway.topology import Tier, Topology
+from gateway.control.admin_client import AdminClient
+from gateway.control.app_client import DEFAULT_FROM_IP, AppCaller, CallResult
+from gateway.control.cli.common import add_global_options, console, error_console
+from gateway.control.launcher import Launcher
+from gateway.core.errors import GatewayError
+from gateway.core.protocol import CERTIFICATE_DATA_KEYS, ReturnCode
+from gateway.core.topology import Tier, Topology
 
 AGGREGATED_WITHIN = 90.0  # seconds for the catalogs to reach the root
 
@@ -53,7 +53,7 @@ class Outcome:
         return self.result.status == self.showcase.expected and not self.note.startswith("FAILED")
 
 
-def add_parser(subparsers: Any) -> None:
+def add_parsers(subparsers: Any) -> None:
     parser = subparsers.add_parser("demo", help="start the network if needed and show routing")
     parser.add_argument(
         "--from-ip",
@@ -61,9 +61,15 @@ def add_parser(subparsers: Any) -> None:
         metavar="IP",
         help=f"the application's address (default {DEFAULT_FROM_IP})",
     )
+    add_global_options(parser, subcommand=True)
+    parser.set_defaults(handler=run_demo)
 
 
-async def run(args: argparse.Namespace) -> int:
+def run_demo(args: argparse.Namespace) -> int:
+    return asyncio.run(_demo(args))
+
+
+async def _demo(args: argparse.Namespace) -> int:
     launcher = Launcher(args.topology, args.state_dir)
     await ensure_up(launcher)
     topology = launcher.topology

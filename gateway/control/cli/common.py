@@ -14,9 +14,9 @@ from typing import Any, TypeVar
 from rich.console import Console
 from rich.table import Table
 
-from gateway.admin_client import AdminClient
-from gateway.state import StateDir
-from gateway.topology import Topology, load_topology
+from gateway.control.admin_client import AdminClient
+from gateway.control.state import StateDir
+from gateway.core.topology import Topology, load_topology
 
 T = TypeVar("T")
 Handler = Callable[[argparse.Namespace], int]

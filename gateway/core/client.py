@@ -11,7 +11,7 @@ from typing import Self
 
 import aiohttp
 
-from gateway.protocol import loads
+from gateway.core.protocol import loads
 
 
 def client_session(

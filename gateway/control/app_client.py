@@ -1,14 +1,14 @@
-"""``ecert call --node ID METHOD [Param=Value ...]``: call a method as a business application.
+"""A business application's client of one node (SPEC §4): account, day token, calls.
 
-The CLI acts as an application (SPEC §4): it holds an account at the node bound to ``--from-ip``
-(created through the admin API the first time and remembered in ``<state>/cli-accounts.json``),
-fetches the day's token from that address, and calls the method from it. It prints the envelope,
-the route the call took and each hop's time (``Server-Timing``), or all of it as JSON.
+``AppCaller`` holds an account at the node bound to ``from_ip`` (created through the admin API the
+first time and remembered in ``<state>/cli-accounts.json``), fetches the day's token from that
+address, and calls the methods from it. Each ``CallResult`` carries the envelope, the route the
+call took (``X-Ecert-Route``) and each hop's time (``Server-Timing``). The CLI's ``call`` and
+``demo`` commands, the scenarios and the tests use it.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from dataclasses import dataclass, field
@@ -16,34 +16,27 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from rich.table import Table
 
-from gateway.admin_client import AdminClient
-from gateway.cli.common import add_json_option, console, load
-from gateway.client import SessionOwner, client_session
-from gateway.errors import GatewayError
-from gateway.protocol import (
+from gateway.control.admin_client import AdminClient
+from gateway.control.errors import CallError
+from gateway.control.state import StateDir
+from gateway.core.client import SessionOwner, client_session
+from gateway.core.protocol import (
     HEADER_DEADLINE_MS,
     HEADER_EXPLAIN,
     HEADER_REQUEST_ID,
     HEADER_ROUTE,
     HEADER_TIMING,
-    METHODS,
     ReturnCode,
     dumps,
     loads,
 )
-from gateway.state import StateDir
-from gateway.topology import Topology
-from gateway.trace import Timing, decode_route, decode_timing
+from gateway.core.topology import Topology
+from gateway.core.trace import Timing, decode_route, decode_timing
 
 DEFAULT_FROM_IP = "127.0.9.1"  # a loopback address no node of the demo network listens on
 ACCOUNTS_FILE = "cli-accounts.json"
 CALL_TIMEOUT = 30.0  # seconds for one call as a whole
-
-
-class CallError(GatewayError):
-    """The call could not be made (no account, no token, nothing answering)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,85 +194,3 @@ class AppCaller(SessionOwner):
                 return response.status, await response.read(), response.content_type
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise CallError(f"cannot download {url}: {exc}") from exc
-
-
-# -- the command ----------------------------------------------------------------------------------
-def add_parser(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "call",
-        help="call a sharing method as a business application",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--node", required=True, metavar="ID", help="the node to call")
-    parser.add_argument(
-        "method",
-        metavar="METHOD",
-        choices=[m for m in METHODS if m != "Token"],
-        help="one of the §7.3 methods, e.g. GetCertificateDataByCertificateID",
-    )
-    parser.add_argument(
-        "params",
-        nargs="*",
-        metavar="Param=Value",
-        help="request parameters, e.g. CertificateID=1.2.156.3005.2... UseFor=办事",
-    )
-    parser.add_argument(
-        "--from-ip",
-        default=DEFAULT_FROM_IP,
-        metavar="IP",
-        help=f"the application's address (default {DEFAULT_FROM_IP})",
-    )
-    parser.add_argument("--explain", action="store_true", help="plan the route, fetch nothing")
-    parser.add_argument("--deadline-ms", type=int, metavar="MS", help="the call's time budget")
-    add_json_option(parser)
-
-
-def parse_params(pairs: list[str]) -> dict[str, str]:
-    params: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise CallError(f"parameter {pair!r} is not Param=Value")
-        params[name] = value
-    params.setdefault("UseFor", "ecert call")
-    return params
-
-
-async def run(args: argparse.Namespace) -> int:
-    topology, state = load(args)
-    params = parse_params(args.params)
-    async with AppCaller(topology, state, args.node, from_ip=args.from_ip) as app:
-        result = await app.call(
-            args.method, params, explain=args.explain, deadline_ms=args.deadline_ms
-        )
-    if args.json:
-        print(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
-    else:
-        show(result)
-    return 0 if result.status in (ReturnCode.SUCCESS, ReturnCode.PARTIAL_RESULT) else 1
-
-
-def show(result: CallResult, *, title: str | None = None) -> None:
-    out = console()
-    out.print_json(json.dumps(result.envelope, ensure_ascii=False))
-    out.print(hop_table(result, title=title))
-
-
-def hop_table(result: CallResult, *, title: str | None = None) -> Table:
-    """The route, one row per node in the order first reached, with its Server-Timing."""
-    timing = dict(result.timings)
-    status = result.envelope.get("head", {})
-    table = Table(
-        title=title or f"status {status.get('status')} {status.get('message', '')}",
-        title_justify="left",
-        caption=f"{result.elapsed_ms:.2f} ms at the application, request {result.request_id}",
-        caption_justify="left",
-    )
-    table.add_column("hop", justify="right")
-    table.add_column("node")
-    table.add_column("ms (incl. below)", justify="right")
-    for hop, node in enumerate(result.route):
-        ms = timing.get(node)
-        table.add_row(str(hop), node, "-" if ms is None else f"{ms:.2f}")
-    return table

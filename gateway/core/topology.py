@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from gateway.errors import TopologyError
+from gateway.core.errors import TopologyError
 
 NODE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 
