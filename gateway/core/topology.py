@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from gateway.core.areas import is_area_code, is_province
 from gateway.core.errors import TopologyError
 
 NODE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
@@ -53,6 +54,13 @@ class NodeSpec(_Strict):
     data_source: Annotated[str | None, Field(pattern=r"^[0-9][0-9A-Za-z]{2}$")] = None
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)]
+
+    @field_validator("area_code")
+    @classmethod
+    def _known_area(cls, value: str | None) -> str | None:
+        if value is not None and not is_area_code(value):
+            raise ValueError(f"{value!r} is not a GB/T 2260 area code (A.1)")
+        return value
 
     @property
     def url(self) -> str:
@@ -208,6 +216,53 @@ def _check_tree(nodes: tuple[NodeSpec, ...]) -> None:
                 raise _NodeRuleError(node.id, message, key="port")
             endpoints[key] = node.id
     _check_data_sources(nodes, by_id)
+    for node in nodes:
+        _check_area(node, by_id)
+        _check_data_source_form(node, by_id)
+
+
+def _province_of(node: NodeSpec, by_id: dict[str, NodeSpec]) -> NodeSpec | None:
+    current: NodeSpec | None = node
+    while current is not None and current.tier is not Tier.PROVINCE:
+        current = by_id[current.parent] if current.parent else None
+    return current
+
+
+def _check_area(node: NodeSpec, by_id: dict[str, NodeSpec]) -> None:
+    """A province has a province-level code; a city or department lies inside its province."""
+    code = node.area_code
+    if code is None:
+        return
+    if node.tier is Tier.PROVINCE and not is_province(code):
+        message = f"province {node.id!r} has area_code {code!r}, not a province-level code"
+        raise _NodeRuleError(node.id, message, key="area_code")
+    if node.tier is Tier.CITY and is_province(code):
+        message = f"city {node.id!r} has the province-level area_code {code!r}"
+        raise _NodeRuleError(node.id, message, key="area_code")
+    province = _province_of(node, by_id)
+    if province is None or province.area_code is None or province is node:
+        return
+    if code[:2] != province.area_code[:2]:
+        message = f"area_code {code!r} of {node.id!r} lies outside its province {province.id!r}"
+        raise _NodeRuleError(node.id, message, key="area_code")
+
+
+def _check_data_source_form(node: NodeSpec, by_id: dict[str, NodeSpec]) -> None:
+    """A.3: a provincial department's data source is ``0xx``, a city's ``1xx``."""
+    source = node.data_source
+    if source is None:
+        return
+    parent = by_id[node.parent] if node.parent else None
+    provincial_department = node.tier is Tier.DEPARTMENT and parent and parent.tier is Tier.PROVINCE
+    if node.tier is Tier.CITY and source[0] != "1":
+        message = f"city {node.id!r} has data_source {source!r}; a city's starts with 1 (A.3)"
+        raise _NodeRuleError(node.id, message, key="data_source")
+    if provincial_department and source[0] != "0":
+        message = (
+            f"provincial department {node.id!r} has data_source {source!r};"
+            " a provincial department's starts with 0 (A.3)"
+        )
+        raise _NodeRuleError(node.id, message, key="data_source")
 
 
 def _check_parent_tier(node: NodeSpec, by_id: dict[str, NodeSpec]) -> None:
@@ -235,17 +290,12 @@ def _check_cycles(nodes: tuple[NodeSpec, ...], by_id: dict[str, NodeSpec]) -> No
 
 
 def _check_data_sources(nodes: tuple[NodeSpec, ...], by_id: dict[str, NodeSpec]) -> None:
-    def province(node: NodeSpec) -> str | None:
-        current: NodeSpec | None = node
-        while current is not None and current.tier is not Tier.PROVINCE:
-            current = by_id[current.parent] if current.parent else None
-        return current.id if current else None
-
     seen: dict[tuple[str | None, str], str] = {}
     for node in nodes:
         if node.data_source is None:
             continue
-        key = (province(node), node.data_source)
+        province = _province_of(node, by_id)
+        key = (province.id if province else None, node.data_source)
         if key in seen:
             message = f"data_source {node.data_source!r} of {node.id!r} is already {seen[key]!r}'s"
             raise _NodeRuleError(node.id, message, key="data_source")

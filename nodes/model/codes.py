@@ -5,86 +5,10 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
+from gateway.core.areas import area_name, is_area_code
 from nodes.model.identifiers import is_uscc
 
-# A.1 行政区划代码 (GB/T 2260): the provinces, and the prefecture-level units of the provinces the
-# demo network models. A code is valid when its province is known and, for a province listed in
-# PREFECTURES, its prefecture is one of them.
-PROVINCES: dict[str, str] = {
-    "110000": "北京市",
-    "120000": "天津市",
-    "130000": "河北省",
-    "140000": "山西省",
-    "150000": "内蒙古自治区",
-    "210000": "辽宁省",
-    "220000": "吉林省",
-    "230000": "黑龙江省",
-    "310000": "上海市",
-    "320000": "江苏省",
-    "330000": "浙江省",
-    "340000": "安徽省",
-    "350000": "福建省",
-    "360000": "江西省",
-    "370000": "山东省",
-    "410000": "河南省",
-    "420000": "湖北省",
-    "430000": "湖南省",
-    "440000": "广东省",
-    "450000": "广西壮族自治区",
-    "460000": "海南省",
-    "500000": "重庆市",
-    "510000": "四川省",
-    "520000": "贵州省",
-    "530000": "云南省",
-    "540000": "西藏自治区",
-    "610000": "陕西省",
-    "620000": "甘肃省",
-    "630000": "青海省",
-    "640000": "宁夏回族自治区",
-    "650000": "新疆维吾尔自治区",
-    "710000": "台湾省",
-    "810000": "香港特别行政区",
-    "820000": "澳门特别行政区",
-}
-PREFECTURES: dict[str, str] = {
-    "230100": "哈尔滨市",
-    "230200": "齐齐哈尔市",
-    "230300": "鸡西市",
-    "230400": "鹤岗市",
-    "230500": "双鸭山市",
-    "230600": "大庆市",
-    "230700": "伊春市",
-    "230800": "佳木斯市",
-    "230900": "七台河市",
-    "231000": "牡丹江市",
-    "231100": "黑河市",
-    "231200": "绥化市",
-    "232700": "大兴安岭地区",
-    "220100": "长春市",
-    "220200": "吉林市",
-    "220300": "四平市",
-    "220400": "辽源市",
-    "220500": "通化市",
-    "220600": "白山市",
-    "220700": "松原市",
-    "220800": "白城市",
-    "222400": "延边朝鲜族自治州",
-}
-_AREA = re.compile(r"^\d{6}$")
-
-
-def area_name(code: str) -> str | None:
-    return PREFECTURES.get(code) or PROVINCES.get(code)
-
-
-def is_area_code(code: str) -> bool:
-    """A GB/T 2260 code as far as A.1 here knows it (province, prefecture, county under them)."""
-    if not _AREA.match(code) or f"{code[:2]}0000" not in PROVINCES:
-        return False
-    if code.endswith("0000"):
-        return True
-    listed = {c[:4] for c in PREFECTURES if c[:2] == code[:2]}
-    return not listed or code[:4] in listed
+__all__ = ["area_name", "is_area_code"]  # A.1 (GB/T 2260) lives in gateway.core.areas
 
 
 def in_jurisdiction(code: str, prefix: str | None) -> bool:

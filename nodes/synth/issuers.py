@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gateway.core.areas import prefectures
 from gateway.core.topology import NodeSpec, Tier
-from nodes.model.codes import PREFECTURES
 from nodes.synth import catalogue as cat
 from nodes.synth.ids import NATIONAL_AREA, authority_uscc, stable_body
 from nodes.synth.people import place
@@ -65,6 +65,9 @@ _KINDS = (  # keyword order matters: 交通警察 before 公安
     ),
 )
 _BY_KEY = {kind.key: kind for kind in _KINDS}
+# Where the holders of national and ministry certificates live in synthetic data: the prefectures
+# of Jilin and Heilongjiang, the demo network's provinces (so its seeded data stays as it was).
+CENTRAL_HOME_AREAS = prefectures("220000") + prefectures("230000")
 _TIER_KINDS = {Tier.CITY: ("psb", "amr", "civil"), Tier.PROVINCE: ("traffic",)}
 _CENTRAL = (
     (("交通运输部",), cat.MOT, (cat.TRANSPORT_QUALIFICATION, cat.TRANSPORT_PERMIT)),
@@ -117,8 +120,7 @@ def home_areas(node: NodeSpec) -> tuple[str, ...]:
     """Prefecture codes the node's own holders are registered in (sorted, never a ``xx0000``)."""
     code = node.area_code
     if code is None or node.tier in (Tier.NATIONAL, Tier.MINISTRY):
-        return tuple(sorted(PREFECTURES))
+        return CENTRAL_HOME_AREAS
     if code.endswith("0000"):
-        inside = tuple(sorted(c for c in PREFECTURES if c.startswith(code[:2])))
-        return inside or (f"{code[:2]}0100",)
+        return prefectures(code) or (f"{code[:2]}0100",)
     return (code,)

@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from nodes.model.codes import PREFECTURES, PROVINCES
+from gateway.core.areas import area_name, prefecture_name, province_code
 from nodes.model.identifiers import make_citizen_id
 from nodes.synth.ids import company_uscc
 
@@ -136,8 +136,7 @@ class Company:
 
 def place(area_code: str) -> tuple[str, str]:
     """(province name, prefecture name) of an area code; the prefecture may be ``""``."""
-    province = PROVINCES.get(f"{area_code[:2]}0000", "")
-    return province, PREFECTURES.get(f"{area_code[:4]}00", "")
+    return area_name(province_code(area_code)) or "", prefecture_name(area_code) or ""
 
 
 def short_place(area_code: str) -> str:

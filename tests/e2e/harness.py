@@ -151,7 +151,8 @@ def _check_shape(spec: Shape) -> None:
 
 
 def _with_data_sources(spec: Shape) -> Shape:
-    """Give each city or department without a ``data_source`` key one unique in its province."""
+    """Give each city or department without a ``data_source`` key one unique in its province:
+    ``0xx`` for a provincial department, ``1xx`` for the others (A.3)."""
 
     def province(node_id: str) -> str | None:
         current: str | None = node_id
@@ -159,13 +160,19 @@ def _with_data_sources(spec: Shape) -> Shape:
             current = spec.get(current, {}).get("parent")
         return current
 
+    def first_digit(fields: dict[str, Any]) -> int:
+        parent = spec.get(fields.get("parent") or "", {})
+        return 0 if fields["tier"] == "department" and parent.get("tier") == "province" else 1
+
     used = {(province(i), f["data_source"]) for i, f in spec.items() if f.get("data_source")}
     result: Shape = {}
     for node_id, given in spec.items():
         fields = dict(given)
         if "data_source" not in fields and fields["tier"] in AUTO_DATA_SOURCE_TIERS:
-            where = province(node_id)
-            code = next(f"{n:03d}" for n in range(101, 1000) if (where, f"{n:03d}") not in used)
+            where, low = province(node_id), first_digit(fields) * 100
+            code = next(
+                f"{n:03d}" for n in range(low + 1, low + 100) if (where, f"{n:03d}") not in used
+            )
             used.add((where, code))
             fields["data_source"] = code
         result[node_id] = fields

@@ -139,9 +139,44 @@ def test_every_tier_rule_is_enforced(tier: str, parent: str) -> None:
 
 
 def test_a_department_may_hang_under_a_city_or_a_province() -> None:
-    for parent in ("hlj", "hlj-harbin"):
-        text = edit(l27="    tier: department", l28=f"    parent: {parent}")
+    for parent, source in (("hlj", "002"), ("hlj-harbin", "102")):
+        text = edit(
+            l27="    tier: department",
+            l28=f"    parent: {parent}",
+            l31=f'    data_source: "{source}"',
+        )
         assert parse_topology(text).node("hlj-qiqihar").tier is Tier.DEPARTMENT
+
+
+def test_an_area_code_not_in_gbt_2260_names_its_line() -> None:
+    error = error_of(edit(l30='    area_code: "160100"'))
+    assert "'160100' is not a GB/T 2260 area code" in str(error)
+    assert error.line == 30
+    assert error.node_id == "hlj-qiqihar"
+
+
+def test_a_city_outside_its_province_names_its_area_code_line() -> None:
+    error = error_of(edit(l30='    area_code: "220100"'))
+    assert "outside its province 'hlj'" in str(error)
+    assert error.line == 30
+
+
+def test_a_province_needs_a_province_level_code() -> None:
+    error = error_of(edit(l15='    area_code: "230100"'))
+    assert "not a province-level code" in str(error)
+    assert error.line == 15
+
+
+def test_a_city_data_source_starts_with_1_per_a3() -> None:
+    error = error_of(edit(l31='    data_source: "002"'))
+    assert "a city's starts with 1 (A.3)" in str(error)
+    assert error.line == 31
+
+
+def test_a_provincial_department_data_source_starts_with_0_per_a3() -> None:
+    error = error_of(edit(l27="    tier: department", l28="    parent: hlj"))
+    assert "a provincial department's starts with 0 (A.3)" in str(error)
+    assert error.line == 31
 
 
 def test_a_duplicate_id_names_the_second_occurrence() -> None:

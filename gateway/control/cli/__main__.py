@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import aiohttp
 
-from gateway.control.cli import accounts, call, demo, network, records
+from gateway.control.cli import accounts, call, demo, network, records, topology
 from gateway.control.cli.common import Handler, add_global_options, resolve_paths
 from gateway.core.errors import GatewayError, TopologyError
 
@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     records.add_parsers(subparsers)
     call.add_parsers(subparsers)
     demo.add_parsers(subparsers)
+    topology.add_parsers(subparsers)
     return parser
 
 
