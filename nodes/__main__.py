@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -31,7 +32,11 @@ async def _main(settings: NodeSettings) -> None:
     await serve(settings, shutdown_trigger=install_signal_trigger())
 
 
+PRIVATE_UMASK = 0o077  # the store, its WAL, keys and logs: the node's user only
+
+
 def main(argv: list[str] | None = None) -> int:
+    os.umask(PRIVATE_UMASK)
     args = parse_args(argv)
     try:
         topology = load_topology(args.topology)

@@ -19,7 +19,7 @@ import aiohttp
 
 from gateway.control.admin_client import AdminClient
 from gateway.control.errors import CallError
-from gateway.control.state import StateDir
+from gateway.control.state import StateDir, private_dir, write_private
 from gateway.core.client import SessionOwner, client_session
 from gateway.core.protocol import (
     HEADER_DEADLINE_MS,
@@ -119,8 +119,8 @@ class AppCaller(SessionOwner):
             created = await admin.request("POST", "/admin/accounts", json=request)
         account = str(created["AccountId"])
         known[key] = account
-        self._accounts_path.parent.mkdir(parents=True, exist_ok=True)
-        self._accounts_path.write_text(json.dumps(known, indent=2), encoding="utf-8")
+        private_dir(self._accounts_path.parent)
+        write_private(self._accounts_path, json.dumps(known, indent=2).encode())
         return account
 
     async def token(self) -> str:

@@ -23,7 +23,7 @@ import aiohttp
 
 from gateway.control.admin_client import AdminClient
 from gateway.control.errors import AdminError, LauncherError
-from gateway.control.state import BROKER, ProcessTable, StateDir
+from gateway.control.state import BROKER, ProcessTable, StateDir, write_private
 from gateway.core.client import client_session
 from gateway.core.topology import Topology, load_topology
 
@@ -280,10 +280,8 @@ class Launcher:
                 f"a network from a different topology runs in {self.state.root}; "
                 "run `ecert down` first"
             )
-        self.state.root.mkdir(parents=True, exist_ok=True)
-        partial = copy.with_suffix(".yaml.tmp")
-        partial.write_bytes(text)
-        partial.replace(copy)
+        self.state.prepare()
+        write_private(copy, text)
 
     def _marker(self, name: str) -> tuple[str, ...]:
         if name == BROKER:

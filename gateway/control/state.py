@@ -9,6 +9,10 @@ Layout (the launcher writes it, the nodes read their part of it)::
     <state>/run/<name>.pid         pid of a running node or of the broker (``broker``)
     <state>/run/up.lock            held while an ``ecert up`` starts the network
 
+The state is private (SPEC §4: accounts, bound addresses, today's tokens, whole certificate
+records): folders are 0700 and files 0600 from the moment they are made, and the processes
+started here run with umask 077, so what they create is private too.
+
 A pid file alone does not prove a process is ours: pids are reused. ``running_pid`` also checks
 that the process's command line names the node (or the broker's port) and this state directory.
 ``ProcessTable`` starts and stops the processes recorded there.
@@ -30,6 +34,30 @@ from pathlib import Path
 from gateway.control.errors import LauncherError
 
 BROKER = "broker"
+PRIVATE_UMASK = 0o077  # of every process started here
+_PRIVATE_DIR = 0o700
+_PRIVATE_FILE = 0o600
+
+
+def private_dir(path: Path) -> None:
+    """Create ``path`` (and missing parents) as 0700; tighten it if it exists."""
+    path.mkdir(mode=_PRIVATE_DIR, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o777 != _PRIVATE_DIR:
+        path.chmod(_PRIVATE_DIR)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` as a 0600 file; readers never see it half written."""
+    partial = path.with_name(f"{path.name}.tmp")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, _PRIVATE_FILE)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    partial.replace(path)
+
+
+def open_private_log(path: Path) -> int:
+    """A 0600 file opened for appending (a process's log), as a descriptor."""
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, _PRIVATE_FILE)
 
 
 class StateDir:
@@ -57,8 +85,8 @@ class StateDir:
     @contextmanager
     def exclusive(self) -> Iterator[None]:
         """Hold the state directory for one ``up`` at a time (an advisory lock in run/)."""
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        with (self.run_dir / "up.lock").open("w") as handle:
+        self.prepare()
+        with os.fdopen(open_private_log(self.run_dir / "up.lock"), "w") as handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -83,17 +111,14 @@ class StateDir:
         return self.run_dir / f"{name}.pid"
 
     def prepare(self) -> None:
-        """Create the directories the launcher writes into."""
+        """Create the directories the launcher writes into, private."""
         for directory in (self.root, self.logs_dir, self.run_dir):
-            directory.mkdir(parents=True, exist_ok=True)
+            private_dir(directory)
 
     # -- pid files ------------------------------------------------------------------------------
     def write_pid(self, name: str, pid: int) -> None:
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        path = self.pid_path(name)
-        partial = path.with_suffix(".pid.tmp")
-        partial.write_text(f"{pid}\n", encoding="ascii")
-        partial.replace(path)  # readers never see a half-written file
+        private_dir(self.run_dir)
+        write_private(self.pid_path(name), f"{pid}\n".encode("ascii"))
 
     def read_pid(self, name: str) -> int | None:
         try:
@@ -192,7 +217,7 @@ class ProcessTable:
         self.state.prepare()
         log_path = self.state.log_path(name)
         self.log_offsets[name] = _size(log_path)
-        with log_path.open("ab") as log:
+        with os.fdopen(open_private_log(log_path), "ab") as log:
             process = subprocess.Popen(
                 list(command),
                 stdin=subprocess.DEVNULL,
@@ -201,6 +226,7 @@ class ProcessTable:
                 cwd=self.state.run_dir,
                 env=self.env,
                 start_new_session=True,  # outlives the CLI; Ctrl-C in its terminal misses it
+                umask=PRIVATE_UMASK,
             )
         self.children[name] = process
         self.state.write_pid(name, process.pid)

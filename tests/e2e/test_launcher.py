@@ -133,6 +133,17 @@ def test_every_node_is_healthy_and_holds_certificates(cli_network: CliNetwork) -
         assert nodes[city]["certificates"] > 0, nodes[city]
 
 
+def test_the_state_is_readable_by_its_owner_only(cli_network: CliNetwork) -> None:
+    run(cli_network, "call", "--node", "hlj-harbin", "GetCertificateType")  # an accounts file too
+    found = [cli_network.state_dir, *cli_network.state_dir.rglob("*")]
+    names = {path.name for path in found}
+    assert {"node.db", "node.db-wal", "admin.key", "hlj.log", "broker.pid"} <= names
+    assert "cli-accounts.json" in names
+    for path in found:
+        mode = path.stat().st_mode & 0o777
+        assert mode == (0o700 if path.is_dir() else 0o600), f"{path}: {oct(mode)}"
+
+
 def test_status_table_shows_every_node(cli_network: CliNetwork) -> None:
     done = run(cli_network, "status")
     assert done.returncode == 0, done.stderr
