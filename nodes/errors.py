@@ -1,13 +1,17 @@
 """Exceptions raised by a node. Each carries the Appendix D return code it answers with.
 
-NodeError                      (.code: ReturnCode)
+NodeError                      (.code: ReturnCode; an error may also set http_status,
+                                http_headers and close_connection for its HTTP answer)
 ├── UnknownMethod              2   no such method at this node
+│   └── NotPost                2   a method called with GET, PUT, TRACE…: HTTP 405, Allow: POST
 ├── NotFound                   10  nothing matches
 ├── AuthenticationFailed       11  unknown account, wrong or expired token
 ├── ParameterMissing           12  a required parameter is missing or empty (.parameter)
 ├── TypeNotPublished           13  unknown CertificateTypeCode
 ├── IpMismatch                 14  the caller is not at the account's bound IP
 ├── ParameterInvalid           15  a malformed value (.parameter)
+│   ├── BodyTooLarge           15  a body over the limit, refused before reading it: HTTP 413
+│   └── BodyUnreadable         15  a body that does not decode as its Content-Encoding says
 ├── TooFrequent                16  the account's rate limit is exceeded
 ├── CertificateUnusable        21, 22, 23  revoked/cancelled, expired, restricted
 ├── CascadeUnreachable         30  the node that holds the answer did not answer in time (.node_id)
@@ -32,6 +36,19 @@ class NodeError(Exception):
 
 class UnknownMethod(NodeError):
     code = ReturnCode.UNKNOWN_METHOD
+
+
+class NotPost(UnknownMethod):
+    """The §7.3 methods are POST only (Appendix C); the envelope says so too."""
+
+    http_status = 405
+    http_headers = (("Allow", "POST"),)
+    close_connection = True  # a body may be left unread
+
+    def __init__(self, method: str, verb: str):
+        super().__init__(
+            f"{ReturnCode.UNKNOWN_METHOD.message}: {method} must be called with POST, not {verb}"
+        )
 
 
 class NotFound(NodeError):
@@ -64,6 +81,21 @@ class ParameterInvalid(NodeError):
     def __init__(self, parameter: str, reason: str):
         super().__init__(f"{ReturnCode.INVALID_PARAMETER.message}: {parameter}: {reason}")
         self.parameter = parameter
+
+
+class BodyTooLarge(ParameterInvalid):
+    http_status = 413
+    close_connection = True  # the body is left unread
+
+    def __init__(self, limit: int):
+        super().__init__("body", f"request body over {limit // (1024 * 1024)} MiB")
+
+
+class BodyUnreadable(ParameterInvalid):
+    close_connection = True  # the rest of the stream cannot be trusted
+
+    def __init__(self, reason: str):
+        super().__init__("body", f"cannot be decoded: {reason}")
 
 
 class TooFrequent(NodeError):

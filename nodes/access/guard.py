@@ -4,7 +4,9 @@
 account's bound IP (14); 4. AccessToken present (12); 5. the token is this account's token of
 today in the network's time zone (11); 6. the account's rate limit (16; peer accounts have none).
 
-``Token`` runs checks 1–3 and answers the account's token of the day (the same one all day).
+``Token`` runs checks 1–3 and answers the account's token of the day (the same one all day). It is
+rate-limited too: per calling address before anything is looked up (``TOKEN_RATE_PER_ADDRESS``,
+so unknown AccountIds cannot be tried at will), then by the account's own rate (16).
 Accounts and today's tokens are cached in memory, so an authenticated call costs no SQLite read.
 """
 
@@ -21,6 +23,7 @@ from nodes.store.db import Database
 from nodes.store.tokens import TokenRepo
 
 _AUTH = ReturnCode.AUTH_FAILED.message
+TOKEN_RATE_PER_ADDRESS = 20.0  # Token calls per second from one address, whatever the account
 
 
 def same_ip(a: str, b: str) -> bool:
@@ -42,6 +45,7 @@ class Access:
         self.accounts = AccountRepo(db)
         self.tokens = TokenRepo(db)
         self.limiter = limiter or RateLimiter()
+        self.token_limiter = RateLimiter()  # Token calls by calling address
         self._accounts: dict[str, Account] = {}
         self._day = ""
         self._valid: set[tuple[str, str]] = set()  # (AccountId, AccessToken) valid on self._day
@@ -49,7 +53,10 @@ class Access:
     # -- the checks ----------------------------------------------------------------------------
     async def issue_token(self, account_id: str, peer_ip: str) -> str:
         """The Token method: the account's AccessToken of today."""
-        await self._account_at(account_id, peer_ip)
+        if not self.token_limiter.allow(peer_ip, TOKEN_RATE_PER_ADDRESS):
+            raise TooFrequent(f"{ReturnCode.TOO_FREQUENT.message}: Token calls from {peer_ip}")
+        account = await self._account_at(account_id, peer_ip)
+        self._limit(account)
         day = self._today()
         token = await self.tokens.issue(account_id, day)
         self._valid.add((account_id, token))
@@ -67,11 +74,14 @@ class Access:
                     f"{_AUTH}: AccessToken is not this account's token of {day}"
                 )
             self._valid.add((account_id, token))
-        if not account.is_peer and not self.limiter.allow(account_id, account.rate_limit):
+        self._limit(account)
+        return account
+
+    def _limit(self, account: Account) -> None:
+        if not account.is_peer and not self.limiter.allow(account.account_id, account.rate_limit):
             raise TooFrequent(
                 f"{ReturnCode.TOO_FREQUENT.message}: over {account.rate_limit:g} requests/s"
             )
-        return account
 
     async def _account_at(self, account_id: str, peer_ip: str) -> Account:
         if not account_id:

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 
 BURST_SECONDS = 1.0  # a bucket holds this many seconds' worth of requests
+MAX_BUCKETS = 100_000  # beyond this many callers the buckets start afresh (memory stays bounded)
 
 
 class RateLimiter:
@@ -18,6 +19,8 @@ class RateLimiter:
     def allow(self, account_id: str, rate: float) -> bool:
         capacity = max(1.0, rate * BURST_SECONDS)
         now = self._monotonic()
+        if len(self._buckets) >= MAX_BUCKETS and account_id not in self._buckets:
+            self._buckets.clear()
         tokens, last = self._buckets.get(account_id, (capacity, now))
         tokens = min(capacity, tokens + (now - last) * rate)
         if tokens < 1.0:

@@ -9,12 +9,10 @@ from nodes.http import admin, admin_catalog, files, health, openapi, sharing
 from nodes.http.keys import CONTEXT, RESOLVER
 from nodes.http.middleware import envelope_middleware
 
-MAX_BODY = 1024 * 1024  # 1 MiB
-
 
 def create_app(ctx: NodeContext, *, resolver: Resolver) -> web.Application:
     """The node app. ``resolver`` answers an authenticated call: locally or along the cascade."""
-    app = web.Application(middlewares=[envelope_middleware], client_max_size=MAX_BODY)
+    app = web.Application(middlewares=[envelope_middleware], client_max_size=sharing.MAX_BODY)
     app[CONTEXT] = ctx
     app[RESOLVER] = resolver
     sharing.setup(app, ctx)  # access checks and the audit log (flushed in cleanup_ctx)
@@ -22,7 +20,9 @@ def create_app(ctx: NodeContext, *, resolver: Resolver) -> web.Application:
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get(f"{path}/openapi.json", openapi.openapi_json)
     app.router.add_get(f"{path}/file{{token:[0-9A-F]{{32}}}}.{{ext:ofd|pdf|zip}}", files.download)
-    app.router.add_route("*", f"{path}/{{method}}", sharing.call_method)
+    app.router.add_route(
+        "*", f"{path}/{{method}}", sharing.call_method, expect_handler=sharing.expect_small_body
+    )
     admin.add_routes(app)
     admin_catalog.add_routes(app)
     return app

@@ -3,7 +3,9 @@
 Handlers never build error envelopes; an unexpected exception becomes 99 and a log line. Error
 answers carry the same headers as answers: X-Ecert-Request-Id, X-Ecert-Route (this node) and
 Server-Timing. An error may ask for another HTTP status than 200 with an ``http_status`` attribute
-(a fileUrl that is unknown or expired is a 404 with an envelope).
+and add ``http_headers`` (a fileUrl that is unknown or expired is a 404 with an envelope; a method
+called without POST a 405 with ``Allow: POST``; a body over the limit a 413, before it is read).
+A caller that goes away before its body arrived is logged at info, not as an error.
 """
 
 from __future__ import annotations
@@ -46,7 +48,14 @@ def json_response(
 
 
 def error_response(
-    request: web.Request, code: ReturnCode, message: str, started: float, *, status: int = 200
+    request: web.Request,
+    code: ReturnCode,
+    message: str,
+    started: float,
+    *,
+    status: int = 200,
+    extra: tuple[tuple[str, str], ...] = (),
+    close: bool = False,
 ) -> web.Response:
     node_id = request.app[CONTEXT].node_id if CONTEXT in request.app else ""
     elapsed = (time.perf_counter() - started) * 1000
@@ -54,8 +63,12 @@ def error_response(
         HEADER_REQUEST_ID: request[REQUEST_ID],
         HEADER_ROUTE: node_id,
         HEADER_TIMING: f"{node_id};dur={elapsed:.2f}",
+        **dict(extra),
     }
-    return json_response(envelope(code, message=message), headers=headers, status=status)
+    response = json_response(envelope(code, message=message), headers=headers, status=status)
+    if close:  # the body may be unread, or not to be trusted: no keep-alive
+        response.force_close()
+    return response
 
 
 def request_id_of(request: web.Request) -> str:
@@ -96,13 +109,19 @@ async def _enveloped(request: web.Request, handler: Handler, started: float) -> 
             log.error("request.failed", path=request.path, error=exc.message)
             message = exc.code.message
         status = getattr(exc, "http_status", 200)
-        return error_response(request, exc.code, message, started, status=status)
+        extra = getattr(exc, "http_headers", ())
+        close = getattr(exc, "close_connection", False)
+        return error_response(
+            request, exc.code, message, started, status=status, extra=extra, close=close
+        )
     except web.HTTPRequestEntityTooLarge:
         return error_response(
             request,
             ReturnCode.INVALID_PARAMETER,
             f"{ReturnCode.INVALID_PARAMETER.message}: request body over 1 MiB",
             started,
+            status=413,
+            close=True,
         )
     except web.HTTPMethodNotAllowed as exc:
         return error_response(
@@ -110,6 +129,9 @@ async def _enveloped(request: web.Request, handler: Handler, started: float) -> 
             ReturnCode.UNKNOWN_METHOD,
             f"{ReturnCode.UNKNOWN_METHOD.message}: use POST, not {exc.method}",
             started,
+            status=405,
+            extra=(("Allow", "POST"),),
+            close=True,
         )
     except web.HTTPNotFound:
         if not _under_sharing_path(request):

@@ -8,6 +8,7 @@ leaves one audit row; errors become envelopes in the middleware.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
@@ -15,7 +16,9 @@ from typing import Any
 from urllib.parse import unquote_plus, unquote_to_bytes
 
 import orjson
+import structlog
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from gateway.core.protocol import (
     DEFAULT_DEADLINE_MS,
@@ -33,7 +36,14 @@ from gateway.core.protocol import (
 )
 from nodes.access.guard import Access
 from nodes.context import NodeContext
-from nodes.errors import NodeError, ParameterInvalid, UnknownMethod
+from nodes.errors import (
+    BodyTooLarge,
+    BodyUnreadable,
+    NodeError,
+    NotPost,
+    ParameterInvalid,
+    UnknownMethod,
+)
 from nodes.http.keys import CONTEXT, RESOLVER
 from nodes.http.middleware import REQUEST_ID
 from nodes.sharing.call import MethodCall, Relayed
@@ -44,11 +54,23 @@ from nodes.store.audit import AuditLog, AuditRecord
 ACCESS = web.AppKey("ecert.access", Access)
 AUDIT = web.AppKey("ecert.audit", AuditLog)
 
+log = structlog.get_logger()
+
+MAX_BODY = 1024 * 1024  # 1 MiB
+MAX_ACCOUNT_ID = 80  # ours are 32 hex characters; a peer's ``peer-<node id>`` at most 68
 _METHODS = frozenset(METHODS)
 _TRUE = frozenset({"1", "true", "yes", "on"})
 MAX_DEADLINE_MS = 60_000
 MAX_HOPS = 64
 MAX_FIELDS = 64
+
+
+async def expect_small_body(request: web.Request) -> None:
+    """``Expect: 100-continue``: let the body come only when it may be read; otherwise the
+    handler answers 413 (15) at once and the caller never sends it."""
+    if (request.content_length or 0) <= MAX_BODY and request.version >= (1, 1):
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        request.writer.output_size = 0  # as aiohttp's own handler: the answer is still to come
 
 
 def setup(app: web.Application, ctx: NodeContext) -> None:
@@ -79,6 +101,7 @@ class _Trail:
     status: ReturnCode = ReturnCode.OTHER
     caller: str = ""
     route: list[str] = field(default_factory=list)
+    body_read: bool = False
 
 
 async def call_method(request: web.Request) -> web.StreamResponse:
@@ -95,6 +118,11 @@ async def call_method(request: web.Request) -> web.StreamResponse:
         raise
     except web.HTTPRequestEntityTooLarge:
         trail.status = ReturnCode.INVALID_PARAMETER
+        raise
+    except asyncio.CancelledError:  # aiohttp cancels the handler when the caller goes away
+        if not trail.body_read:  # the call never arrived whole
+            trail.status = ReturnCode.INVALID_PARAMETER
+        log.info("request.client_gone", body_read=trail.body_read)
         raise
     finally:
         request.app[AUDIT].record(
@@ -116,7 +144,10 @@ async def _handle(request: web.Request, ctx: NodeContext, trail: _Trail) -> web.
     started = time.perf_counter()
     trail.method = method = method_of(request)
     raw = await read_body(request)
-    trail.account_id = _text(raw, "AccountId")
+    trail.body_read = True
+    trail.account_id = _text(raw, "AccountId")[:MAX_ACCOUNT_ID]
+    if len(_text(raw, "AccountId")) > MAX_ACCOUNT_ID:  # nothing unbounded reaches the audit log
+        raise ParameterInvalid("AccountId", f"longer than {MAX_ACCOUNT_ID} characters")
     use_for = raw.get("UseFor")
     trail.use_for = use_for[:MAX_USE_FOR] if isinstance(use_for, str) else ""
     access = request.app[ACCESS]
@@ -146,10 +177,7 @@ def method_of(request: web.Request) -> str:
     if name not in _METHODS:
         raise UnknownMethod(f"{ReturnCode.UNKNOWN_METHOD.message}: no method {name[:64]!r}")
     if request.method != "POST":
-        raise UnknownMethod(
-            f"{ReturnCode.UNKNOWN_METHOD.message}: {name} must be called with POST,"
-            f" not {request.method}"
-        )
+        raise NotPost(name, request.method)
     return name
 
 
@@ -164,8 +192,17 @@ def caller_ip(request: web.Request, *, trust_forwarded_for: bool) -> str:
 
 
 async def read_body(request: web.Request) -> dict[str, Any]:
-    """A form body (UTF-8) or a JSON object; anything else is 15. Over 1 MiB raises 413 → 15."""
-    body = await request.read()
+    """A form body (UTF-8) or a JSON object; anything else is 15. Over 1 MiB is 15 with HTTP 413,
+    answered before reading when the Content-Length says so; a body that does not decode as its
+    Content-Encoding says, or that never arrives whole, is 15."""
+    if (request.content_length or 0) > MAX_BODY:
+        raise BodyTooLarge(MAX_BODY)
+    try:
+        body = await request.read()
+    except web.RequestPayloadError as exc:  # e.g. marked "gzip" but not compressed
+        cause = exc.__cause__
+        reason = cause.message if isinstance(cause, HttpProcessingError) else str(exc)
+        raise BodyUnreadable(reason.strip()) from None
     content_type = request.content_type
     if "multipart" in content_type:
         raise ParameterInvalid("body", "use application/x-www-form-urlencoded or JSON")
@@ -181,7 +218,26 @@ def _json_body(body: bytes) -> dict[str, Any]:
         raise ParameterInvalid("body", f"not valid UTF-8 JSON ({exc.msg})") from None
     if not isinstance(value, dict):
         raise ParameterInvalid("body", "a JSON body must be an object")
+    if not _each_key_once(body, value):
+        json.loads(body, object_pairs_hook=_refuse_duplicates)  # names the key, as a form does
     return value
+
+
+def _each_key_once(body: bytes, value: dict[str, Any]) -> bool:
+    """True when no member name can be given twice: each appears once in the text, unescaped.
+    (A name given twice appears twice; an escaped one may hide, so those take the exact path.)"""
+    if b"\\u" in body:
+        return False
+    return all(body.count(orjson.dumps(key)) == 1 for key in value)
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for name, member in pairs:
+        if name in found:
+            raise ParameterInvalid(name[:64], "given more than once")
+        found[name] = member
+    return found
 
 
 def _form_body(body: bytes, charset: str) -> dict[str, Any]:
