@@ -17,12 +17,13 @@ import asyncio
 import contextlib
 import logging
 import signal
-import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
 from amqtt.broker import Broker
+
+from gateway.core.logs import configure_json_logging
 
 log = structlog.get_logger()
 
@@ -112,15 +113,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = _parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    structlog.configure(
-        processors=[
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso"),
-            structlog.processors.JSONRenderer(),
-        ],
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-    )
+    configure_json_logging(component="broker")
     asyncio.run(_serve(args.host, args.port))
 
 

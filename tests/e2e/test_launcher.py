@@ -144,6 +144,23 @@ def test_the_state_is_readable_by_its_owner_only(cli_network: CliNetwork) -> Non
         assert mode == (0o700 if path.is_dir() else 0o600), f"{path}: {oct(mode)}"
 
 
+def test_every_log_line_is_json_even_after_requests_aiohttp_rejects(
+    cli_network: CliNetwork,
+) -> None:
+    node = cli_network.topology.node("hlj-harbin")
+    for request in (
+        f"GET /{'x' * 10_000} HTTP/1.1\r\nHost: a\r\n\r\n",
+        f"POST /ecert/token HTTP/1.1\r\nHost: a\r\nX-Big: {'y' * 20_000}\r\n\r\n",
+        "POST /ecert/token HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    ):
+        with socket.create_connection((node.host, node.port), timeout=10) as conn:
+            conn.sendall(request.encode())
+            assert b" 400 " in conn.recv(200).split(b"\r\n")[0]
+    lines = (cli_network.state_dir / "logs" / "hlj-harbin.log").read_text().splitlines()
+    records = [json.loads(line) for line in lines]  # fails on any line that is not JSON
+    assert any(r.get("logger") == "aiohttp.server" for r in records), records[-3:]
+
+
 def test_status_table_shows_every_node(cli_network: CliNetwork) -> None:
     done = run(cli_network, "status")
     assert done.returncode == 0, done.stderr
