@@ -155,6 +155,7 @@ _SUMMARY = (
     "CertificateName",
 )
 _CANCELLING = frozenset({CertificateStatus.CANCELLED, CertificateStatus.REVOKED})
+MAX_LISTED = 100_000  # certificates one listing returns at most
 
 
 async def _stored_record(ctx: NodeContext, certificate_id: str) -> dict[str, Any]:
@@ -197,6 +198,8 @@ def _construct(record: dict[str, Any]) -> Certificate:
         value = record.get(name, info.default if not info.is_required() else "")
         if name in ("surface", "detail"):
             model = SurfaceItem if name == "surface" else DetailGroup
+            if not isinstance(value or [], list):
+                raise ValueError(f"{name} must be a list")
             value = [model.model_validate(item) for item in value or []]
         elif name == "CertificateStatus":
             value = CertificateStatus(value)
@@ -222,6 +225,8 @@ async def list_certificates(request: web.Request) -> web.Response:
         limit = int(request.query.get("limit", "10000"))
     except ValueError:
         raise admin_error(400, "limit must be an integer") from None
+    if not 1 <= limit <= MAX_LISTED:
+        raise admin_error(400, f"limit must be between 1 and {MAX_LISTED}")
     rows = await ctx.db.fetchall(sql + " ORDER BY certificate_id LIMIT ?", [*args, limit])
     records = [orjson.loads(row[0]) for row in rows]
     return json_response([{key: record.get(key, "") for key in _SUMMARY} for record in records])

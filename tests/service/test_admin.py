@@ -206,3 +206,18 @@ async def test_bad_maintenance_requests_are_400(node: Node, path: str, body: Any
         node, method, f"/admin/certificates/{cert.CertificateID}{path}", json=body
     )
     assert status == 400, answer
+
+
+@pytest.mark.parametrize("limit", ["1e23", "100000000000000000000000", "0", "-5"])
+async def test_an_out_of_range_listing_limit_is_400(node: Node, limit: str) -> None:
+    status, answer = await admin(node, "GET", f"/admin/certificates?limit={limit}")
+    assert status == 400, answer
+    assert "limit" in answer["error"]
+
+
+@pytest.mark.parametrize("field", ["surface", "detail"])
+async def test_an_injected_record_with_a_scalar_surface_is_400(node: Node, field: str) -> None:
+    bad = {**make_certificate(83).to_record(), field: 5}
+    status, answer = await admin(node, "POST", "/admin/certificates?validate=false", json=bad)
+    assert status == 400, answer
+    assert f"{field} must be a list" in answer["error"]
