@@ -54,11 +54,9 @@ def resolve_paths(args: argparse.Namespace) -> None:
         args.topology = Path(given)
         return
     copy = StateDir(args.state_dir).topology_path
-    local = Path(DEFAULT_TOPOLOGY)
-    if getattr(args, "command", None) == "up":  # ./topology.yaml first, then the network's copy
-        args.topology = copy if copy.exists() and not local.exists() else local
-    else:
-        args.topology = copy if copy.exists() else local
+    # the network of the state directory first (a bare ``up`` restarts what stopped there),
+    # then ./topology.yaml for a state directory that holds none yet
+    args.topology = copy if copy.exists() else Path(DEFAULT_TOPOLOGY)
 
 
 def console() -> Console:
