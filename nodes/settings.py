@@ -19,6 +19,9 @@ class NodeSettings(BaseModel):
     per_node: int = 40
     trust_forwarded_for: bool = False  # take the caller IP from X-Forwarded-For (behind a proxy)
     file_link_ttl: float = 600.0  # fileUrl lifetime in seconds
+    audit_retention_days: int = 90  # audit rows older than this are rolled up per day
+    audit_max_rows: int = 1_000_000  # ... and so are those beyond the newest this many
+    housekeeping_every: float = 300.0  # seconds between sweeps (nodes.housekeeping)
 
     @property
     def node(self) -> NodeSpec:

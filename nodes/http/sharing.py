@@ -8,6 +8,7 @@ leaves one audit row; errors become envelopes in the middleware.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
@@ -44,6 +45,7 @@ from nodes.errors import (
     ParameterInvalid,
     UnknownMethod,
 )
+from nodes.housekeeping import housekeeping_loop
 from nodes.http.keys import CONTEXT, RESOLVER
 from nodes.http.middleware import REQUEST_ID
 from nodes.sharing.call import MethodCall, Relayed
@@ -81,12 +83,19 @@ def setup(app: web.Application, ctx: NodeContext) -> None:
 
 
 async def _audit_lifetime(app: web.Application) -> AsyncIterator[None]:
-    audit = app[AUDIT]
-    name = f"node[{app[CONTEXT].node_id}].audit_flush_loop"
-    task = asyncio.create_task(audit.flush_loop(), name=name)
+    """The audit log's flush loop and the store's housekeeping, for the app's lifetime."""
+    audit, ctx = app[AUDIT], app[CONTEXT]
+    flush = asyncio.create_task(audit.flush_loop(), name=f"node[{ctx.node_id}].audit_flush_loop")
+    sweep = asyncio.create_task(
+        housekeeping_loop(ctx.db, ctx.clock, ctx.settings),
+        name=f"node[{ctx.node_id}].housekeeping_loop",
+    )
     yield
+    sweep.cancel()
     audit.close()  # the loop writes what is queued, then ends
-    await task
+    await flush
+    with contextlib.suppress(asyncio.CancelledError):
+        await sweep
 
 
 @dataclass(slots=True)

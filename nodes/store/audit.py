@@ -129,3 +129,30 @@ class AuditRepo:
 
     async def count(self) -> int:
         return int(await self.db.scalar("SELECT count(*) FROM audit_log"))
+
+    async def roll_up(self, *, before: str, keep: int) -> int:
+        """Count rows older than ``before`` (an audit time) or beyond the newest ``keep`` into
+        ``audit_daily`` and delete them; return how many went."""
+        async with self.db.transaction() as tx:
+            cut = await tx.scalar(
+                "SELECT max(coalesce((SELECT max(id) FROM audit_log WHERE time < ?), 0),"
+                " coalesce((SELECT max(id) FROM audit_log), 0) - ?)",
+                (before, keep),
+            )
+            if not cut:
+                return 0
+            await tx.execute(
+                "INSERT INTO audit_daily (day, method, status, calls)"
+                " SELECT substr(time, 1, 10), method, status, count(*) FROM audit_log"
+                " WHERE id <= ? GROUP BY 1, 2, 3"
+                " ON CONFLICT (day, method, status) DO UPDATE SET calls = calls + excluded.calls",
+                (cut,),
+            )
+            return await tx.execute("DELETE FROM audit_log WHERE id <= ?", (cut,))
+
+    async def daily(self) -> list[tuple[str, str, str, int]]:
+        """(day, method, status, calls) of the rolled-up history, oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT day, method, status, calls FROM audit_daily ORDER BY day, method, status"
+        )
+        return [(row[0], row[1], row[2], int(row[3])) for row in rows]

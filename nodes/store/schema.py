@@ -170,4 +170,15 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE outbox ADD COLUMN bundle BLOB;
     ALTER TABLE outbox ADD COLUMN bundle_rows INTEGER NOT NULL DEFAULT 1;
     """,
+    # 5: audit rows past their retention, counted per day, method and return code before they
+    # are deleted (nodes.housekeeping), so the log stays bounded and its history countable.
+    """
+    CREATE TABLE audit_daily (
+        day TEXT NOT NULL,
+        method TEXT NOT NULL,
+        status TEXT NOT NULL,
+        calls INTEGER NOT NULL,
+        PRIMARY KEY (day, method, status)
+    ) WITHOUT ROWID;
+    """,
 )
