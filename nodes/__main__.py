@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         state_dir=Path(args.state_dir),
         seed=None if args.no_seed else args.seed,
         per_node=args.per_node,
+        trusted_proxies=frozenset(str(ip) for ip in topology.node(args.node).trusted_proxies),
     )
     try:
         uvloop.run(_main(settings))

@@ -17,7 +17,8 @@ class NodeSettings(BaseModel):
     state_dir: Path
     seed: int | None = 2836  # synthetic data on first start; None: start empty
     per_node: int = 40
-    trust_forwarded_for: bool = False  # take the caller IP from X-Forwarded-For (behind a proxy)
+    # proxies in front of the node: only from these is X-Forwarded-For read (right-most first)
+    trusted_proxies: frozenset[str] = frozenset()
     file_link_ttl: float = 600.0  # fileUrl lifetime in seconds
     audit_retention_days: int = 90  # audit rows older than this are rolled up per day
     audit_max_rows: int = 1_000_000  # ... and so are those beyond the newest this many

@@ -13,7 +13,15 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    IPvAnyAddress,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from gateway.core.areas import is_area_code, is_province
 from gateway.core.errors import TopologyError
@@ -54,6 +62,8 @@ class NodeSpec(_Strict):
     data_source: Annotated[str | None, Field(pattern=r"^[0-9][0-9A-Za-z]{2}$")] = None
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)]
+    # proxies in front of this node: only from them is X-Forwarded-For believed
+    trusted_proxies: tuple[IPvAnyAddress, ...] = ()
 
     @field_validator("area_code")
     @classmethod

@@ -117,7 +117,7 @@ async def call_method(request: web.Request) -> web.StreamResponse:
     ctx = request.app[CONTEXT]
     trail = _Trail(
         method=request.match_info["method"][:64],
-        peer_ip=caller_ip(request, trust_forwarded_for=ctx.settings.trust_forwarded_for),
+        peer_ip=caller_ip(request, trusted_proxies=ctx.settings.trusted_proxies),
         request_id=request[REQUEST_ID],
     )
     try:  # request_id and method are bound to the logs by the middleware
@@ -190,14 +190,18 @@ def method_of(request: web.Request) -> str:
     return name
 
 
-def caller_ip(request: web.Request, *, trust_forwarded_for: bool) -> str:
-    """The TCP peer; the first X-Forwarded-For address only when the node sits behind a proxy."""
-    if trust_forwarded_for:
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        first = forwarded.split(",", 1)[0].strip()
-        if first:
-            return first
-    return request.remote or ""
+def caller_ip(request: web.Request, *, trusted_proxies: frozenset[str]) -> str:
+    """The TCP peer, unless it is one of the node's proxies: then the right-most X-Forwarded-For
+    address that is not a proxy itself (what the first trusted proxy saw). Entries to the left of
+    it are the client's own words and never count."""
+    peer = request.remote or ""
+    if peer not in trusted_proxies:
+        return peer
+    hops = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",")]
+    for address in reversed(hops):
+        if address and address not in trusted_proxies:
+            return address
+    return peer
 
 
 async def read_body(request: web.Request) -> dict[str, Any]:

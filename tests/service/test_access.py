@@ -207,17 +207,19 @@ async def test_behind_a_proxy_x_forwarded_for_names_the_caller(
     aiohttp_server: Any, topology: Topology, tmp_path: Path
 ) -> None:
     async for node in start_node(
-        aiohttp_server, topology, tmp_path, seed=None, trust_forwarded_for=True
+        aiohttp_server, topology, tmp_path, seed=None, trusted_proxies=frozenset({OTHER_IP})
     ):
-        account = await node.account(APP_IP)
-        reply = await node.post(
-            "token",
-            data={"AccountId": account.account_id},
-            source=OTHER_IP,
-            headers={"X-Forwarded-For": f"{APP_IP}, 10.0.0.1"},
-        )
-        assert reply.code == "0"
-        direct = await node.post("token", data={"AccountId": account.account_id}, source=OTHER_IP)
+        token = {"AccountId": (await node.account(APP_IP)).account_id}
+        cases = [
+            (OTHER_IP, f"10.9.9.9, {APP_IP}", "0"),  # what the proxy saw, right-most
+            (OTHER_IP, f"{APP_IP}, 10.9.9.9", "14"),  # the client's own words on the left
+            (APP_IP, "127.0.0.77", "0"),  # not from a proxy: the header is ignored
+        ]
+        for source, forwarded, code in cases:
+            headers = {"X-Forwarded-For": forwarded}
+            reply = await node.post("token", data=token, source=source, headers=headers)
+            assert reply.code == code, (source, forwarded)
+        direct = await node.post("token", data=token, source=OTHER_IP)
         assert direct.code == "14"
 
 
