@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -35,6 +36,24 @@ async def _main(settings: NodeSettings) -> None:
 PRIVATE_UMASK = 0o077  # the store, its WAL, keys and logs: the node's user only
 
 
+def read_link_keys(path: Path) -> dict[str, bytes]:
+    """The keys of this node's links, as the launcher wrote them; none for a node started by
+    hand (its peers' calls are then trusted by address, as before keys existed)."""
+    try:
+        stored = json.loads(path.read_text(encoding="ascii"))
+    except FileNotFoundError:
+        return {}
+    return {str(other): bytes.fromhex(key) for other, key in stored.items()}
+
+
+def read_secret(path: Path) -> str | None:
+    """A secret the launcher wrote for this node (one line), or None for a node started by hand."""
+    try:
+        return path.read_text(encoding="ascii").strip() or None
+    except FileNotFoundError:
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     os.umask(PRIVATE_UMASK)
     args = parse_args(argv)
@@ -45,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     configure_logging(args.node)
+    node_dir = Path(args.state_dir) / args.node
     settings = NodeSettings(
         topology=topology,
         node_id=args.node,
@@ -52,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         seed=None if args.no_seed else args.seed,
         per_node=args.per_node,
         trusted_proxies=frozenset(str(ip) for ip in topology.node(args.node).trusted_proxies),
+        link_keys=read_link_keys(node_dir / "link-keys.json"),
+        exchange_password=read_secret(node_dir / "exchange.password"),
     )
     try:
         uvloop.run(_main(settings))

@@ -74,7 +74,8 @@ _FILE_METHODS = frozenset(
 @asynccontextmanager
 async def cascade_resolver(ctx: NodeContext) -> AsyncIterator[Resolver]:
     """The node's Resolver, with one Forwarder for the node's whole lifetime."""
-    async with Forwarder(ctx.topology, ctx.node_id) as forwarder:
+    keys = ctx.settings.link_keys
+    async with Forwarder(ctx.topology, ctx.node_id, link_keys=keys) as forwarder:
         ctx.forwarder = forwarder
         cascade = Cascade(ctx, forwarder)
         await cascade.catalog.install()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.core.topology import NodeSpec, Topology
 
@@ -23,6 +24,10 @@ class NodeSettings(BaseModel):
     audit_retention_days: int = 90  # audit rows older than this are rolled up per day
     audit_max_rows: int = 1_000_000  # ... and so are those beyond the newest this many
     housekeeping_every: float = 300.0  # seconds between sweeps (nodes.housekeeping)
+    # neighbour id → the key of the link to it (gateway.core.links); a keyed link's calls are
+    # signed both ways. The launcher writes them; a node started by hand may have none.
+    link_keys: Mapping[str, bytes] = Field(default_factory=dict)
+    exchange_password: str | None = None  # the broker login (username: the node id), if any
 
     @property
     def node(self) -> NodeSpec:

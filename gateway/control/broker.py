@@ -1,7 +1,10 @@
-"""The embedded MQTT broker (SPEC §6.3): amqtt on one TCP listener, anonymous access allowed.
+"""The embedded MQTT broker (SPEC §6.3): amqtt on one TCP listener.
 
-``python -m gateway.control.broker --host H --port P`` prints ``ready`` once the listener accepts
-connections and stops cleanly on SIGTERM or SIGINT; ``run_broker`` does the same in-process.
+``python -m gateway.control.broker --host H --port P [--access FILE]`` prints ``ready`` once the
+listener accepts connections and stops cleanly on SIGTERM or SIGINT; ``run_broker`` does the same
+in-process. With ``--access`` (what the launcher gives it) only the network's nodes get in, each
+with its own password and topic ACLs (``gateway.control.exchange_access``); without it, anyone
+may connect (tests and experiments by hand).
 
 amqtt 0.12.1 queues nothing for an offline subscriber that authenticated anonymously, even with a
 persistent session and QoS 1 (``Broker._run_broadcast`` skips ``session.is_anonymous``), and the
@@ -15,14 +18,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hmac
+import json
 import logging
 import signal
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import structlog
 from amqtt.broker import Broker
+from amqtt.plugins.base import BaseAuthPlugin
+from amqtt.session import Session
 
+from gateway.control.exchange_access import password_digest
 from gateway.core.logs import configure_json_logging
 
 log = structlog.get_logger()
@@ -33,17 +43,43 @@ SHUTDOWN_WITHIN = 3.0  # seconds
 _NOISY_LOGGERS = ("amqtt", "transitions")
 
 
-def broker_config(host: str, port: int) -> dict[str, Any]:
+class NodeAuthPlugin(BaseAuthPlugin):  # type: ignore[misc]  # amqtt ships no types
+    """Only the network's nodes get in: a username known to the broker with the password whose
+    SHA-256 it holds (``gateway.control.exchange_access``)."""
+
+    @dataclass
+    class Config:
+        users: dict[str, str] = field(default_factory=dict)  # username → password digest
+
+    async def authenticate(self, *, session: Session) -> bool:
+        expected = self.config.users.get(session.username or "")
+        if expected is None or not session.password:
+            log.warning(
+                "broker.login_refused", username=session.username, client_id=session.client_id
+            )
+            return False
+        return hmac.compare_digest(password_digest(str(session.password)), expected)
+
+
+def broker_config(host: str, port: int, access: dict[str, Any] | None = None) -> dict[str, Any]:
     """amqtt 0.12 configuration: one TCP listener, only the anonymous-auth plugin.
 
     Leaving out the default plugins also drops ``$SYS`` publishing and the packet logger.
     """
-    return {
-        "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}"}},
-        "plugins": {
-            "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True},
+    listeners = {"default": {"type": "tcp", "bind": f"{host}:{port}"}}
+    if access is None:  # a broker for tests and by hand: anyone may connect
+        plugins: dict[str, Any] = {
+            "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}
+        }
+        return {"listeners": listeners, "plugins": plugins}
+    plugins = {
+        f"{__name__}.NodeAuthPlugin": {"users": access["users"]},
+        "amqtt.plugins.topic_checking.TopicAccessControlListPlugin": {
+            "publish_acl": access["publish"],
+            "acl": access["subscribe"],
         },
     }
+    return {"listeners": listeners, "plugins": plugins}
 
 
 def quiet_amqtt_logging(level: int = logging.WARNING) -> None:
@@ -57,10 +93,11 @@ async def run_broker(
     *,
     shutdown_trigger: Callable[[], Awaitable[object]],
     on_ready: Callable[[], None] | None = None,
+    access: dict[str, Any] | None = None,
 ) -> None:
     """Serve MQTT on ``host:port`` until ``shutdown_trigger()`` returns, then shut down."""
     quiet_amqtt_logging()
-    broker = Broker(broker_config(host, port))
+    broker = Broker(broker_config(host, port, access))
     await broker.start()
     log.info("broker.started", host=host, port=port)
     try:
@@ -92,7 +129,7 @@ async def _stop(broker: Broker) -> None:
         log.warning("broker.shutdown_timed_out", within=SHUTDOWN_WITHIN)
 
 
-async def _serve(host: str, port: int) -> None:
+async def _serve(host: str, port: int, access: dict[str, Any] | None) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -101,20 +138,24 @@ async def _serve(host: str, port: int) -> None:
     def announce() -> None:
         print("ready", flush=True)  # the one line parents wait for
 
-    await run_broker(host, port, shutdown_trigger=stop.wait, on_ready=announce)
+    await run_broker(host, port, shutdown_trigger=stop.wait, on_ready=announce, access=access)
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m gateway.control.broker", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=1883, help="TCP port to listen on")
+    parser.add_argument(
+        "--access", type=Path, help="users and topic ACLs (JSON); without it anyone may connect"
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = _parse_args(argv)
     configure_json_logging(component="broker")
-    asyncio.run(_serve(args.host, args.port))
+    access = json.loads(args.access.read_text(encoding="utf-8")) if args.access else None
+    asyncio.run(_serve(args.host, args.port, access))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import sys
 import time
@@ -23,8 +24,10 @@ import aiohttp
 
 from gateway.control.admin_client import AdminClient
 from gateway.control.errors import AdminError, LauncherError
+from gateway.control.exchange_access import exchange_access, exchange_password
 from gateway.control.state import BROKER, ProcessTable, StateDir, write_private
 from gateway.core.client import client_session
+from gateway.core.links import keys_of
 from gateway.core.topology import Topology, load_topology
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # holds both ``gateway`` and ``nodes``
@@ -286,10 +289,17 @@ class Launcher:
     def _marker(self, name: str) -> tuple[str, ...]:
         if name == BROKER:
             exchange = self.topology.exchange
-            return ("gateway.control.broker", "--host", exchange.host, "--port", str(exchange.port))
+            return ("gateway.control.broker", "--host", exchange.host, "--port", str(exchange.port),
+                    "--access", str(self.state.broker_access_path))  # fmt: skip
         return self.state.node_marker(name)
 
     def _spawn_node(self, node_id: str) -> None:
+        neighbours = [node.id for node in self.topology.neighbours(node_id)]
+        secret = self.state.link_secret()
+        self.state.write_link_keys(node_id, keys_of(secret, node_id, neighbours))
+        if self.embedded_broker:  # an external broker is configured by its operator
+            password = exchange_password(secret, node_id)
+            self.state.write_node_secret(node_id, "exchange.password", password)
         seed = ["--no-seed"] if self.seed is None else ["--seed", str(self.seed)]
         self.processes.spawn(
             node_id,
@@ -309,6 +319,8 @@ class Launcher:
             notify(BROKER, "running")
             return False
         notify(BROKER, "starting")
+        access = exchange_access(self.topology, self.state.link_secret())
+        write_private(self.state.broker_access_path, json.dumps(access.as_json()).encode())
         self.processes.spawn(BROKER, [sys.executable, "-m", *self._marker(BROKER)])
         while "ready" not in self.processes.new_output(BROKER).splitlines():
             code = self.processes.exit_code(BROKER)

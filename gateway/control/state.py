@@ -5,6 +5,10 @@ Layout (the launcher writes it, the nodes read their part of it)::
     <state>/topology.yaml          copy of the file ``ecert up`` was given
     <state>/<node-id>/node.db      the node's SQLite store
     <state>/<node-id>/admin.key    the node's admin key (created by the node at first start)
+    <state>/<node-id>/link-keys.json  the keys of the node's links (written by the launcher)
+    <state>/<node-id>/exchange.password  the node's broker login (written by the launcher)
+    <state>/broker-access.json     the embedded broker's users and topic ACLs
+    <state>/link.secret            what the link keys derive from (never read by a node)
     <state>/logs/<name>.log        stdout and stderr of a node or of the broker
     <state>/run/<name>.pid         pid of a running node or of the broker (``broker``)
     <state>/run/up.lock            held while an ``ecert up`` starts the network
@@ -23,7 +27,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import json
 import os
+import secrets
 import signal
 import subprocess
 import time
@@ -34,6 +40,7 @@ from pathlib import Path
 from gateway.control.errors import LauncherError
 
 BROKER = "broker"
+LINK_KEYS_FILE = "link-keys.json"
 PRIVATE_UMASK = 0o077  # of every process started here
 _PRIVATE_DIR = 0o700
 _PRIVATE_FILE = 0o600
@@ -103,6 +110,31 @@ class StateDir:
 
     def admin_key_path(self, node_id: str) -> Path:
         return self.node_dir(node_id) / "admin.key"
+
+    def link_keys_path(self, node_id: str) -> Path:
+        return self.node_dir(node_id) / LINK_KEYS_FILE
+
+    def link_secret(self) -> bytes:
+        """The network's link secret, made (0600) on first use."""
+        path = self.root / "link.secret"
+        if not path.exists():
+            private_dir(self.root)
+            write_private(path, secrets.token_hex(32).encode("ascii"))
+        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+
+    def write_node_secret(self, node_id: str, name: str, value: str) -> None:
+        private_dir(self.node_dir(node_id))
+        write_private(self.node_dir(node_id) / name, value.encode("ascii"))
+
+    @property
+    def broker_access_path(self) -> Path:
+        return self.root / "broker-access.json"
+
+    def write_link_keys(self, node_id: str, keys: dict[str, bytes]) -> None:
+        """Hand a node the keys of its own links (and nothing else)."""
+        private_dir(self.node_dir(node_id))
+        text = json.dumps({other: key.hex() for other, key in sorted(keys.items())})
+        write_private(self.link_keys_path(node_id), text.encode("ascii"))
 
     def log_path(self, name: str) -> Path:
         return self.logs_dir / f"{name}.log"

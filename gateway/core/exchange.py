@@ -144,6 +144,8 @@ class Exchange:
         publish_timeout: float = 5.0,
         connect_timeout: float = 5.0,
         keepalive: int = 10,
+        username: str | None = None,
+        password: str | None = None,
     ) -> None:
         self.network = network
         self.host = host
@@ -155,6 +157,7 @@ class Exchange:
         self.publish_timeout = publish_timeout
         self.connect_timeout = connect_timeout
         self.keepalive = keepalive
+        self.username, self._password = username, password
         self.connected = asyncio.Event()
         self.last_message_at: float | None = None
         self._client: aiomqtt.Client | None = None
@@ -239,6 +242,8 @@ class Exchange:
             self.host,
             self.port,
             identifier=self.client_id,
+            username=self.username,
+            password=self._password,
             clean_session=False,
             keepalive=self.keepalive,
             timeout=self.connect_timeout,

@@ -25,6 +25,7 @@ from tenacity import (
 
 from gateway.core.client import SessionOwner, client_session
 from gateway.core.errors import ForwardError, NeighbourRejected, NeighbourUnreachable
+from gateway.core.links import HEADER_LINK_SIGNATURE, LinkKeys, sign
 from gateway.core.protocol import (
     HEADER_CALLER,
     HEADER_DEADLINE_MS,
@@ -106,8 +107,16 @@ class FetchedFile:
 class Forwarder(SessionOwner):
     """``async with Forwarder(topology, node_id) as forwarder:`` for the node's whole lifetime."""
 
-    def __init__(self, topology: Topology, node_id: str, *, limit: int = 256):
+    def __init__(
+        self,
+        topology: Topology,
+        node_id: str,
+        *,
+        limit: int = 256,
+        link_keys: LinkKeys | None = None,
+    ):
         self.topology = topology
+        self.link_keys = link_keys or {}  # neighbour id → key: calls to it are signed
         self.node = topology.node(node_id)
         self.account_id = peer_account(node_id)
         self._limit = limit
@@ -148,10 +157,9 @@ class Forwarder(SessionOwner):
         """
         neighbour = self._neighbour(neighbour_id)
         headers = _trace_headers(request_id, route, hops, deadline_ms, caller, explain=explain)
-        url = f"{neighbour.url}{self.topology.path}/{method}"
         try:
             async with asyncio.timeout(max(deadline_ms, 0) / 1000):
-                return await self._call_with_token(neighbour, url, params, headers)
+                return await self._call_with_token(neighbour, method, params, headers)
         except TimeoutError:
             raise NeighbourUnreachable(
                 f"no answer within {int(deadline_ms)} ms", node_id=neighbour_id
@@ -162,14 +170,14 @@ class Forwarder(SessionOwner):
             raise NeighbourUnreachable(f"transport failed: {exc}", node_id=neighbour_id) from exc
 
     async def _call_with_token(
-        self, neighbour: NodeSpec, url: str, params: dict[str, str], headers: dict[str, str]
+        self, neighbour: NodeSpec, method: str, params: dict[str, str], headers: dict[str, str]
     ) -> Reply:
         token = await self._token(neighbour)
-        reply = await self._post(neighbour, url, self._body(params, token), headers)
+        reply = await self._post_signed(neighbour, method, params, token, headers)
         if reply.status == ReturnCode.AUTH_FAILED:
             self._forget(neighbour.id, token)
             token = await self._token(neighbour)
-            reply = await self._post(neighbour, url, self._body(params, token), headers)
+            reply = await self._post_signed(neighbour, method, params, token, headers)
         if reply.status in (ReturnCode.AUTH_FAILED, ReturnCode.IP_MISMATCH):
             raise NeighbourRejected(
                 f"refused our credentials: {reply.message}",
@@ -177,6 +185,22 @@ class Forwarder(SessionOwner):
                 status=str(reply.status),
             )
         return reply
+
+    async def _post_signed(
+        self,
+        neighbour: NodeSpec,
+        method: str,
+        params: dict[str, str],
+        token: str,
+        headers: dict[str, str],
+    ) -> Reply:
+        """POST a call with our credentials and, on a keyed link, its link signature."""
+        body = self._body(params, token)
+        key = self.link_keys.get(neighbour.id)
+        if key is not None:
+            headers = {**headers, HEADER_LINK_SIGNATURE: sign(key, method, headers, body)}
+        url = f"{neighbour.url}{self.topology.path}/{method}"
+        return await self._post(neighbour, url, body, headers)
 
     def _body(self, params: dict[str, str], token: str) -> bytes:
         body = {key: value for key, value in params.items() if key not in _CREDENTIALS}

@@ -11,6 +11,7 @@ woken (``wake.wake_push``), and sends unacknowledged batches again after ``excha
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -376,7 +377,10 @@ async def aggregation(ctx: NodeContext) -> AsyncIterator[Aggregation]:
         network=ctx.topology.network,
         host=spec.broker_host,
         port=spec.broker_port,
-        client_id=f"{ctx.topology.network}-{ctx.node_id}",
+        # unique per run: nobody can guess it to take the node's session over
+        client_id=f"{ctx.topology.network}-{ctx.node_id}-{secrets.token_hex(4)}",
+        username=ctx.node_id if ctx.settings.exchange_password else None,
+        password=ctx.settings.exchange_password,
         subscriptions=topics,
         on_message=agg.on_message,
         take_body=agg.take_body,

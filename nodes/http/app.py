@@ -5,14 +5,14 @@ from __future__ import annotations
 from aiohttp import web
 
 from nodes.context import NodeContext, Resolver
-from nodes.http import admin, admin_catalog, files, health, openapi, sharing
+from nodes.http import admin, admin_catalog, body, files, health, openapi, sharing
 from nodes.http.keys import CONTEXT, RESOLVER
 from nodes.http.middleware import envelope_middleware
 
 
 def create_app(ctx: NodeContext, *, resolver: Resolver) -> web.Application:
     """The node app. ``resolver`` answers an authenticated call: locally or along the cascade."""
-    app = web.Application(middlewares=[envelope_middleware], client_max_size=sharing.MAX_BODY)
+    app = web.Application(middlewares=[envelope_middleware], client_max_size=body.MAX_BODY)
     app[CONTEXT] = ctx
     app[RESOLVER] = resolver
     sharing.setup(app, ctx)  # access checks and the audit log (flushed in cleanup_ctx)
@@ -21,7 +21,7 @@ def create_app(ctx: NodeContext, *, resolver: Resolver) -> web.Application:
     app.router.add_get(f"{path}/openapi.json", openapi.openapi_json)
     app.router.add_get(f"{path}/file{{token:[0-9A-F]{{32}}}}.{{ext:ofd|pdf|zip}}", files.download)
     app.router.add_route(
-        "*", f"{path}/{{method}}", sharing.call_method, expect_handler=sharing.expect_small_body
+        "*", f"{path}/{{method}}", sharing.call_method, expect_handler=body.expect_small_body
     )
     admin.add_routes(app)
     admin_catalog.add_routes(app)

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import unquote_plus, unquote_to_bytes
 
 import orjson
 import structlog
 from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
 
+from gateway.core.links import verify
 from gateway.core.protocol import (
     DEFAULT_DEADLINE_MS,
     DEFAULT_HOP_BUDGET,
@@ -37,15 +35,9 @@ from gateway.core.protocol import (
 )
 from nodes.access.guard import Access
 from nodes.context import NodeContext
-from nodes.errors import (
-    BodyTooLarge,
-    BodyUnreadable,
-    NodeError,
-    NotPost,
-    ParameterInvalid,
-    UnknownMethod,
-)
+from nodes.errors import AuthenticationFailed, NodeError, NotPost, ParameterInvalid, UnknownMethod
 from nodes.housekeeping import housekeeping_loop
+from nodes.http.body import read_body
 from nodes.http.keys import CONTEXT, RESOLVER
 from nodes.http.middleware import REQUEST_ID
 from nodes.sharing.call import MethodCall, Relayed
@@ -58,21 +50,11 @@ AUDIT = web.AppKey("ecert.audit", AuditLog)
 
 log = structlog.get_logger()
 
-MAX_BODY = 1024 * 1024  # 1 MiB
 MAX_ACCOUNT_ID = 80  # ours are 32 hex characters; a peer's ``peer-<node id>`` at most 68
 _METHODS = frozenset(METHODS)
 _TRUE = frozenset({"1", "true", "yes", "on"})
 MAX_DEADLINE_MS = 60_000
 MAX_HOPS = 64
-MAX_FIELDS = 64
-
-
-async def expect_small_body(request: web.Request) -> None:
-    """``Expect: 100-continue``: let the body come only when it may be read; otherwise the
-    handler answers 413 (15) at once and the caller never sends it."""
-    if (request.content_length or 0) <= MAX_BODY and request.version >= (1, 1):
-        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        request.writer.output_size = 0  # as aiohttp's own handler: the answer is still to come
 
 
 def setup(app: web.Application, ctx: NodeContext) -> None:
@@ -152,7 +134,8 @@ async def call_method(request: web.Request) -> web.StreamResponse:
 async def _handle(request: web.Request, ctx: NodeContext, trail: _Trail) -> web.Response:
     started = time.perf_counter()
     trail.method = method = method_of(request)
-    raw = await read_body(request)
+    body = await read_body(request)
+    raw = body.params
     trail.body_read = True
     trail.account_id = _text(raw, "AccountId")[:MAX_ACCOUNT_ID]
     if len(_text(raw, "AccountId")) > MAX_ACCOUNT_ID:  # nothing unbounded reaches the audit log
@@ -165,6 +148,8 @@ async def _handle(request: web.Request, ctx: NodeContext, trail: _Trail) -> web.
         trail.status = ReturnCode.SUCCESS
         return _response(token_body(token), trail.request_id, [ctx.node_id], [], started)
     account = await access.authenticate(trail.account_id, _text(raw, "AccessToken"), trail.peer_ip)
+    if account.is_peer:
+        check_link(ctx, account, method, request, body.raw)
     # a peer node forwards what its entry node validated: a light check, else the full one
     params = peer_params(method, raw) if account.is_peer else None
     if params is None:
@@ -175,8 +160,19 @@ async def _handle(request: web.Request, ctx: NodeContext, trail: _Trail) -> web.
     trail.status, trail.route = answer.code, answer.route
     if isinstance(answer, Relayed):  # a single neighbour's answer, passed back as it came
         return _relayed_response(answer, trail.request_id)
-    body = envelope(answer.code, answer.data, answer.message)
-    return _response(body, trail.request_id, answer.route or [ctx.node_id], answer.timings, started)
+    answered = envelope(answer.code, answer.data, answer.message)
+    route = answer.route or [ctx.node_id]
+    return _response(answered, trail.request_id, route, answer.timings, started)
+
+
+def check_link(
+    ctx: NodeContext, account: Account, method: str, request: web.Request, body: bytes
+) -> None:
+    """A peer account's call must carry the link's signature when the node holds a key for the
+    link (the launcher hands every node its keys): the address alone proves nothing."""
+    key = ctx.settings.link_keys.get(account.neighbour_id or "")
+    if key is not None and not verify(key, method, request.headers, body):
+        raise AuthenticationFailed(f"{ReturnCode.AUTH_FAILED.message}: no valid link signature")
 
 
 def method_of(request: web.Request) -> str:
@@ -202,84 +198,6 @@ def caller_ip(request: web.Request, *, trusted_proxies: frozenset[str]) -> str:
         if address and address not in trusted_proxies:
             return address
     return peer
-
-
-async def read_body(request: web.Request) -> dict[str, Any]:
-    """A form body (UTF-8) or a JSON object; anything else is 15. Over 1 MiB is 15 with HTTP 413,
-    answered before reading when the Content-Length says so; a body that does not decode as its
-    Content-Encoding says, or that never arrives whole, is 15."""
-    if (request.content_length or 0) > MAX_BODY:
-        raise BodyTooLarge(MAX_BODY)
-    try:
-        body = await request.read()
-    except web.RequestPayloadError as exc:  # e.g. marked "gzip" but not compressed
-        cause = exc.__cause__
-        reason = cause.message if isinstance(cause, HttpProcessingError) else str(exc)
-        raise BodyUnreadable(reason.strip()) from None
-    content_type = request.content_type
-    if "multipart" in content_type:
-        raise ParameterInvalid("body", "use application/x-www-form-urlencoded or JSON")
-    if content_type.endswith("json") or body.lstrip()[:1] == b"{":
-        return _json_body(body)
-    return _form_body(body, request.charset or "utf-8")
-
-
-def _json_body(body: bytes) -> dict[str, Any]:
-    try:
-        value = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise ParameterInvalid("body", f"not valid UTF-8 JSON ({exc.msg})") from None
-    if not isinstance(value, dict):
-        raise ParameterInvalid("body", "a JSON body must be an object")
-    if not _each_key_once(body, value):
-        json.loads(body, object_pairs_hook=_refuse_duplicates)  # names the key, as a form does
-    return value
-
-
-def _each_key_once(body: bytes, value: dict[str, Any]) -> bool:
-    """True when no member name can be given twice: each appears once in the text, unescaped.
-    (A name given twice appears twice; an escaped one may hide, so those take the exact path.)"""
-    if b"\\u" in body:
-        return False
-    return all(body.count(orjson.dumps(key)) == 1 for key in value)
-
-
-def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for name, member in pairs:
-        if name in found:
-            raise ParameterInvalid(name[:64], "given more than once")
-        found[name] = member
-    return found
-
-
-def _form_body(body: bytes, charset: str) -> dict[str, Any]:
-    """``application/x-www-form-urlencoded`` as ``parse_qsl`` reads it, strict about encoding."""
-    try:
-        fields = body.decode(charset).split("&") if body else []
-        if len(fields) > MAX_FIELDS:
-            raise ParameterInvalid("body", f"more than {MAX_FIELDS} form fields")
-        values: dict[str, Any] = {}
-        for field in fields:
-            if field:
-                name, _, value = field.partition("=")
-                name = _unquote(name, charset)
-                if name in values:
-                    raise ParameterInvalid(name[:64], "given more than once")
-                values[name] = _unquote(value, charset)
-    except (UnicodeDecodeError, LookupError):
-        raise ParameterInvalid("body", f"the form body is not valid {charset}") from None
-    return values
-
-
-def _unquote(text: str, charset: str) -> str:
-    """``unquote_plus(text, encoding=charset, errors="strict")``; an ASCII field (what a form
-    encoder sends) is unescaped in one step, which is what ``unquote`` does for it too."""
-    if "%" in text or "+" in text:
-        if text.isascii():
-            return unquote_to_bytes(text.replace("+", " ")).decode(charset)
-        return unquote_plus(text, encoding=charset, errors="strict")
-    return text
 
 
 def _text(raw: dict[str, Any], name: str) -> str:

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 
+from gateway.core.links import HEADER_LINK_SIGNATURE, link_key, sign
+from gateway.core.topology import Topology
+from nodes.http.sharing import ACCESS
 from nodes.store.audit import AuditRecord, AuditRepo
-from tests.service.conftest import APP_IP, OTHER_IP, Node
+from tests.service.conftest import APP_IP, NODE_ID, OTHER_IP, PEER_IP, Node, start_node
 
 USE_FOR = "审批"
 
@@ -149,3 +154,24 @@ async def test_a_duplicate_key_hidden_by_an_escape_is_15_too(node: Node) -> None
     body = b'{"AccountId": "a", "\\u0041ccountId": "b"}'
     reply = await node.post("token", data=body, headers={"Content-Type": "application/json"})
     assert reply.code == "15"
+
+
+async def test_a_peer_account_without_the_link_signature_is_refused(
+    aiohttp_server: Any, topology: Topology, tmp_path: Path
+) -> None:
+    key = link_key(b"s" * 32, "hlj", NODE_ID)
+    async for node in start_node(
+        aiohttp_server, topology, tmp_path, seed=None, link_keys={"hlj": key}
+    ):
+        peer = await node.server.app[ACCESS].account("peer-hlj")
+        assert peer is not None
+        # an application on the parent's address can get the peer account's token...
+        token = await node.token(peer, source=PEER_IP)
+        body = orjson.dumps({"AccountId": "peer-hlj", "AccessToken": token})
+        headers = {"Content-Type": "application/json", "X-Ecert-Hops": "64"}
+        unsigned = await node.post("GetCertificateType", data=body, headers=headers, source=PEER_IP)
+        assert unsigned.code == "11"  # ...but cannot sign as the parent
+        assert "link signature" in unsigned.body["head"]["message"]
+        headers[HEADER_LINK_SIGNATURE] = sign(key, "GetCertificateType", headers, body)
+        signed = await node.post("GetCertificateType", data=body, headers=headers, source=PEER_IP)
+        assert signed.code == "0"
