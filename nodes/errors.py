@@ -3,7 +3,7 @@
 NodeError                      (.code: ReturnCode; an error may also set http_status,
                                 http_headers and close_connection for its HTTP answer)
 ├── UnknownMethod              2   no such method at this node
-│   └── NotPost                2   a method called with GET, PUT, TRACE…: HTTP 405, Allow: POST
+│   └── MethodNotAllowed       2   e.g. a method called with GET, PUT, TRACE…: HTTP 405, Allow
 ├── NotFound                   10  nothing matches
 ├── AuthenticationFailed       11  unknown account, wrong or expired token
 ├── ParameterMissing           12  a required parameter is missing or empty (.parameter)
@@ -38,17 +38,17 @@ class UnknownMethod(NodeError):
     code = ReturnCode.UNKNOWN_METHOD
 
 
-class NotPost(UnknownMethod):
-    """The §7.3 methods are POST only (Appendix C); the envelope says so too."""
+class MethodNotAllowed(UnknownMethod):
+    """The §7.3 methods are POST only (Appendix C), a fileUrl is GET only; the envelope says so."""
 
     http_status = 405
-    http_headers = (("Allow", "POST"),)
     close_connection = True  # a body may be left unread
 
-    def __init__(self, method: str, verb: str):
+    def __init__(self, what: str, verb: str, allowed: str):
         super().__init__(
-            f"{ReturnCode.UNKNOWN_METHOD.message}: {method} must be called with POST, not {verb}"
+            f"{ReturnCode.UNKNOWN_METHOD.message}: {what} must be called with {allowed}, not {verb}"
         )
+        self.http_headers = (("Allow", allowed),)
 
 
 class NotFound(NodeError):

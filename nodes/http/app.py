@@ -19,7 +19,7 @@ def create_app(ctx: NodeContext, *, resolver: Resolver) -> web.Application:
     path = ctx.topology.path
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get(f"{path}/openapi.json", openapi.openapi_json)
-    app.router.add_get(f"{path}/file{{token:[0-9A-F]{{32}}}}.{{ext:ofd|pdf|zip}}", files.download)
+    app.router.add_route("*", f"{path}/file{{name}}", files.download)  # every fileUrl-like path
     app.router.add_route(
         "*", f"{path}/{{method}}", sharing.call_method, expect_handler=body.expect_small_body
     )

@@ -9,6 +9,7 @@ An unknown or expired link is a 404 carrying a status-10 envelope.
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import orjson
@@ -17,7 +18,7 @@ from aiohttp import web
 
 from gateway.core.protocol import ReturnCode
 from nodes.context import NodeContext
-from nodes.errors import NotFound
+from nodes.errors import MethodNotAllowed, NotFound
 from nodes.files import render
 from nodes.http.keys import CONTEXT
 from nodes.model.certificate import Certificate
@@ -25,6 +26,7 @@ from nodes.relay import relay_file
 from nodes.store.files import FileLink, FileLinkRepo
 
 log = structlog.get_logger()
+_FILE_NAME = re.compile(r"(?P<token>[0-9A-F]{32})\.(?P<ext>ofd|pdf|zip)")
 
 
 class FileNotFound(NotFound):
@@ -38,7 +40,12 @@ class FileNotFound(NotFound):
 
 async def download(request: web.Request) -> web.StreamResponse:
     ctx = request.app[CONTEXT]
-    token, ext = request.match_info["token"], request.match_info["ext"]
+    if request.method not in ("GET", "HEAD"):
+        raise MethodNotAllowed("a fileUrl", request.method, "GET")
+    named = _FILE_NAME.fullmatch(request.match_info["name"])
+    if named is None:
+        raise FileNotFound("not a fileUrl this node hands out")
+    token, ext = named.group("token"), named.group("ext")
     link = await FileLinkRepo(ctx.db).get(token, now=ctx.clock.now().timestamp())
     if link is None or link.file_format != ext:
         raise FileNotFound("the file link is unknown or has expired")

@@ -125,6 +125,21 @@ ANSWERS: dict[str, type[BaseModel]] = {
 }
 
 
+_ENVELOPE_ONLY = {"application/json": {"schema": {"type": "object", "required": ["head", "data"]}}}
+# the two answers that are not HTTP 200 (SPEC §3.1 [P]): still an envelope, with its code
+_REFUSALS: dict[str, Any] = {
+    "405": {
+        "description": "called without POST: status 2, header Allow: POST",
+        "headers": {"Allow": {"schema": {"type": "string", "const": "POST"}}},
+        "content": _ENVELOPE_ONLY,
+    },
+    "413": {
+        "description": "a body over 1 MiB, refused before it is read: status 15",
+        "content": _ENVELOPE_ONLY,
+    },
+}
+
+
 @cache
 def openapi_document(path: str, title: str) -> dict[str, Any]:
     models = [*dict.fromkeys(PARAMS.values()), *dict.fromkeys(ANSWERS.values())]
@@ -154,7 +169,8 @@ def openapi_document(path: str, title: str) -> dict[str, Any]:
                         "content": {
                             "application/json": {"schema": refs[(ANSWERS[method], "validation")]}
                         },
-                    }
+                    },
+                    **_REFUSALS,
                 },
             }
         }
@@ -195,7 +211,15 @@ def _file_path() -> dict[str, Any]:
                         "application/zip": {},
                     },
                 },
-                "404": {"description": "unknown or expired link: an envelope with status 10"},
+                "404": {
+                    "description": "unknown or expired link: an envelope with status 10",
+                    "content": _ENVELOPE_ONLY,
+                },
+                "405": {
+                    "description": "not a GET: status 2, header Allow: GET",
+                    "headers": {"Allow": {"schema": {"type": "string", "const": "GET"}}},
+                    "content": _ENVELOPE_ONLY,
+                },
             },
         }
     }

@@ -35,7 +35,13 @@ from gateway.core.protocol import (
 )
 from nodes.access.guard import Access
 from nodes.context import NodeContext
-from nodes.errors import AuthenticationFailed, NodeError, NotPost, ParameterInvalid, UnknownMethod
+from nodes.errors import (
+    AuthenticationFailed,
+    MethodNotAllowed,
+    NodeError,
+    ParameterInvalid,
+    UnknownMethod,
+)
 from nodes.housekeeping import housekeeping_loop
 from nodes.http.body import read_body
 from nodes.http.keys import CONTEXT, RESOLVER
@@ -182,7 +188,7 @@ def method_of(request: web.Request) -> str:
     if name not in _METHODS:
         raise UnknownMethod(f"{ReturnCode.UNKNOWN_METHOD.message}: no method {name[:64]!r}")
     if request.method != "POST":
-        raise NotPost(name, request.method)
+        raise MethodNotAllowed(name, request.method, "POST")
     return name
 
 
