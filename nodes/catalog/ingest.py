@@ -162,7 +162,7 @@ async def commit_batches(ctx: NodeContext, prepared: list[Prepared]) -> list[Bat
     """
     now = ctx.clock.stamp()
     forward = ctx.topology.parent(ctx.node_id) is not None
-    async with ctx.db.transaction() as tx:
+    async with ctx.store.transaction() as tx:
         known = await IngestedBatchRepo.outcomes(tx, [p.cd_batch for p in prepared])
         first: dict[str, Prepared] = {}
         for item in prepared:
@@ -178,7 +178,7 @@ async def commit_batches(ctx: NodeContext, prepared: list[Prepared]) -> list[Bat
             await IngestedBatchRepo.record(tx, records)
             await NodeState.put(tx, LAST_EXCHANGE_AT, now)
     if sum(item.rows for item in fresh) >= CHECKPOINT_ROWS:
-        ctx.db.checkpoint_soon()  # copied back into the file beside the next commit
+        ctx.store.db.checkpoint_soon()  # copied back into the file beside the next commit
     for item, batch, record in zip(fresh, settled, records, strict=True):
         _log_ingested(item, batch, record.anomalies)
     recorded = {**known, **{record.cd_batch: record for record in records}}
@@ -217,15 +217,11 @@ async def _apply(tx: Transaction, batches: list[Prepared]) -> list[_Settled]:
     count = sum(len(item.valid) for item in batches)
     if not count:
         return [_Settled([], 0, []) for _ in batches]
-    await tx.execute("SAVEPOINT apply_all")
     # chained, not copied into one list: rows the worker packed are unpacked as the statement
     # reads them, in the SQLite thread (``PackedRows``)
     values = chain.from_iterable(item.valid for item in batches)
-    if await CatalogRepo.upsert_values(tx, values, owned_here=True) == count:
-        await tx.execute("RELEASE apply_all")
+    if await CatalogRepo.upsert_all_owned(tx, values, count):
         return [_Settled(item.valid, len(item.valid), []) for item in batches]
-    await tx.execute("ROLLBACK TO apply_all")
-    await tx.execute("RELEASE apply_all")
     stored = await CatalogRepo.states(tx, [row[0] for item in batches for row in item.valid])
     settled = [settle(item.valid, stored, item.sender.node_id) for item in batches]
     await CatalogRepo.upsert_values(tx, [row for batch in settled for row in batch.changes])

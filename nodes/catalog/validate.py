@@ -19,7 +19,8 @@ from functools import lru_cache
 from operator import itemgetter, mul
 from typing import Any
 
-from gateway.core.topology import NodeSpec, Topology
+from gateway.core.topology import Topology
+from nodes.model.catalog import data_source_of
 from nodes.model.codes import HOLDER_TYPE_NAMES, CdOperation, in_jurisdiction, is_area_code
 from nodes.model.dates import parse_date
 from nodes.model.identifiers import (
@@ -53,7 +54,6 @@ OWNED_ELSEWHERE = "证照标识已被其他下级系统占用 (the CertificateID
 REQUIRED_COLUMNS: tuple[str, ...] = tuple(
     column for column in E1_COLUMNS if column not in ("certificate_holder_type", "cd_batch")
 )
-DEFAULT_DATA_SOURCE = "000"  # nodes the topology gives no A.3 code (national, ministry, province)
 OPERATIONS = frozenset(op.value for op in CdOperation)
 
 _required_values = itemgetter(*REQUIRED_COLUMNS)
@@ -75,11 +75,6 @@ _STEP: tuple[dict[str, int], ...] = tuple(
 )
 
 
-def node_data_source(node: NodeSpec) -> str:
-    """The A.3 code a node's rows carry (the same default as ``nodes.issuing.data_source_of``)."""
-    return node.data_source or DEFAULT_DATA_SOURCE
-
-
 @dataclass(frozen=True, slots=True)
 class Sender:
     """What a parent knows about the child a batch came from."""
@@ -92,7 +87,7 @@ class Sender:
 def sender_of(topology: Topology, node_id: str) -> Sender:
     return Sender(
         node_id=node_id,
-        data_sources=frozenset(node_data_source(node) for node in topology.subtree(node_id)),
+        data_sources=frozenset(data_source_of(node) for node in topology.subtree(node_id)),
         jurisdiction=topology.jurisdiction(node_id),
     )
 

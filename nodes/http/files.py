@@ -19,10 +19,9 @@ from gateway.core.protocol import ReturnCode
 from nodes.context import NodeContext
 from nodes.errors import NotFound
 from nodes.files import render
-from nodes.http.keys import CONTEXT
+from nodes.http.keys import CONTEXT, FILE_RELAY
 from nodes.model.certificate import Certificate
-from nodes.relay import relay_file
-from nodes.store.files import FileLink, FileLinkRepo
+from nodes.store.files import FileLink
 
 log = structlog.get_logger()
 
@@ -39,11 +38,11 @@ class FileNotFound(NotFound):
 async def download(request: web.Request) -> web.StreamResponse:
     ctx = request.app[CONTEXT]
     token, ext = request.match_info["token"], request.match_info["ext"]
-    link = await FileLinkRepo(ctx.db).get(token, now=ctx.clock.now().timestamp())
+    link = await ctx.store.files.get(token, now=ctx.clock.now().timestamp())
     if link is None or link.file_format != ext:
         raise FileNotFound("the file link is unknown or has expired")
     if link.kind == "relay":
-        return await _relay(ctx, link)
+        return await _relay(request, link)
     cert = await _certificate(ctx, link.certificate_id)
     if link.copy is None:
         raise FileNotFound("the file link records no copy")
@@ -63,18 +62,24 @@ async def download(request: web.Request) -> web.StreamResponse:
 
 async def _certificate(ctx: NodeContext, certificate_id: str) -> Certificate:
     """The stored certificate; a record stored without validation (fault injection) as is."""
-    row = await ctx.db.fetchone(
-        "SELECT record FROM certificate WHERE certificate_id = ?", (certificate_id,)
-    )
-    if row is None:
+    stored = await ctx.store.certificates.record(certificate_id)
+    if stored is None:
         raise FileNotFound(f"certificate {certificate_id} is no longer held here")
-    record: dict[str, Any] = orjson.loads(row[0])
+    record: dict[str, Any] = orjson.loads(stored)
     try:
         return Certificate.model_validate(record)
     except ValueError:
         return Certificate.model_construct(**record)
 
 
-async def _relay(ctx: NodeContext, link: FileLink) -> web.StreamResponse:
-    """A file held further along the cascade: fetched from the next hop and passed on."""
-    return await relay_file(ctx, link)
+async def _relay(request: web.Request, link: FileLink) -> web.StreamResponse:
+    """A file held further along the cascade: fetched from the next hop and passed on with its
+    status (404 for a link expired there); a next hop that cannot be reached is 30."""
+    fetched = await request.app[FILE_RELAY].fetch(link)
+    headers = {"Content-Disposition": fetched.disposition} if fetched.disposition else None
+    return web.Response(
+        body=fetched.body,
+        status=fetched.status,
+        content_type=fetched.content_type,
+        headers=headers,
+    )

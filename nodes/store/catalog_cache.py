@@ -1,28 +1,26 @@
-"""The cascade's memory of catalog answers: routing without a store query per call.
+"""The catalog answers routing asks for, remembered: routing without a store query per call.
 
-Every catalog answer the resolver needs (the routing pointer of a CertificateID, the pointers of a
+Every catalog answer the cascade needs (the routing pointer of a CertificateID, the pointers of a
 holder's entries) is kept until the catalog changes (``nodes.store.memo``).
 """
 
 from __future__ import annotations
 
 from nodes.store.catalog import CatalogRepo
-from nodes.store.db import Database
 from nodes.store.memo import StoreMemo
 
 
 class CatalogCache:
-    """``via_of`` and ``vias_of_holder`` of CatalogRepo, remembered until the catalog changes."""
+    """``via_of`` and ``vias_of_holder`` of a CatalogRepo, remembered until the catalog changes."""
 
-    def __init__(self, db: Database, *, ttl: float = 2.0, size: int = 100_000):
-        self.repo = CatalogRepo(db)
-        self.memo = StoreMemo(db, "catalog", ttl=ttl, size=size)
-
-    async def install(self) -> None:
-        await self.memo.install()
+    def __init__(self, catalog: CatalogRepo, *, ttl: float = 2.0, size: int = 100_000):
+        self.catalog = catalog
+        self.memo = StoreMemo(catalog.db, "catalog", ttl=ttl, size=size)
 
     async def via_of(self, certificate_id: str) -> str | None:
-        return await self.memo.get(("id", certificate_id), lambda: self.repo.via_of(certificate_id))
+        return await self.memo.get(
+            ("id", certificate_id), lambda: self.catalog.via_of(certificate_id)
+        )
 
     async def vias_of_holder(
         self, holder_code: str, type_code: str | None, number: str | None
@@ -30,6 +28,6 @@ class CatalogCache:
         key = ("holder", holder_code, type_code or "", number or "")
 
         async def lookup() -> frozenset[str]:
-            return frozenset(await self.repo.vias_of_holder(holder_code, type_code, number))
+            return frozenset(await self.catalog.vias_of_holder(holder_code, type_code, number))
 
         return await self.memo.get(key, lookup)
