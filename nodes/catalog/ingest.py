@@ -42,7 +42,6 @@ from nodes.store.schema import MESSAGE_COLUMNS
 log = structlog.get_logger()
 
 CHECKPOINT_ROWS = 1000  # a commit of this many rows has the WAL copied back in the background
-_MESSAGE_COLUMNS = list(MESSAGE_COLUMNS)
 _MESSAGE_WIDTH = len(MESSAGE_COLUMNS)
 
 
@@ -111,7 +110,7 @@ def _rows_of(columns: Any, rows: list[Any]) -> list[Any]:
     """The rows as validation takes them: arrays in ``MESSAGE_COLUMNS`` order (the header this
     node's children send) or without a header, as they are; arrays under another header as E.1
     objects; under a header that is not a list of names, none a row."""
-    if columns is None or columns == _MESSAGE_COLUMNS:
+    if columns is None or (isinstance(columns, list) and tuple(columns) == MESSAGE_COLUMNS):
         return rows
     if not isinstance(columns, list) or not all(type(column) is str for column in columns):
         return [None] * len(rows)

@@ -12,11 +12,13 @@ The rule that needs the parent's catalog (an ``I`` for an id another subtree own
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from operator import itemgetter, mul
+from types import MappingProxyType
 from typing import Any
 
 from gateway.core.topology import Topology
@@ -58,20 +60,23 @@ OPERATIONS = frozenset(op.value for op in CdOperation)
 
 _required_values = itemgetter(*REQUIRED_COLUMNS)
 _WIDTH = len(MESSAGE_COLUMNS)
-_AT = {column: index for index, column in enumerate(MESSAGE_COLUMNS)}
-_NONE_MISSING: set[str] = set()  # shared, never mutated
+_AT = MappingProxyType({column: index for index, column in enumerate(MESSAGE_COLUMNS)})
+_NONE_MISSING: frozenset[str] = frozenset()
 _BLANKS = ("",) * len(E1_COLUMNS)
-_ONLY_STR = {str}
+_ONLY_STR = frozenset({str})
 _E1_KEYS = frozenset(E1_COLUMNS)
-_REQUIRED_REMARKS = {column: REQUIRED_EMPTY.format(column=column) for column in REQUIRED_COLUMNS}
+_REQUIRED_REMARKS = MappingProxyType(
+    {column: REQUIRED_EMPTY.format(column=column) for column in REQUIRED_COLUMNS}
+)
 _CERTIFICATE_ID = re.compile(
     r"1\.2\.156\.3005\.2\.([0-9A-Z]{21})\.([0-9A-Z]{6,18})\.([0-9A-Z]{1,32})\.(\d{3})\.([0-9A-Z])"
 )
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_USCC_VALUE = {ch: index for index, ch in enumerate(USCC_CHARSET)}
+_USCC_VALUE = MappingProxyType({ch: index for index, ch in enumerate(USCC_CHARSET)})
 # ISO/IEC 7064 MOD 37,36 as a transition table: _STEP[p][ch] is the next p.
-_STEP: tuple[dict[str, int], ...] = tuple(
-    {ch: (((p + value) % 36 or 36) * 2) % 37 for value, ch in enumerate(ALNUM36)} for p in range(37)
+_STEP: tuple[Mapping[str, int], ...] = tuple(
+    MappingProxyType({ch: (((p + value) % 36 or 36) * 2) % 37 for value, ch in enumerate(ALNUM36)})
+    for p in range(37)
 )
 
 
@@ -132,10 +137,14 @@ _cached_uscc = lru_cache(maxsize=16384)(is_valid_uscc)
 # GB 11643: the weighted sum of the first 17 digits, in three parts that repeat across holders
 # (the area code, the birth date) or are few (the sequence), each computed once.
 _DIGITS = re.compile(r"[0-9]+")
-_SEQUENCE_SUM = {
-    f"{n:03d}": sum(int(d) * w for d, w in zip(f"{n:03d}", CITIZEN_ID_WEIGHTS[14:], strict=True))
-    for n in range(1000)
-}
+_SEQUENCE_SUM = MappingProxyType(
+    {
+        f"{n:03d}": sum(
+            int(d) * w for d, w in zip(f"{n:03d}", CITIZEN_ID_WEIGHTS[14:], strict=True)
+        )
+        for n in range(1000)
+    }
+)
 
 
 def _weighted(digits: str, weights: Sequence[int]) -> int | None:
@@ -227,7 +236,7 @@ def row_remarks(row: Row, sender: Sender, today: str) -> list[str]:
     A required column that is empty gets its own remark; the format rules judge only what is there.
     """
     if all(map(str.strip, _required_values(row))):
-        missing: set[str] = _NONE_MISSING
+        missing: AbstractSet[str] = _NONE_MISSING
         remarks = []
     else:
         missing = {c for c in REQUIRED_COLUMNS if not row[c].strip()}
@@ -249,7 +258,7 @@ def row_remarks(row: Row, sender: Sender, today: str) -> list[str]:
     return remarks
 
 
-def _exchange_remarks(row: Row, sender: Sender, today: str, missing: set[str]) -> list[str]:
+def _exchange_remarks(row: Row, sender: Sender, today: str, missing: AbstractSet[str]) -> list[str]:
     found: list[str] = []
     if "issue_date" not in missing:
         normalised = _issue_date(row["issue_date"], today)

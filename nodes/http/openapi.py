@@ -3,7 +3,9 @@ models that validate the parameters (``nodes.sharing.params``), plus the Appendi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
+from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 
 from aiohttp import web
@@ -111,18 +113,20 @@ class RetrievalItem(_RequiredData):
     certificateID: str
 
 
-ANSWERS: dict[str, type[BaseModel]] = {
-    "Token": Envelope[TokenData],
-    "GetCertificateFileByHolder": Envelope[ListOf[FileItem]],
-    "GetCertificateFileByCertificateID": Envelope[ListOf[FileItem]],
-    "GetCertificateDataByHolder": Envelope[ListOf[DataItem]],
-    "GetCertificateDataByCertificateID": Envelope[ListOf[DataItem]],
-    "VerifyCertificate": Envelope[VerifyResult],
-    "GetCertificatePictureByCertificateID": Envelope[ListOf[FileItem]],
-    "GetCertificatePictureByHolder": Envelope[ListOf[FileItem]],
-    "GetCertificateType": Envelope[ListOf[TypeItem]],
-    "Retrieval": Envelope[ListOf[RetrievalItem]],
-}
+ANSWERS: Mapping[str, type[BaseModel]] = MappingProxyType(
+    {
+        "Token": Envelope[TokenData],
+        "GetCertificateFileByHolder": Envelope[ListOf[FileItem]],
+        "GetCertificateFileByCertificateID": Envelope[ListOf[FileItem]],
+        "GetCertificateDataByHolder": Envelope[ListOf[DataItem]],
+        "GetCertificateDataByCertificateID": Envelope[ListOf[DataItem]],
+        "VerifyCertificate": Envelope[VerifyResult],
+        "GetCertificatePictureByCertificateID": Envelope[ListOf[FileItem]],
+        "GetCertificatePictureByHolder": Envelope[ListOf[FileItem]],
+        "GetCertificateType": Envelope[ListOf[TypeItem]],
+        "Retrieval": Envelope[ListOf[RetrievalItem]],
+    }
+)
 
 
 @cache

@@ -15,6 +15,7 @@ that depends only on the node id and the kind of authority, so it is stable acro
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from gateway.core.topology import NodeSpec, Tier
 from nodes.model.codes import PREFECTURES
@@ -64,8 +65,8 @@ _KINDS = (  # keyword order matters: 交通警察 before 公安
         ("交通运输",),
     ),
 )
-_BY_KEY = {kind.key: kind for kind in _KINDS}
-_TIER_KINDS = {Tier.CITY: ("psb", "amr", "civil"), Tier.PROVINCE: ("traffic",)}
+_BY_KEY = MappingProxyType({kind.key: kind for kind in _KINDS})
+_TIER_KINDS = MappingProxyType({Tier.CITY: ("psb", "amr", "civil"), Tier.PROVINCE: ("traffic",)})
 _CENTRAL = (
     (("交通运输部",), cat.MOT, (cat.TRANSPORT_QUALIFICATION, cat.TRANSPORT_PERMIT)),
     (("公安部",), cat.MPS, (cat.DRIVING_LICENCE,)),
