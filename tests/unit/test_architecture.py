@@ -305,3 +305,46 @@ def test_a_planted_container_built_at_import_is_caught() -> None:
         namespace,
     )
     assert mutable_globals(namespace) == ["ROWS", "_STEPS"]
+
+
+# -- no back-arrows between the parts of a package -------------------------------------------------
+def part_of(module: str) -> str:
+    """``nodes.catalog.push`` → ``nodes.catalog``; ``nodes.issuing`` → ``nodes.issuing``."""
+    return ".".join(module.split(".")[:2])
+
+
+def part_cycles(edges: dict[str, set[str]]) -> list[tuple[str, str]]:
+    """Pairs of parts that import each other, directly or through others."""
+    reach: dict[str, set[str]] = {}
+    for start in edges:
+        seen, todo = set(), [start]
+        while todo:
+            for nxt in edges.get(todo.pop(), set()):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        reach[start] = seen
+    return sorted((a, b) for a in reach for b in reach[a] if a < b and a in reach.get(b, set()))
+
+
+def part_edges() -> dict[str, set[str]]:
+    edges: dict[str, set[str]] = {}
+    for path in modules():
+        module = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        mine = part_of(module)
+        for name in imported_names(path):
+            if name.split(".")[0] in PACKAGES and part_of(name) != mine:
+                edges.setdefault(mine, set()).add(part_of(name))
+    return edges
+
+
+def test_the_parts_of_nodes_and_gateway_import_one_way() -> None:
+    assert part_cycles(part_edges()) == []
+
+
+def test_a_planted_back_arrow_is_caught() -> None:
+    edges = {
+        "nodes.issuing": {"nodes.catalog"},
+        "nodes.catalog": {"nodes.context", "nodes.issuing"},
+    }
+    assert part_cycles(edges) == [("nodes.catalog", "nodes.issuing")]
