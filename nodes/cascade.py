@@ -1,8 +1,9 @@
-"""The cascade resolver (SPEC §5, §7.4): plan with gateway.core.routing, execute with the forwarder.
+"""The cascade resolver (SPEC §5, §7.4): plan with gateway.core.routing, ask the neighbours.
 
-``async with cascade_resolver(ctx) as resolver:`` yields the node's Resolver for its lifetime (one
-Forwarder, one pooled client session). Per call it looks up what the catalog index says, asks the
-pure planner, and then answers locally, asks children concurrently, or asks the parent:
+``Cascade(...).resolve`` is the node's Resolver. Its neighbours (the Forwarder, one pooled client
+session for the node's lifetime) and the store's answers are handed in when the node is
+assembled (``nodes.serve``). Per call it looks up what the catalog index says, asks the pure
+planner, and then answers locally, asks children concurrently, or asks the parent:
 
 - a single neighbour's answer is passed on with its code; one that cannot be reached within the
   deadline is 30 (``Retrieval`` and ``GetCertificateType`` then answer from this node's catalog);
@@ -17,14 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable
-from contextlib import asynccontextmanager
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 import structlog
 
 from gateway.core.errors import ForwardError
-from gateway.core.forwarder import Forwarder, Reply
+from gateway.core.forwarder import Reply
+from gateway.core.neighbours import Neighbours
 from gateway.core.protocol import ReturnCode
 from gateway.core.routing import (
     Down,
@@ -42,22 +43,17 @@ from gateway.core.routing import (
     precheck,
     targets,
 )
+from gateway.core.topology import Topology
 from gateway.core.trace import (
     combine_codes,
     extend_route,
-    extend_timing,
     merge_data,
     merge_routes,
     merge_timings,
 )
-from nodes.cascade_cache import CatalogCache
-from nodes.context import NodeContext, Resolver
-from nodes.errors import CascadeUnreachable, NodeError
-from nodes.relay import relay_links
-from nodes.sharing.call import Answer, MethodCall, Relayed
-from nodes.sharing.local import answer_locally
+from nodes.call import Answer, MethodCall, Relayed
+from nodes.errors import CascadeUnreachable
 from nodes.sharing.params import certificate_data
-from nodes.store.types import TypeRepo
 
 log = structlog.get_logger()
 
@@ -71,55 +67,80 @@ _FILE_METHODS = frozenset(
 )
 
 
-@asynccontextmanager
-async def cascade_resolver(ctx: NodeContext) -> AsyncIterator[Resolver]:
-    """The node's Resolver, with one Forwarder for the node's whole lifetime."""
-    keys = ctx.settings.link_keys
-    async with Forwarder(ctx.topology, ctx.node_id, link_keys=keys) as forwarder:
-        ctx.forwarder = forwarder
-        cascade = Cascade(ctx, forwarder)
-        await cascade.catalog.install()
-        try:
-            yield cascade.resolve
-        finally:
-            ctx.forwarder = None
+class CatalogIndex(Protocol):
+    """The catalog answers routing needs (``nodes.store.catalog_cache.CatalogCache``)."""
+
+    async def via_of(self, certificate_id: str) -> str | None: ...
+
+    async def vias_of_holder(
+        self, holder_code: str, type_code: str | None, number: str | None
+    ) -> frozenset[str]: ...
+
+
+class TypeCatalogue(Protocol):
+    """Whether a CertificateTypeCode is published here (``nodes.store.types.TypeRepo``)."""
+
+    async def is_published(self, type_code: str) -> bool: ...
+
+
+LocalAnswers = Callable[[MethodCall], Awaitable[Answer]]  # ``nodes.sharing.local``
+RelayLinks = Callable[[Answer], Awaitable[None]]  # ``nodes.relay.FileRelay.relay_links``
 
 
 class Cascade:
-    """Executes routing plans for one node."""
+    """Executes routing plans for one node; ``resolve`` is its Resolver.
 
-    def __init__(self, ctx: NodeContext, forwarder: Forwarder):
-        self.ctx = ctx
-        self.node_id = ctx.node_id
-        self.forwarder = forwarder
-        self.catalog = CatalogCache(ctx.db)
-        self.types = TypeRepo(ctx.db)
-        self.is_root = ctx.topology.node(ctx.node_id).parent is None
+    Everything it asks is handed in when the node is assembled: its ``neighbours`` (the
+    Forwarder), the catalog ``index`` and ``types`` it plans with, the ``local`` answers of its
+    own store, and ``relay_links``, which makes a neighbour's fileUrls links of this node.
+    """
 
-    async def resolve(self, ctx: NodeContext, call: MethodCall) -> Answer:
+    def __init__(
+        self,
+        topology: Topology,
+        node_id: str,
+        *,
+        neighbours: Neighbours,
+        index: CatalogIndex,
+        types: TypeCatalogue,
+        local: LocalAnswers,
+        relay_links: RelayLinks,
+    ):
+        self.topology = topology
+        self.node_id = node_id
+        self.neighbours = neighbours
+        self.index = index
+        self.types = types
+        self.local = local
+        self.relay_links = relay_links
+        self.is_root = topology.node(node_id).parent is None
+
+    async def resolve(self, call: MethodCall) -> Answer | Relayed:
         """Answer ``call``; the route starts with this node, the timings with its own total."""
         started = time.perf_counter()
         deadline = asyncio.get_running_loop().time() + call.deadline_ms / 1000
         answer = await self._resolve(call, deadline)
         own_ms = (time.perf_counter() - started) * 1000
         if isinstance(answer, Relayed):
-            timing = extend_timing(self.node_id, own_ms, answer.timing_header)
-            if timing is not None:
-                answer.route.insert(0, self.node_id)
-                answer.timing_header = timing
-                return answer
+            passed = answer.through(self.node_id, own_ms)
+            if passed is not None:
+                return passed
             answer = answer.parsed()
-        answer.route = merge_routes([self.node_id], answer.route)
-        answer.timings = merge_timings([(self.node_id, own_ms)], answer.timings)
-        return answer
+        return Answer(
+            answer.code,
+            answer.data,
+            answer.message,
+            route=merge_routes([self.node_id], answer.route),
+            timings=merge_timings([(self.node_id, own_ms)], answer.timings),
+        )
 
-    async def _resolve(self, call: MethodCall, deadline: float) -> Answer:
+    async def _resolve(self, call: MethodCall, deadline: float) -> Answer | Relayed:
         stopped = precheck(self.node_id, hops=call.hops, route_in=call.route_in)
         if stopped is not None:  # a loop or a forged budget: answer before touching the store
             return _settled(stopped)
         kind = method_kind(call.method, call.params)
         chosen = plan(
-            self.ctx.topology,
+            self.topology,
             self.node_id,
             kind,
             came_from=call.came_from,
@@ -131,13 +152,13 @@ class Cascade:
             return await self._explain(call, chosen, deadline)
         answer = await self._execute(call, kind, chosen, deadline)
         if answer.code is ReturnCode.NOT_FOUND and self.is_root:
-            answer = await self._unknown_type(call, answer)
+            return await self._unknown_type(call, answer)
         return answer
 
     async def _facts(self, call: MethodCall, kind: MethodKind) -> Facts:
         params = call.params
         if kind is MethodKind.BY_ID:
-            return Facts(via=await self.catalog.via_of(params.get("CertificateID", "")))
+            return Facts(via=await self.index.via_of(params.get("CertificateID", "")))
         if kind is MethodKind.BY_HOLDER:
             holder, number = (
                 params.get("CertificateHolderCode", ""),
@@ -149,7 +170,7 @@ class Cascade:
                     data.get("certificateHolderCode", ""),
                     data.get("certificateNumber"),
                 )
-            vias = await self.catalog.vias_of_holder(
+            vias = await self.index.vias_of_holder(
                 holder, params.get("CertificateTypeCode") or None, number or None
             )
             return Facts(holder_vias=vias)
@@ -157,54 +178,58 @@ class Cascade:
 
     async def _execute(
         self, call: MethodCall, kind: MethodKind, chosen: Plan, deadline: float
-    ) -> Answer:
+    ) -> Answer | Relayed:
         if isinstance(chosen, Local):
-            return await self._local(call)
+            return await self.local(call)
         if isinstance(chosen, Up):
-            answer = await self._ask(chosen.parent, call, deadline, relay=True)
+            answer = await self._relay(chosen.parent, call, deadline)
             if answer.code is ReturnCode.CASCADE_UNREACHABLE and kind is MethodKind.CATALOG:
                 # the highest *reachable* catalog: with the parent gone, this node's own
                 log.warning("route.fell_back", method=call.method, parent=chosen.parent)
-                return await self._local(call)
+                return await self.local(call)
             return answer
         if isinstance(chosen, Down):
             return await self._down(call, chosen, deadline)
         return _settled(chosen)
 
-    async def _local(self, call: MethodCall) -> Answer:
-        try:
-            return await answer_locally(self.ctx, call)
-        except NodeError as exc:  # answer_locally answers its errors; this is a safety net
-            return Answer(exc.code, message=exc.message)
-
-    async def _down(self, call: MethodCall, chosen: Down, deadline: float) -> Answer:
+    async def _down(self, call: MethodCall, chosen: Down, deadline: float) -> Answer | Relayed:
         if not chosen.include_local and len(chosen.children) == 1:
-            return await self._ask(chosen.children[0], call, deadline, relay=True)
-        parts: list[Awaitable[Answer]] = [self._local(call)] if chosen.include_local else []
+            return await self._relay(chosen.children[0], call, deadline)
+        parts: list[Awaitable[Answer]] = [self.local(call)] if chosen.include_local else []
         parts.extend(self._ask(child, call, deadline) for child in chosen.children)
         return _combine(call.method, list(await asyncio.gather(*parts)))
 
-    async def _ask(
-        self, neighbour: str, call: MethodCall, deadline: float, *, relay: bool = False
-    ) -> Answer:
-        """Forward to one neighbour: its answer, or 30 when it cannot be reached in time.
-
-        ``relay``: the answer is this node's whole answer, so when its data needs no rewriting it
-        is passed back as it came (``Relayed``) rather than parsed into an Answer and written again.
-        """
-        try:
-            reply = await self._forward(neighbour, call, deadline, explain=False)
-        except ForwardError as exc:
-            log.warning("forward.failed", neighbour=neighbour, method=call.method, error=str(exc))
-            return _unreachable(exc)
-        if relay and call.method not in _FILE_METHODS:
+    async def _relay(self, neighbour: str, call: MethodCall, deadline: float) -> Answer | Relayed:
+        """Ask the one neighbour whose answer is this node's whole answer: when its data needs
+        no rewriting it is passed back as it came (``Relayed``), not parsed and written again."""
+        reply = await self._reply(neighbour, call, deadline)
+        if isinstance(reply, Answer):
+            return reply
+        if call.method not in _FILE_METHODS:
             relayed = _relayed(reply, self.node_id)
             if relayed is not None:
                 return relayed
+        return await self._answer(call, reply)
+
+    async def _ask(self, neighbour: str, call: MethodCall, deadline: float) -> Answer:
+        """Ask one neighbour of several: its answer, parsed."""
+        reply = await self._reply(neighbour, call, deadline)
+        return reply if isinstance(reply, Answer) else await self._answer(call, reply)
+
+    async def _reply(self, neighbour: str, call: MethodCall, deadline: float) -> Reply | Answer:
+        """The neighbour's reply, or 30 when it cannot be reached in time."""
+        try:
+            return await self._forward(neighbour, call, deadline, explain=False)
+        except ForwardError as exc:
+            log.warning("forward.failed", neighbour=neighbour, method=call.method, error=str(exc))
+            return _unreachable(exc)
+
+    async def _answer(self, call: MethodCall, reply: Reply) -> Answer:
+        """A reply as an Answer; the fileUrls of a usable file answer made links of this node."""
         answer = _answer_of(reply)
         usable = answer.code in (ReturnCode.SUCCESS, ReturnCode.PARTIAL_RESULT)
         if usable and call.method in _FILE_METHODS:
-            await relay_links(self.ctx, answer)
+            await self.relay_links(answer)
         return answer
 
     async def _forward(
@@ -213,7 +238,7 @@ class Cascade:
         remaining_ms = (deadline - asyncio.get_running_loop().time()) * 1000
         # the neighbour gets a little less time than we wait, so that it can still say 30/31
         margin = min(max(remaining_ms * 0.05, 5.0), 100.0)
-        return await self.forwarder.forward(
+        return await self.neighbours.forward(
             neighbour,
             call.method,
             call.params,
@@ -225,7 +250,7 @@ class Cascade:
             explain=explain,
         )
 
-    async def _unknown_type(self, call: MethodCall, answer: Answer) -> Answer:
+    async def _unknown_type(self, call: MethodCall, answer: Answer | Relayed) -> Answer:
         """At the root, 10 for a type nobody published is 13 (证照类型不存在或未发布)."""
         type_code = call.params.get("CertificateTypeCode")
         if isinstance(answer, Relayed):
@@ -262,10 +287,8 @@ class Cascade:
         try:
             return _answer_of(await self._forward(neighbour, call, deadline, explain=True))
         except ForwardError as exc:
-            answer = _unreachable(exc)
             entry = {"node": neighbour, "plan": "unreachable", "decision": str(exc), "targets": []}
-            answer.data = {"plan": [entry]}
-            return answer
+            return _unreachable(exc, data={"plan": [entry]})
 
 
 # -- answers --------------------------------------------------------------------------------------
@@ -288,10 +311,7 @@ def _relayed(reply: Reply, node_id: str) -> Relayed | None:
         return None
     if status != str(int(code)) or extend_route(node_id, reply.route_header) is None:
         return None
-    route = reply.route_header.split(",")
-    return Relayed(
-        code, body["data"], message, route, body=reply.raw, timing_header=reply.timing_header
-    )
+    return Relayed(code, body["data"], message, reply.raw, reply.route_header, reply.timing_header)
 
 
 def _answer_of(reply: Reply) -> Answer:
@@ -303,9 +323,9 @@ def _answer_of(reply: Reply) -> Answer:
     return Answer(code, reply.data, reply.message, route=route, timings=reply.timings)
 
 
-def _unreachable(exc: ForwardError) -> Answer:
+def _unreachable(exc: ForwardError, *, data: Any = None) -> Answer:
     error = CascadeUnreachable(exc.node_id, str(exc).removeprefix(f"{exc.node_id}: "))
-    return Answer(error.code, message=error.message)
+    return Answer(error.code, data, error.message)
 
 
 def _settled(chosen: Plan) -> Answer:

@@ -1,34 +1,27 @@
-"""What every part of a running node shares: settings, topology place, store, clock."""
+"""What every part of a running node shares: settings, topology place, store, clock, wake-ups.
+
+One context per node, made when the node is assembled (``nodes.serve``); it holds everything
+that is the node's own, so two contexts in one process share nothing. Collaborators that do I/O
+beyond the store (the neighbours, the exchange) are passed to the parts that need them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from gateway.core.forwarder import Forwarder
 from gateway.core.topology import NodeSpec, Topology
 from nodes.clock import Clock
 from nodes.settings import NodeSettings
-from nodes.sharing.call import Answer, MethodCall
-from nodes.store.certificates import CertificateRepo
-from nodes.store.db import Database
-from nodes.store.memo import StoreMemo
-
-Resolver = Callable[["NodeContext", MethodCall], Awaitable[Answer]]
+from nodes.store.store import Store
+from nodes.wakeups import Wakeups
 
 
-@dataclass
+@dataclass(frozen=True, slots=True, eq=False)
 class NodeContext:
     settings: NodeSettings
-    db: Database
+    store: Store
     clock: Clock
-    certificates: CertificateRepo = field(init=False)
-    records: StoreMemo = field(init=False)  # certificate records by id; installed by serve
-    forwarder: Forwarder | None = None  # set while the cascade runs; relays files to neighbours
-
-    def __post_init__(self) -> None:
-        self.certificates = CertificateRepo(self.db)
-        self.records = StoreMemo(self.db, "certificate")
+    wakeups: Wakeups = field(default_factory=Wakeups)
 
     @property
     def topology(self) -> Topology:

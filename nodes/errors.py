@@ -15,8 +15,9 @@ NodeError                      (.code: ReturnCode; an error may also set http_st
 ├── TooFrequent                16  the account's rate limit is exceeded
 ├── CertificateUnusable        21, 22, 23  revoked/cancelled, expired, restricted
 ├── CascadeUnreachable         30  the node that holds the answer did not answer in time (.node_id)
-├── HopLimitExceeded           32  hop budget exhausted or a loop detected
 └── StoreError                 99  the database failed
+
+(32, hop budget exhausted or a loop, is a routing plan's answer: ``gateway.core.routing.HopLimit``.)
 
 NodeStartFailed                    the node could not start serving (its address is taken)
 """
@@ -118,10 +119,6 @@ class CascadeUnreachable(NodeError):
         detail = f": {reason}" if reason else ""
         super().__init__(f"{ReturnCode.CASCADE_UNREACHABLE.message}: {node_id}{detail}")
         self.node_id = node_id
-
-
-class HopLimitExceeded(NodeError):
-    code = ReturnCode.HOP_LIMIT
 
 
 class StoreError(NodeError):

@@ -18,9 +18,7 @@ import structlog
 from nodes.clock import Clock
 from nodes.errors import StoreError
 from nodes.settings import NodeSettings
-from nodes.store.audit import AuditRepo
-from nodes.store.db import Database
-from nodes.store.files import FileLinkRepo
+from nodes.store.store import Store
 
 log = structlog.get_logger()
 
@@ -31,22 +29,22 @@ class Swept:
     audit_rows: int
 
 
-async def housekeep(db: Database, clock: Clock, settings: NodeSettings) -> Swept:
+async def housekeep(store: Store, clock: Clock, settings: NodeSettings) -> Swept:
     """One sweep; what it removed."""
     now = clock.now()
-    links = await FileLinkRepo(db).purge(now=now.timestamp())
+    links = await store.files.purge(now=now.timestamp())
     before = (now - timedelta(days=settings.audit_retention_days)).isoformat()
-    rows = await AuditRepo(db).roll_up(before=before, keep=settings.audit_max_rows)
+    rows = await store.audit.roll_up(before=before, keep=settings.audit_max_rows)
     if links or rows:
         log.info("store.swept", file_links=links, audit_rows_rolled_up=rows)
     return Swept(links, rows)
 
 
-async def housekeeping_loop(db: Database, clock: Clock, settings: NodeSettings) -> None:
+async def housekeeping_loop(store: Store, clock: Clock, settings: NodeSettings) -> None:
     """Sweep until cancelled; a failed sweep is logged and tried again at the next one."""
     while True:
         await asyncio.sleep(settings.housekeeping_every)
         try:
-            await housekeep(db, clock, settings)
+            await housekeep(store, clock, settings)
         except StoreError as exc:
             log.warning("store.sweep_failed", error=str(exc))

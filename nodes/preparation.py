@@ -4,7 +4,8 @@
 - a peer account ``peer-<neighbour>`` for the parent and each child, bound to the neighbour's host;
 - the built-in certificate types (``nodes.synth.CATALOGUE``), stored approved;
 - synthetic certificates on the very first start when ``settings.seed`` is set, written through
-  ``record_changes`` (cd_operation I, or D for 注销/吊销) so they reach the catalog and the outbox.
+  ``record_changes`` (as new: cd_operation I, or D for 注销/吊销) so they reach the catalog and
+  the outbox.
   ``node_state['seeded']`` remembers it: a restart never seeds again.
 
 Every step is idempotent.
@@ -20,23 +21,19 @@ import structlog
 
 from nodes.context import NodeContext
 from nodes.issuing import record_changes
-from nodes.model.certificate import Certificate
-from nodes.model.codes import CdOperation, CertificateStatus
-from nodes.store.accounts import AccountRepo
-from nodes.store.batches import NodeState
-from nodes.store.types import BUILTIN, TypeRepo
+from nodes.model.catalog import operation_for
+from nodes.store.types import BUILTIN
 from nodes.synth import CATALOGUE, generate
 
 log = structlog.get_logger()
 
 SEEDED = "seeded"  # node_state key: the seed the node's synthetic certificates came from
-_CANCELLED = frozenset({CertificateStatus.CANCELLED, CertificateStatus.REVOKED})
 
 
 async def prepare(ctx: NodeContext) -> None:
     created_key = ensure_admin_key(ctx.settings.admin_key_path)
     peers = await ensure_peer_accounts(ctx)
-    types = await TypeRepo(ctx.db).add_missing(
+    types = await ctx.store.types.add_missing(
         list(CATALOGUE), defined_at_node=BUILTIN, approved=True, now=ctx.clock.stamp()
     )
     seeded = await seed(ctx)
@@ -63,31 +60,24 @@ def ensure_admin_key(path: Path) -> bool:
 
 async def ensure_peer_accounts(ctx: NodeContext) -> list[str]:
     """``peer-<id>`` for every neighbour, bound to its host (kept current if the host moved)."""
-    accounts = AccountRepo(ctx.db)
     created = []
     for neighbour in ctx.topology.neighbours(ctx.node_id):
-        account = await accounts.ensure_peer(
+        account = await ctx.store.accounts.ensure_peer(
             neighbour.id, ip=neighbour.host, name=neighbour.name, now=ctx.clock.stamp()
         )
         created.append(account.account_id)
     return created
 
 
-def cd_operation_of(cert: Certificate) -> CdOperation:
-    """A seeded certificate enters the catalog as I, or as D when it is 注销/吊销."""
-    return CdOperation.DELETE if cert.CertificateStatus in _CANCELLED else CdOperation.INSERT
-
-
 async def seed(ctx: NodeContext) -> int:
     """Synthetic certificates on the first start; how many were written (0 on later starts)."""
     settings = ctx.settings
-    state = NodeState(ctx.db)
-    if settings.seed is None or await state.get(SEEDED) is not None:
+    if settings.seed is None or await ctx.store.state.get(SEEDED) is not None:
         return 0
     certificates = generate(ctx.topology, seed=settings.seed, per_node=settings.per_node)
     mine = certificates.get(ctx.node_id, [])
-    written = await record_changes(ctx, [(cert, cd_operation_of(cert)) for cert in mine])
-    async with ctx.db.transaction() as tx:
-        await NodeState.put(tx, SEEDED, settings.seed)
+    written = await record_changes(ctx, [(cert, operation_for(cert, new=True)) for cert in mine])
+    async with ctx.store.transaction() as tx:
+        await ctx.store.state.put(tx, SEEDED, settings.seed)
     log.info("certificates.seeded", seed=settings.seed, count=written)
     return written

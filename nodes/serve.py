@@ -1,24 +1,35 @@
-"""Run one node: open its store, prepare it, serve HTTP, run the exchange loops, stop on demand."""
+"""Run one node: assemble it, serve HTTP, run the exchange loops, stop on demand.
+
+``assembled(settings)`` builds everything a node is, once, in an ``AsyncExitStack``: its store,
+context (clock, wake-ups), forwarder (its neighbours), cascade, aggregation and app. Nothing is
+kept at module level, so several nodes could be assembled in one process and share nothing;
+``serve`` gives one of them a socket.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import gc
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 
 import structlog
 from aiohttp import web
 
-from nodes.cascade import cascade_resolver
-from nodes.catalog.runner import aggregation
+from gateway.core.forwarder import Forwarder
+from nodes.cascade import Cascade
+from nodes.catalog.lifetime import aggregation
 from nodes.clock import Clock
 from nodes.context import NodeContext
 from nodes.errors import NodeStartFailed
 from nodes.http.app import create_app
 from nodes.preparation import prepare
+from nodes.relay import FileRelay
 from nodes.settings import NodeSettings
-from nodes.store.db import Database
+from nodes.sharing.local import answer_locally
+from nodes.store.store import Store
 
 log = structlog.get_logger()
 
@@ -30,34 +41,57 @@ async def serve(
     clock: Clock | None = None,
 ) -> None:
     """Serve until ``shutdown_trigger`` returns; everything started here is stopped here."""
-    clock = clock or Clock(settings.topology.zone)
-    async with Database(settings.database_path) as db:
-        ctx = NodeContext(settings=settings, db=db, clock=clock)
-        await ready_to_serve(ctx)
+    async with assembled(settings, clock=clock) as app:
         tune_collector()
-        async with cascade_resolver(ctx) as resolver, aggregation(ctx):
-            app = create_app(ctx, resolver=resolver)
-            runner = web.AppRunner(app, access_log=None, handle_signals=False)
-            await runner.setup()
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, settings.node.host, settings.node.port, backlog=1024)
             try:
-                site = web.TCPSite(runner, settings.node.host, settings.node.port, backlog=1024)
-                try:
-                    await site.start()
-                except OSError as exc:
-                    address = f"{settings.node.host}:{settings.node.port}"
-                    log.error("node.bind_failed", address=address, error=exc.strerror or str(exc))
-                    raise NodeStartFailed(f"cannot listen on {address}") from None
-                log.info("node.started", url=settings.node.url, tier=settings.node.tier)
-                await shutdown_trigger()
-            finally:
-                await runner.cleanup()
+                await site.start()
+            except OSError as exc:
+                address = f"{settings.node.host}:{settings.node.port}"
+                log.error("node.bind_failed", address=address, error=exc.strerror or str(exc))
+                raise NodeStartFailed(f"cannot listen on {address}") from None
+            log.info("node.started", url=settings.node.url, tier=settings.node.tier)
+            await shutdown_trigger()
+        finally:
+            await runner.cleanup()
     log.info("node.stopped")
 
 
+@asynccontextmanager
+async def assembled(
+    settings: NodeSettings, *, clock: Clock | None = None
+) -> AsyncIterator[web.Application]:
+    """The node's app, with everything it stands on open for the duration of the block."""
+    async with AsyncExitStack() as stack:
+        store = await stack.enter_async_context(Store.open(settings.database_path))
+        ctx = NodeContext(
+            settings=settings, store=store, clock=clock or Clock(settings.topology.zone)
+        )
+        await ready_to_serve(ctx)
+        forwarder = await stack.enter_async_context(
+            Forwarder(settings.topology, settings.node_id, link_keys=settings.link_keys)
+        )
+        file_relay = FileRelay(ctx, forwarder)
+        cascade = Cascade(
+            settings.topology,
+            settings.node_id,
+            neighbours=forwarder,
+            index=store.routes,
+            types=store.types,
+            local=partial(answer_locally, ctx),
+            relay_links=file_relay.relay_links,
+        )
+        await stack.enter_async_context(aggregation(ctx))
+        yield create_app(ctx, resolver=cascade.resolve, file_relay=file_relay)
+
+
 async def ready_to_serve(ctx: NodeContext) -> None:
-    """Prepare the store (accounts, synthetic data) and install what a serving node remembers."""
+    """Prepare the store (accounts, synthetic data) and remember what a serving node remembers."""
     await prepare(ctx)
-    await ctx.records.install()
+    await ctx.store.remember()
 
 
 def install_signal_trigger() -> Callable[[], Awaitable[object]]:

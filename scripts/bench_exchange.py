@@ -14,7 +14,8 @@ certificate reaches the national catalog.
 2. Latency: three in-process nodes (hlj-harbin → hlj → national, a SQLite file each, each with
    its own ``aggregation``) and a real broker (the embedded one in a subprocess, or
    ``--broker mqtt://host:port``). ``--samples`` certificates are issued one at a time at the
-   city (``record_changes`` + ``wake_push``); prints p50/p95/max of issue → in national's catalog.
+   city (``record_changes``, which wakes the push loop); prints p50/p95/max of issue → in
+   national's catalog.
 3. Throughput end to end: ``--bulk`` rows queued at the city at once; prints the time until
    national has all of them.
 
@@ -53,10 +54,9 @@ from benchkit import cpu_seconds, free_port  # noqa: E402
 from gateway.core.exchange import Exchange, catalog_topic  # noqa: E402
 from gateway.core.topology import Topology, parse_topology  # noqa: E402
 from nodes.catalog.ingest import Incoming, ingest_batches  # noqa: E402
+from nodes.catalog.lifetime import Aggregation, aggregation  # noqa: E402
 from nodes.catalog.push import catalog_message  # noqa: E402
-from nodes.catalog.runner import Aggregation, aggregation  # noqa: E402
 from nodes.catalog.validate import sender_of  # noqa: E402
-from nodes.catalog.wake import wake_push  # noqa: E402
 from nodes.clock import Clock  # noqa: E402
 from nodes.context import NodeContext  # noqa: E402
 from nodes.issuing import record_changes  # noqa: E402
@@ -64,11 +64,10 @@ from nodes.model.certificate import Certificate  # noqa: E402
 from nodes.model.codes import CdOperation  # noqa: E402
 from nodes.model.identifiers import make_certificate_id, make_citizen_id, make_uscc  # noqa: E402
 from nodes.settings import NodeSettings  # noqa: E402
-from nodes.store.batches import IngestedBatchRepo  # noqa: E402
 from nodes.store.catalog import CatalogRepo  # noqa: E402
-from nodes.store.db import Database  # noqa: E402
 from nodes.store.outbox import OutboxRepo  # noqa: E402
 from nodes.store.schema import message_values  # noqa: E402
+from nodes.store.store import Store  # noqa: E402
 
 BATCH = 1000
 DEADLINE = 120.0  # seconds any single wait of the benchmark may take
@@ -142,8 +141,8 @@ def certificate(serial: int) -> Certificate:
 @asynccontextmanager
 async def node(state: Path, topo: Topology, node_id: str) -> AsyncIterator[NodeContext]:
     settings = NodeSettings(topology=topo, node_id=node_id, state_dir=state, seed=None)
-    async with Database(settings.database_path) as db:
-        yield NodeContext(settings=settings, db=db, clock=Clock(topo.zone))
+    async with Store.open(settings.database_path) as store:
+        yield NodeContext(settings=settings, store=store, clock=Clock(topo.zone))
 
 
 # -- 1. ingest ------------------------------------------------------------------------------------
@@ -217,7 +216,7 @@ async def ingest_once(topo: Topology, total: int, parent: str, child: str, how: 
                         ctx, [Incoming(sender, f"{child}-{i}", data[i : i + BATCH])]
                     )
                 run = Ingested(time.perf_counter() - started)
-            stored = await CatalogRepo(ctx.db).count()
+            stored = await ctx.store.catalog.count()
     assert stored == total, f"{parent} stored {stored} of {total}"
     return run
 
@@ -240,10 +239,11 @@ async def through_ingest_loop(
     ctx: NodeContext, topo: Topology, child: str, bodies: list[bytes]
 ) -> Ingested:
     """The node's real ingest loop fed a backlog of message bodies."""
-    agg = Aggregation(ctx)  # no exchange: the answers are dropped (logged below WARNING)
-    worker = await agg.validation.pid()  # a running node's worker is up after its first group
+    agg = Aggregation(ctx)  # its exchange not running: the answers are dropped (logged at INFO)
+    ingest = agg.ingest
+    worker = await ingest.validation.pid()  # a running node's worker is up after its first group
     topic = catalog_topic(topo.network, ctx.node_id)
-    batches = IngestedBatchRepo(ctx.db)
+    batches = ctx.store.batches
 
     # the receiving side of the node's Exchange, without a broker: what it does with a message
     exchange = Exchange(
@@ -267,21 +267,25 @@ async def through_ingest_loop(
         cpu = cpu_seconds(os.getpid()), cpu_seconds(worker)
         started = time.perf_counter()
         async with asyncio.TaskGroup() as tasks:
-            loop = tasks.create_task(agg.ingest_loop(), name="bench.catalog_ingest_loop")
+            loops = [
+                tasks.create_task(ingest.validation_loop(tasks), name="bench.validation_loop"),
+                tasks.create_task(ingest.ingest_loop(), name="bench.catalog_ingest_loop"),
+            ]
             tasks.create_task(feed(), name="bench.feed")
             await until(complete, "the backlog is ingested", pause=0.01)
             # reads share the store's one connection, so they see a transaction still open:
             # wait for the write lock (the last commit) before stopping the loop
-            async with ctx.db.transaction():
+            async with ctx.store.db.transaction():
                 pass
-            loop.cancel()
+            for loop in loops:
+                loop.cancel()
         return Ingested(
             time.perf_counter() - started,
             cpu_seconds(os.getpid()) - cpu[0],
             cpu_seconds(worker) - cpu[1],
         )
     finally:
-        agg.validation.close()
+        ingest.validation.close()
 
 
 # -- 2, 3. through a broker -----------------------------------------------------------------------
@@ -330,10 +334,9 @@ async def bench_cascade(broker: str, samples: int, bulk: int) -> None:
             for node_id in ("national", "hlj", "hlj-harbin"):
                 ctx[node_id] = await stack.enter_async_context(node(Path(state), topo, node_id))
                 agg = await stack.enter_async_context(aggregation(ctx[node_id]))
-                assert agg.exchange is not None
                 async with asyncio.timeout(DEADLINE):
                     await agg.exchange.connected.wait()
-            national = CatalogRepo(ctx["national"].db)
+            national = ctx["national"].store.catalog
             await latency(ctx["hlj-harbin"], national, samples)
             await throughput(ctx["hlj-harbin"], national, bulk)
 
@@ -344,7 +347,6 @@ async def latency(city: NodeContext, national: CatalogRepo, samples: int) -> Non
         cert = certificate(serial)
         started = time.perf_counter()
         await record_changes(city, [(cert, CdOperation.INSERT)])
-        wake_push(city)
 
         async def arrived(certificate_id: str = cert.CertificateID) -> bool:
             return await national.via_of(certificate_id) is not None
@@ -361,10 +363,10 @@ async def latency(city: NodeContext, national: CatalogRepo, samples: int) -> Non
 
 async def throughput(city: NodeContext, national: CatalogRepo, bulk: int) -> None:
     before = await national.count()
-    async with city.db.transaction() as tx:
+    async with city.store.db.transaction() as tx:
         await OutboxRepo.append_rows(tx, list(rows(bulk, seed=7, first=20_000_000)))
     started = time.perf_counter()
-    wake_push(city)
+    city.wakeups.push_now()
 
     async def complete() -> bool:
         return await national.count() >= before + bulk

@@ -69,30 +69,41 @@ def node_server(port: int, state_dir: str, ready: Any, stop: Any) -> None:
     configure_logging(NODE_ID, level=logging.WARNING)
 
     async def main() -> None:
+        from functools import partial
+
         import orjson
         from aiohttp import web
 
+        from gateway.core.forwarder import Forwarder
         from nodes.clock import Clock
         from nodes.context import NodeContext
         from nodes.http.app import create_app
         from nodes.http.sharing import ACCESS
+        from nodes.relay import FileRelay
         from nodes.serve import ready_to_serve, tune_collector
         from nodes.settings import NodeSettings
         from nodes.sharing.local import answer_locally, unusable_code
-        from nodes.store.db import Database
+        from nodes.store.store import Store
 
         topology = parse_topology(topology_text(port))
         settings = NodeSettings(
             topology=topology, node_id=NODE_ID, state_dir=Path(state_dir), seed=7, per_node=40
         )
-        async with Database(settings.database_path) as db:
-            ctx = NodeContext(settings=settings, db=db, clock=Clock(topology.zone))
+        async with (
+            Store.open(settings.database_path) as store,
+            Forwarder(topology, NODE_ID) as neighbours,
+        ):
+            ctx = NodeContext(settings=settings, store=store, clock=Clock(topology.zone))
             await ready_to_serve(ctx)  # as a node serves: its memories installed, GC tuned
             tune_collector()
-            app = create_app(ctx, resolver=answer_locally)
+            app = create_app(
+                ctx,
+                resolver=partial(answer_locally, ctx),
+                file_relay=FileRelay(ctx, neighbours),
+            )
             account = await app[ACCESS].create_account(ip=CLIENT_HOST, rate_limit=1e9)
             today = ctx.clock.today().isoformat()
-            rows = await db.fetchall("SELECT certificate_id, record FROM certificate")
+            rows = await store.db.fetchall("SELECT certificate_id, record FROM certificate")
             usable = [row[0] for row in rows if unusable_code(orjson.loads(row[1]), today) is None]
             runner = web.AppRunner(app, access_log=None, handle_signals=False)
             await runner.setup()

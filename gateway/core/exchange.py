@@ -20,6 +20,7 @@ import re
 import socket
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack
 from enum import StrEnum
 from types import TracebackType
 from typing import Any, Self
@@ -146,6 +147,7 @@ class Exchange:
         keepalive: int = 10,
         username: str | None = None,
         password: str | None = None,
+        loop_name: str | None = None,
     ) -> None:
         self.network = network
         self.host = host
@@ -158,10 +160,11 @@ class Exchange:
         self.connect_timeout = connect_timeout
         self.keepalive = keepalive
         self.username, self._password = username, password
+        self.loop_name = loop_name or f"exchange[{client_id}].receive_loop"  # its task's name
         self.connected = asyncio.Event()
         self.last_message_at: float | None = None
         self._client: aiomqtt.Client | None = None
-        self._tasks: asyncio.TaskGroup | None = None
+        self._running: AsyncExitStack | None = None
         self._loop_task: asyncio.Task[None] | None = None
         # A lazy logger: it follows structlog's configuration at each call, not at construction.
         self._log = structlog.get_logger(network=network, client_id=client_id, broker=self.broker)
@@ -172,13 +175,12 @@ class Exchange:
 
     # -- lifetime ------------------------------------------------------------------------------
     async def __aenter__(self) -> Self:
-        if self._tasks is not None:
+        if self._running is not None:
             raise RuntimeError(f"exchange[{self.client_id}] is already running")
-        self._tasks = asyncio.TaskGroup()
-        await self._tasks.__aenter__()
-        self._loop_task = self._tasks.create_task(
-            self.receive_loop(), name=f"exchange[{self.client_id}].receive_loop"
-        )
+        async with AsyncExitStack() as stack:
+            tasks = await stack.enter_async_context(asyncio.TaskGroup())
+            self._loop_task = tasks.create_task(self.receive_loop(), name=self.loop_name)
+            self._running = stack.pop_all()
         return self
 
     async def __aexit__(
@@ -187,17 +189,17 @@ class Exchange:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        tasks, self._tasks = self._tasks, None
-        if tasks is None:
+        running, self._running = self._running, None
+        if running is None:
             return
         if self._loop_task is not None:
             self._loop_task.cancel()
         # Only a cancellation is passed on: the TaskGroup must see it to tell its own abort from
         # an outside cancel. Any other error of the body propagates unwrapped (we return None).
         if exc_type is not None and issubclass(exc_type, asyncio.CancelledError):
-            await tasks.__aexit__(exc_type, exc, tb)
+            await running.__aexit__(exc_type, exc, tb)
         else:
-            await tasks.__aexit__(None, None, None)
+            await running.aclose()
         self._log.info("exchange.closed")
 
     # -- sending -------------------------------------------------------------------------------

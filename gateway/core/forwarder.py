@@ -11,7 +11,9 @@ jittered, inside that deadline.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import aiohttp
@@ -50,7 +52,7 @@ RETRYABLE: tuple[type[BaseException], ...] = (
     aiohttp.ServerDisconnectedError,
 )
 RETRY_ATTEMPTS = 4
-_JSON = {"Content-Type": "application/json"}
+_JSON: Mapping[str, str] = MappingProxyType({"Content-Type": "application/json"})
 _CREDENTIALS = frozenset({"AccountId", "AccessToken"})  # replaced by this node's own
 
 
@@ -209,7 +211,7 @@ class Forwarder(SessionOwner):
         return dumps(body)
 
     async def _post(
-        self, neighbour: NodeSpec, url: str, body: bytes, headers: dict[str, str]
+        self, neighbour: NodeSpec, url: str, body: bytes, headers: Mapping[str, str]
     ) -> Reply:
         try:
             return await self._post_once(neighbour, url, body, headers)
@@ -221,7 +223,7 @@ class Forwarder(SessionOwner):
         raise AssertionError("unreachable")  # pragma: no cover - tenacity reraises
 
     async def _post_once(
-        self, neighbour: NodeSpec, url: str, body: bytes, headers: dict[str, str]
+        self, neighbour: NodeSpec, url: str, body: bytes, headers: Mapping[str, str]
     ) -> Reply:
         async with self.session.post(url, data=body, headers=headers) as response:
             raw = await response.read()

@@ -14,12 +14,12 @@ from typing import Any
 import structlog
 
 # what stdlib records get before rendering: the same fields as structlog's own events
-_FOREIGN: list[Any] = [
+_FOREIGN: tuple[Any, ...] = (
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_log_level,
     structlog.stdlib.add_logger_name,
     structlog.processors.TimeStamper(fmt="iso", utc=True),
-]
+)
 
 
 def configure_json_logging(*, level: int = logging.INFO, **bound: str) -> None:
@@ -29,7 +29,7 @@ def configure_json_logging(*, level: int = logging.INFO, **bound: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=_FOREIGN,
+            foreign_pre_chain=list(_FOREIGN),
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,

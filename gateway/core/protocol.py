@@ -6,7 +6,9 @@ request id, route, hop budget and deadline along the cascade.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import IntEnum
+from types import MappingProxyType
 from typing import Any
 
 import orjson
@@ -37,24 +39,26 @@ class ReturnCode(IntEnum):
         return _MESSAGES[self]
 
 
-_MESSAGES: dict[ReturnCode, str] = {
-    ReturnCode.SUCCESS: "接口调用成功",
-    ReturnCode.UNKNOWN_METHOD: "证照源未提供此服务接口",
-    ReturnCode.NOT_FOUND: "未找到匹配的证照信息",
-    ReturnCode.AUTH_FAILED: "身份验证不通过",
-    ReturnCode.REQUIRED_PARAMETER_EMPTY: "要求必填的输入参数值不为空",
-    ReturnCode.TYPE_NOT_PUBLISHED: "证照类型不存在或未发布",
-    ReturnCode.IP_MISMATCH: "访问IP与账号绑定IP不符",
-    ReturnCode.INVALID_PARAMETER: "参数值不符合规范",
-    ReturnCode.TOO_FREQUENT: "请求过于频繁",
-    ReturnCode.CERTIFICATE_REVOKED: "该电子证照已废止或已注销",
-    ReturnCode.CERTIFICATE_EXPIRED: "该电子证照已过期",
-    ReturnCode.CERTIFICATE_RESTRICTED: "该电子证照已受限使用",
-    ReturnCode.CASCADE_UNREACHABLE: "级联共享系统不可达",
-    ReturnCode.PARTIAL_RESULT: "部分结果",
-    ReturnCode.HOP_LIMIT: "级联跳数超限",
-    ReturnCode.OTHER: "其他异常",
-}
+_MESSAGES: Mapping[ReturnCode, str] = MappingProxyType(
+    {
+        ReturnCode.SUCCESS: "接口调用成功",
+        ReturnCode.UNKNOWN_METHOD: "证照源未提供此服务接口",
+        ReturnCode.NOT_FOUND: "未找到匹配的证照信息",
+        ReturnCode.AUTH_FAILED: "身份验证不通过",
+        ReturnCode.REQUIRED_PARAMETER_EMPTY: "要求必填的输入参数值不为空",
+        ReturnCode.TYPE_NOT_PUBLISHED: "证照类型不存在或未发布",
+        ReturnCode.IP_MISMATCH: "访问IP与账号绑定IP不符",
+        ReturnCode.INVALID_PARAMETER: "参数值不符合规范",
+        ReturnCode.TOO_FREQUENT: "请求过于频繁",
+        ReturnCode.CERTIFICATE_REVOKED: "该电子证照已废止或已注销",
+        ReturnCode.CERTIFICATE_EXPIRED: "该电子证照已过期",
+        ReturnCode.CERTIFICATE_RESTRICTED: "该电子证照已受限使用",
+        ReturnCode.CASCADE_UNREACHABLE: "级联共享系统不可达",
+        ReturnCode.PARTIAL_RESULT: "部分结果",
+        ReturnCode.HOP_LIMIT: "级联跳数超限",
+        ReturnCode.OTHER: "其他异常",
+    }
+)
 
 # The ten §7.3 methods, in the standard's order.
 METHODS: tuple[str, ...] = (

@@ -29,7 +29,6 @@ class MethodKind(StrEnum):
     BY_ID = "by-id"  # the catalog entry of CertificateID
     BY_HOLDER = "by-holder"  # every entry of (holder, type[, number]) in the nearest subtree
     CATALOG = "catalog"  # the highest reachable catalog (Retrieval, GetCertificateType)
-    LOCAL = "local"  # never routed (Token)
 
 
 _BY_ID = frozenset(
@@ -46,7 +45,10 @@ _CATALOG = frozenset({"Retrieval", "GetCertificateType"})
 
 
 def method_kind(method: str, params: Mapping[str, str]) -> MethodKind:
-    """``VerifyCertificate`` routes by ID when CertificateID is given, else by holder (SPEC §5)."""
+    """``VerifyCertificate`` routes by ID when CertificateID is given, else by holder (SPEC §5).
+
+    ValueError for any other name: ``Token`` is answered by the node called, never routed.
+    """
     if method in _BY_ID:
         return MethodKind.BY_ID
     if method in _BY_HOLDER:
@@ -55,7 +57,7 @@ def method_kind(method: str, params: Mapping[str, str]) -> MethodKind:
         return MethodKind.BY_ID if params.get("CertificateID") else MethodKind.BY_HOLDER
     if method in _CATALOG:
         return MethodKind.CATALOG
-    return MethodKind.LOCAL
+    raise ValueError(f"{method!r} is not a routed method")
 
 
 # -- plans ----------------------------------------------------------------------------------------
@@ -130,9 +132,8 @@ def plan(
     if stopped is not None:
         return stopped
     visited = {*route_in, *([came_from] if came_from else [])}
-    if kind is MethodKind.LOCAL:
-        chosen: Plan = Local("not routed")
-    elif kind is MethodKind.CATALOG:
+    chosen: Plan
+    if kind is MethodKind.CATALOG:
         chosen = _plan_catalog(topology, node_id, visited)
     elif kind is MethodKind.BY_ID:
         chosen = _plan_by_id(topology, node_id, facts.via, visited)

@@ -6,9 +6,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
+from types import MappingProxyType
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -38,13 +40,15 @@ class Tier(StrEnum):
 
 
 # Which tiers a node of each tier may hang under (SPEC §1).
-ALLOWED_PARENTS: dict[Tier, frozenset[Tier]] = {
-    Tier.NATIONAL: frozenset(),
-    Tier.MINISTRY: frozenset({Tier.NATIONAL}),
-    Tier.PROVINCE: frozenset({Tier.NATIONAL}),
-    Tier.DEPARTMENT: frozenset({Tier.PROVINCE, Tier.CITY}),
-    Tier.CITY: frozenset({Tier.PROVINCE}),
-}
+ALLOWED_PARENTS: Mapping[Tier, frozenset[Tier]] = MappingProxyType(
+    {
+        Tier.NATIONAL: frozenset(),
+        Tier.MINISTRY: frozenset({Tier.NATIONAL}),
+        Tier.PROVINCE: frozenset({Tier.NATIONAL}),
+        Tier.DEPARTMENT: frozenset({Tier.PROVINCE, Tier.CITY}),
+        Tier.CITY: frozenset({Tier.PROVINCE}),
+    }
+)
 
 
 class _Strict(BaseModel):

@@ -4,4 +4,4 @@ tokens, and a per-account rate limit. ``Access`` is what the HTTP layer asks."""
 from nodes.access.guard import Access
 from nodes.access.ratelimit import RateLimiter
 
-__all__ = ["Access", "RateLimiter"]
+__all__ = ("Access", "RateLimiter")

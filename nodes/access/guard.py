@@ -19,7 +19,6 @@ from nodes.access.ratelimit import RateLimiter
 from nodes.clock import Clock
 from nodes.errors import AuthenticationFailed, IpMismatch, ParameterMissing, TooFrequent
 from nodes.store.accounts import DEFAULT_RATE_LIMIT, Account, AccountRepo
-from nodes.store.db import Database
 from nodes.store.tokens import TokenRepo
 
 _AUTH = ReturnCode.AUTH_FAILED.message
@@ -40,10 +39,17 @@ def same_ip(a: str, b: str) -> bool:
 
 
 class Access:
-    def __init__(self, db: Database, clock: Clock, *, limiter: RateLimiter | None = None):
+    def __init__(
+        self,
+        accounts: AccountRepo,
+        tokens: TokenRepo,
+        clock: Clock,
+        *,
+        limiter: RateLimiter | None = None,
+    ):
         self.clock = clock
-        self.accounts = AccountRepo(db)
-        self.tokens = TokenRepo(db)
+        self.accounts = accounts
+        self.tokens = tokens
         self.limiter = limiter or RateLimiter()
         self.token_limiter = RateLimiter()  # Token calls by calling address
         self._accounts: dict[str, Account] = {}

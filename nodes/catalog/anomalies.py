@@ -22,24 +22,17 @@ from typing import Any
 import structlog
 from pydantic import ValidationError
 
-from nodes.catalog.validate import OPERATIONS, Row, clean_row, dedupe_anomalies
-from nodes.catalog.wake import wake_push
+from nodes.catalog.validate import Row, clean_row, dedupe_anomalies
 from nodes.context import NodeContext
 from nodes.errors import StoreError
-from nodes.issuing import data_source_of
-from nodes.model.catalog import row_from_certificate
+from nodes.model.catalog import data_source_of, operation_for, row_from_certificate
 from nodes.model.certificate import Certificate
-from nodes.model.codes import CdOperation, CertificateStatus
-from nodes.store.anomalies import AnomalyRepo
-from nodes.store.catalog import CatalogRepo
-from nodes.store.db import Transaction
-from nodes.store.outbox import OutboxRepo
+from nodes.model.codes import CdOperation
 from nodes.store.schema import E1_COLUMNS
 
 log = structlog.get_logger()
 
 _COMPARED = tuple(column for column in E1_COLUMNS if column not in ("cd_time", "cd_batch"))
-_ENDED = (CertificateStatus.CANCELLED, CertificateStatus.REVOKED)
 
 
 def anomaly_rows(cd_batch: str, raw_rows: list[Any]) -> list[Row]:
@@ -58,7 +51,8 @@ async def receive_anomalies(ctx: NodeContext, cd_batch: str, raw_rows: list[Any]
 
     Returns how many anomalies were new.
     """
-    known = await AnomalyRepo(ctx.db).keys_of_batch(cd_batch)
+    store = ctx.store
+    known = await store.anomalies.keys_of_batch(cd_batch)
     fresh = [
         row
         for row in anomaly_rows(cd_batch, raw_rows)
@@ -68,9 +62,10 @@ async def receive_anomalies(ctx: NodeContext, cd_batch: str, raw_rows: list[Any]
         return 0
     corrections = await corrections_for(ctx, fresh)
     relay_to = await relay_children(ctx, fresh)
-    async with ctx.db.transaction() as tx:
-        await AnomalyRepo.add(tx, fresh, received_at=ctx.clock.stamp(), relay_to=relay_to)
-        await _queue(tx, corrections)
+    async with store.transaction() as tx:
+        await store.anomalies.add(tx, fresh, received_at=ctx.clock.stamp(), relay_to=relay_to)
+        if corrections:
+            await store.outbox.append_rows(tx, corrections)
     log.warning(
         "catalog.anomalies_received",
         cd_batch=cd_batch,
@@ -80,7 +75,7 @@ async def receive_anomalies(ctx: NodeContext, cd_batch: str, raw_rows: list[Any]
     )
     if corrections:
         log.info("catalog.anomalies_corrected", cd_batch=cd_batch, rows=len(corrections))
-        wake_push(ctx)
+        ctx.wakeups.push_now()
     return len(fresh)
 
 
@@ -91,14 +86,9 @@ async def relay_children(ctx: NodeContext, rows: list[Row]) -> dict[str, str]:
     if not children or not rows:
         return {}
     ids = sorted({row["certificate_source_id"] for row in rows})
-    entries = await CatalogRepo.states(ctx.db, ids)
+    entries = await ctx.store.catalog.states(ctx.store.db, ids)
     vias = {certificate_id: via_node for certificate_id, (via_node, _, _) in entries.items()}
     return {certificate_id: via for certificate_id, via in vias.items() if via in children}
-
-
-async def _queue(tx: Transaction, corrections: list[Row]) -> None:
-    if corrections:
-        await OutboxRepo.append_rows(tx, corrections)
 
 
 async def corrections_for(ctx: NodeContext, anomalies: list[Row]) -> list[Row]:
@@ -122,19 +112,16 @@ async def _held(ctx: NodeContext, certificate_id: str) -> Certificate | None:
     if not certificate_id:
         return None
     try:
-        return await ctx.certificates.get(certificate_id)
+        return await ctx.store.certificates.get(certificate_id)
     except (ValidationError, StoreError):  # a record stored unchecked: the admin must correct it
         return None
 
 
 def _row_of(ctx: NodeContext, cert: Certificate, rejected: Row) -> Row:
-    if cert.CertificateStatus in _ENDED:
-        operation = CdOperation.DELETE
-    elif rejected["cd_operation"] in OPERATIONS:
-        operation = CdOperation(rejected["cd_operation"])
-    else:
-        operation = CdOperation.UPDATE
+    """The row the certificate gives, as new (I) when the rejected row said so, else U (D when
+    the certificate is 注销/吊销)."""
+    operation = operation_for(cert, new=rejected["cd_operation"] == CdOperation.INSERT)
     row = row_from_certificate(
-        cert, data_source=data_source_of(ctx), operation=operation, cd_time=ctx.clock.stamp()
+        cert, data_source=data_source_of(ctx.node), operation=operation, cd_time=ctx.clock.stamp()
     )
     return dict(row.model_dump())

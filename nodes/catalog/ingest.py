@@ -42,7 +42,6 @@ from nodes.store.schema import MESSAGE_COLUMNS
 log = structlog.get_logger()
 
 CHECKPOINT_ROWS = 1000  # a commit of this many rows has the WAL copied back in the background
-_MESSAGE_COLUMNS = list(MESSAGE_COLUMNS)
 _MESSAGE_WIDTH = len(MESSAGE_COLUMNS)
 
 
@@ -111,7 +110,7 @@ def _rows_of(columns: Any, rows: list[Any]) -> list[Any]:
     """The rows as validation takes them: arrays in ``MESSAGE_COLUMNS`` order (the header this
     node's children send) or without a header, as they are; arrays under another header as E.1
     objects; under a header that is not a list of names, none a row."""
-    if columns is None or columns == _MESSAGE_COLUMNS:
+    if columns is None or (isinstance(columns, list) and tuple(columns) == MESSAGE_COLUMNS):
         return rows
     if not isinstance(columns, list) or not all(type(column) is str for column in columns):
         return [None] * len(rows)
@@ -162,7 +161,7 @@ async def commit_batches(ctx: NodeContext, prepared: list[Prepared]) -> list[Bat
     """
     now = ctx.clock.stamp()
     forward = ctx.topology.parent(ctx.node_id) is not None
-    async with ctx.db.transaction() as tx:
+    async with ctx.store.transaction() as tx:
         known = await IngestedBatchRepo.outcomes(tx, [p.cd_batch for p in prepared])
         first: dict[str, Prepared] = {}
         for item in prepared:
@@ -178,7 +177,7 @@ async def commit_batches(ctx: NodeContext, prepared: list[Prepared]) -> list[Bat
             await IngestedBatchRepo.record(tx, records)
             await NodeState.put(tx, LAST_EXCHANGE_AT, now)
     if sum(item.rows for item in fresh) >= CHECKPOINT_ROWS:
-        ctx.db.checkpoint_soon()  # copied back into the file beside the next commit
+        ctx.store.db.checkpoint_soon()  # copied back into the file beside the next commit
     for item, batch, record in zip(fresh, settled, records, strict=True):
         _log_ingested(item, batch, record.anomalies)
     recorded = {**known, **{record.cd_batch: record for record in records}}
@@ -217,15 +216,11 @@ async def _apply(tx: Transaction, batches: list[Prepared]) -> list[_Settled]:
     count = sum(len(item.valid) for item in batches)
     if not count:
         return [_Settled([], 0, []) for _ in batches]
-    await tx.execute("SAVEPOINT apply_all")
     # chained, not copied into one list: rows the worker packed are unpacked as the statement
     # reads them, in the SQLite thread (``PackedRows``)
     values = chain.from_iterable(item.valid for item in batches)
-    if await CatalogRepo.upsert_values(tx, values, owned_here=True) == count:
-        await tx.execute("RELEASE apply_all")
+    if await CatalogRepo.upsert_all_owned(tx, values, count):
         return [_Settled(item.valid, len(item.valid), []) for item in batches]
-    await tx.execute("ROLLBACK TO apply_all")
-    await tx.execute("RELEASE apply_all")
     stored = await CatalogRepo.states(tx, [row[0] for item in batches for row in item.valid])
     settled = [settle(item.valid, stored, item.sender.node_id) for item in batches]
     await CatalogRepo.upsert_values(tx, [row for batch in settled for row in batch.changes])

@@ -19,9 +19,8 @@ import orjson
 import structlog
 
 from nodes.context import NodeContext
-from nodes.store.anomalies import AnomalyRepo
-from nodes.store.batches import LAST_EXCHANGE_AT, NodeState
-from nodes.store.outbox import OutboxRepo, PendingBatch
+from nodes.store.batches import LAST_EXCHANGE_AT
+from nodes.store.outbox import PendingBatch
 from nodes.store.schema import MESSAGE_COLUMNS
 
 log = structlog.get_logger()
@@ -32,12 +31,13 @@ IN_FLIGHT = 4  # batches published and not yet acknowledged, at most
 
 async def form_batch(ctx: NodeContext, *, limit: int = BATCH_ROWS) -> str | None:
     """Put the oldest unbatched outbox rows into a new batch; None when there are none."""
-    if not await OutboxRepo(ctx.db).has_unbatched():
+    store = ctx.store
+    if not await store.outbox.has_unbatched():
         return None
-    async with ctx.db.transaction() as tx:
-        seq = await NodeState.next_batch_seq(tx)
+    async with store.transaction() as tx:
+        seq = await store.state.next_batch_seq(tx)
         cd_batch = f"{ctx.node_id}-{seq}"
-        formed = await OutboxRepo.form_batch(tx, cd_batch, limit=limit)
+        formed = await store.outbox.form_batch(tx, cd_batch, limit=limit)
     if formed == 0:  # only the counter moved; harmless
         return None
     log.info("catalog.batch_formed", cd_batch=cd_batch, rows=formed)
@@ -75,11 +75,11 @@ class BatchMessage:
 
 async def batch_message(ctx: NodeContext, cd_batch: str) -> BatchMessage | None:
     """The catalog message of a pending batch, None once it has left the outbox."""
-    parts = await OutboxRepo(ctx.db).batch_parts(cd_batch)
+    parts = await ctx.store.outbox.batch_parts(cd_batch)
     if not parts:
         return None
     body = catalog_message(cd_batch, ctx.node_id, parts)
-    return BatchMessage(body, await OutboxRepo.rows_of(ctx.db, cd_batch))
+    return BatchMessage(body, await ctx.store.outbox.rows_of(cd_batch))
 
 
 def catalog_message(cd_batch: str, sender: str, rows: Iterable[bytes]) -> bytes:
@@ -97,8 +97,9 @@ class AckOutcome:
 
 async def acknowledge(ctx: NodeContext, cd_batch: str, anomalies: int) -> AckOutcome:
     """Apply the parent's acknowledgement of ``cd_batch``, which counted ``anomalies`` E.2 rows."""
-    outbox, repo = OutboxRepo(ctx.db), AnomalyRepo(ctx.db)
-    rows = await OutboxRepo.rows_of(ctx.db, cd_batch)
+    store = ctx.store
+    outbox, repo = store.outbox, store.anomalies
+    rows = await outbox.rows_of(cd_batch)
     if not rows:
         return AckOutcome(done=False, reason="unknown")
     received = await repo.keys_of_batch(cd_batch)
@@ -113,10 +114,10 @@ async def acknowledge(ctx: NodeContext, cd_batch: str, anomalies: int) -> AckOut
         ids = [row["certificate_source_id"] for row in await outbox.batch_rows(cd_batch)]
         clean = [certificate_id for certificate_id in ids if certificate_id not in rejected]
     now = ctx.clock.stamp()
-    async with ctx.db.transaction() as tx:
-        await OutboxRepo.delete_batch(tx, cd_batch)
-        resolved = await AnomalyRepo.resolve(tx, clean, except_batch=cd_batch, at=now)
-        await NodeState.put(tx, LAST_EXCHANGE_AT, now)
+    async with store.transaction() as tx:
+        await outbox.delete_batch(tx, cd_batch)
+        resolved = await repo.resolve(tx, clean, except_batch=cd_batch, at=now)
+        await store.state.put(tx, LAST_EXCHANGE_AT, now)
     log.info(
         "catalog.batch_acknowledged",
         cd_batch=cd_batch,

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from gateway.core.topology import Topology
 from nodes.context import NodeContext
 from nodes.model.types import CertificateType
-from nodes.store.batches import TYPES_ACKED_UPTO, NodeState
+from nodes.store.batches import TYPES_ACKED_UPTO
 from nodes.store.types import BUILTIN, StoredType, TypeRepo
 
 log = structlog.get_logger()
@@ -62,7 +62,7 @@ def _wire(stored: StoredType) -> dict[str, Any]:
 
 
 async def define(ctx: NodeContext, ctype: CertificateType) -> StoredType:
-    repo = TypeRepo(ctx.db)
+    repo = ctx.store.types
     if await repo.get(ctype.CertificateTypeCode) is not None:
         raise TypeRefused(f"type {ctype.CertificateTypeCode} is already defined", status=409)
     await repo.define(ctype, defined_at_node=ctx.node_id, approved=False, now=ctx.clock.stamp())
@@ -71,7 +71,7 @@ async def define(ctx: NodeContext, ctype: CertificateType) -> StoredType:
 
 
 async def approve(ctx: NodeContext, type_code: str) -> StoredType:
-    repo = TypeRepo(ctx.db)
+    repo = ctx.store.types
     stored = await repo.get(type_code)
     if stored is None:
         raise TypeRefused(f"no type {type_code}", status=404)
@@ -104,15 +104,13 @@ class TypesSent:
 
 async def types_message(ctx: NodeContext) -> dict[str, Any] | None:
     """The types changed here since the parent's last acknowledgement, None when none."""
-    acked = await NodeState(ctx.db).get(TYPES_ACKED_UPTO) or ""
-    newest = await ctx.db.scalar(  # cheap check first: the push loop asks on every round
-        "SELECT max(updated_at) FROM certificate_type WHERE defined_at_node != ?", (BUILTIN,)
-    )
-    if newest is None or str(newest) <= acked:
+    acked = await ctx.store.state.get(TYPES_ACKED_UPTO) or ""
+    newest = await ctx.store.types.last_change()  # cheap: the push loop asks on every round
+    if newest is None or newest <= acked:
         return None
     changed = [
         stored
-        for stored in await TypeRepo(ctx.db).all()
+        for stored in await ctx.store.types.all()
         if stored.defined_at_node != BUILTIN and stored.updated_at > acked
     ]
     if not changed:
@@ -122,10 +120,10 @@ async def types_message(ctx: NodeContext) -> dict[str, Any] | None:
 
 
 async def acknowledge_types(ctx: NodeContext, upto: str) -> None:
-    acked = await NodeState(ctx.db).get(TYPES_ACKED_UPTO) or ""
+    acked = await ctx.store.state.get(TYPES_ACKED_UPTO) or ""
     if upto > acked:
-        async with ctx.db.transaction() as tx:
-            await NodeState.put(tx, TYPES_ACKED_UPTO, upto)
+        async with ctx.store.transaction() as tx:
+            await ctx.store.state.put(tx, TYPES_ACKED_UPTO, upto)
         log.info("type.push_acknowledged", upto=upto)
 
 
@@ -138,7 +136,7 @@ async def merge_types(
     built-in type is never replaced, and an unchanged type is not rewritten (so repeated
     messages change nothing and are not forwarded again).
     """
-    repo = TypeRepo(ctx.db)
+    repo = ctx.store.types
     below = None if child is None else {node.id for node in ctx.topology.subtree(child)}
     changed = 0
     for item in items:
@@ -178,7 +176,7 @@ def _parse(item: Any) -> tuple[CertificateType, str, bool] | None:
 
 async def approved_notice(ctx: NodeContext, type_code: str) -> dict[str, Any] | None:
     """The message that carries an approved type down to the children."""
-    stored = await TypeRepo(ctx.db).get(type_code)
+    stored = await ctx.store.types.get(type_code)
     if stored is None or not stored.approved:
         return None
     return {"from": ctx.node_id, "types_approved": [_wire(stored)]}

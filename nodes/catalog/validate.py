@@ -12,15 +12,19 @@ The rule that needs the parent's catalog (an ``I`` for an id another subtree own
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from operator import itemgetter, mul
+from types import MappingProxyType
 from typing import Any
 
-from gateway.core.topology import NodeSpec, Topology
-from nodes.model.codes import HOLDER_TYPE_NAMES, CdOperation, in_jurisdiction, is_area_code
+from gateway.core.areas import is_area_code
+from gateway.core.topology import Topology
+from nodes.model.catalog import data_source_of
+from nodes.model.codes import HOLDER_TYPE_NAMES, CdOperation, in_jurisdiction
 from nodes.model.dates import parse_date
 from nodes.model.identifiers import (
     ALNUM36,
@@ -53,31 +57,28 @@ OWNED_ELSEWHERE = "证照标识已被其他下级系统占用 (the CertificateID
 REQUIRED_COLUMNS: tuple[str, ...] = tuple(
     column for column in E1_COLUMNS if column not in ("certificate_holder_type", "cd_batch")
 )
-DEFAULT_DATA_SOURCE = "000"  # nodes the topology gives no A.3 code (national, ministry, province)
 OPERATIONS = frozenset(op.value for op in CdOperation)
 
 _required_values = itemgetter(*REQUIRED_COLUMNS)
 _WIDTH = len(MESSAGE_COLUMNS)
-_AT = {column: index for index, column in enumerate(MESSAGE_COLUMNS)}
-_NONE_MISSING: set[str] = set()  # shared, never mutated
+_AT = MappingProxyType({column: index for index, column in enumerate(MESSAGE_COLUMNS)})
+_NONE_MISSING: frozenset[str] = frozenset()
 _BLANKS = ("",) * len(E1_COLUMNS)
-_ONLY_STR = {str}
+_ONLY_STR = frozenset({str})
 _E1_KEYS = frozenset(E1_COLUMNS)
-_REQUIRED_REMARKS = {column: REQUIRED_EMPTY.format(column=column) for column in REQUIRED_COLUMNS}
+_REQUIRED_REMARKS = MappingProxyType(
+    {column: REQUIRED_EMPTY.format(column=column) for column in REQUIRED_COLUMNS}
+)
 _CERTIFICATE_ID = re.compile(
     r"1\.2\.156\.3005\.2\.([0-9A-Z]{21})\.([0-9A-Z]{6,18})\.([0-9A-Z]{1,32})\.(\d{3})\.([0-9A-Z])"
 )
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_USCC_VALUE = {ch: index for index, ch in enumerate(USCC_CHARSET)}
+_USCC_VALUE = MappingProxyType({ch: index for index, ch in enumerate(USCC_CHARSET)})
 # ISO/IEC 7064 MOD 37,36 as a transition table: _STEP[p][ch] is the next p.
-_STEP: tuple[dict[str, int], ...] = tuple(
-    {ch: (((p + value) % 36 or 36) * 2) % 37 for value, ch in enumerate(ALNUM36)} for p in range(37)
+_STEP: tuple[Mapping[str, int], ...] = tuple(
+    MappingProxyType({ch: (((p + value) % 36 or 36) * 2) % 37 for value, ch in enumerate(ALNUM36)})
+    for p in range(37)
 )
-
-
-def node_data_source(node: NodeSpec) -> str:
-    """The A.3 code a node's rows carry (the same default as ``nodes.issuing.data_source_of``)."""
-    return node.data_source or DEFAULT_DATA_SOURCE
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +93,7 @@ class Sender:
 def sender_of(topology: Topology, node_id: str) -> Sender:
     return Sender(
         node_id=node_id,
-        data_sources=frozenset(node_data_source(node) for node in topology.subtree(node_id)),
+        data_sources=frozenset(data_source_of(node) for node in topology.subtree(node_id)),
         jurisdiction=topology.jurisdiction(node_id),
     )
 
@@ -137,10 +138,14 @@ _cached_uscc = lru_cache(maxsize=16384)(is_valid_uscc)
 # GB 11643: the weighted sum of the first 17 digits, in three parts that repeat across holders
 # (the area code, the birth date) or are few (the sequence), each computed once.
 _DIGITS = re.compile(r"[0-9]+")
-_SEQUENCE_SUM = {
-    f"{n:03d}": sum(int(d) * w for d, w in zip(f"{n:03d}", CITIZEN_ID_WEIGHTS[14:], strict=True))
-    for n in range(1000)
-}
+_SEQUENCE_SUM = MappingProxyType(
+    {
+        f"{n:03d}": sum(
+            int(d) * w for d, w in zip(f"{n:03d}", CITIZEN_ID_WEIGHTS[14:], strict=True)
+        )
+        for n in range(1000)
+    }
+)
 
 
 def _weighted(digits: str, weights: Sequence[int]) -> int | None:
@@ -232,7 +237,7 @@ def row_remarks(row: Row, sender: Sender, today: str) -> list[str]:
     A required column that is empty gets its own remark; the format rules judge only what is there.
     """
     if all(map(str.strip, _required_values(row))):
-        missing: set[str] = _NONE_MISSING
+        missing: AbstractSet[str] = _NONE_MISSING
         remarks = []
     else:
         missing = {c for c in REQUIRED_COLUMNS if not row[c].strip()}
@@ -254,7 +259,7 @@ def row_remarks(row: Row, sender: Sender, today: str) -> list[str]:
     return remarks
 
 
-def _exchange_remarks(row: Row, sender: Sender, today: str, missing: set[str]) -> list[str]:
+def _exchange_remarks(row: Row, sender: Sender, today: str, missing: AbstractSet[str]) -> list[str]:
     found: list[str] = []
     if "issue_date" not in missing:
         normalised = _issue_date(row["issue_date"], today)

@@ -5,6 +5,8 @@ Every rendering records the four B.3 copy items. ``render`` picks one by the wir
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Literal
 
 from nodes.files.ofd import render_ofd
@@ -13,11 +15,13 @@ from nodes.files.picture import render_picture_zip
 from nodes.model.certificate import Certificate, CertificateCopy
 
 FileFormat = Literal["ofd", "pdf", "zip"]
-MEDIA_TYPES: dict[str, str] = {
-    "ofd": "application/ofd",
-    "pdf": "application/pdf",
-    "zip": "application/zip",
-}
+MEDIA_TYPES: Mapping[str, str] = MappingProxyType(
+    {
+        "ofd": "application/ofd",
+        "pdf": "application/pdf",
+        "zip": "application/zip",
+    }
+)
 
 
 def render(cert: Certificate, copy: CertificateCopy, fmt: FileFormat) -> tuple[bytes, str]:
@@ -33,4 +37,4 @@ def render(cert: Certificate, copy: CertificateCopy, fmt: FileFormat) -> tuple[b
     return data, MEDIA_TYPES[fmt]
 
 
-__all__ = ["MEDIA_TYPES", "FileFormat", "render", "render_ofd", "render_pdf", "render_picture_zip"]
+__all__ = ("MEDIA_TYPES", "FileFormat", "render", "render_ofd", "render_pdf", "render_picture_zip")

@@ -21,14 +21,10 @@ from nodes.context import NodeContext
 from nodes.http.keys import CONTEXT
 from nodes.http.middleware import json_response
 from nodes.http.sharing import ACCESS
-from nodes.issuing import record_changes
+from nodes.issuing import issue, maintain
 from nodes.model.certificate import Certificate, DetailGroup, SurfaceItem
-from nodes.model.codes import CdOperation, CertificateStatus
-from nodes.store.anomalies import AnomalyRepo
-from nodes.store.batches import LAST_EXCHANGE_AT, NodeState
-from nodes.store.catalog import CatalogRepo
-from nodes.store.outbox import OutboxRepo
-from nodes.store.types import TypeRepo
+from nodes.model.codes import CertificateStatus
+from nodes.store.batches import LAST_EXCHANGE_AT
 
 ADMIN_KEY_HEADER = "X-Ecert-Admin-Key"
 _KEY_CACHE = web.AppKey("ecert.admin_key", dict[str, str])
@@ -93,19 +89,19 @@ async def json_body(request: web.Request) -> dict[str, Any]:
 
 async def status(request: web.Request) -> web.Response:
     ctx = check_admin(request)
-    last_exchange = await NodeState(ctx.db).get(LAST_EXCHANGE_AT)
+    store = ctx.store
     return json_response(
         {
             "node": ctx.node_id,
             "tier": ctx.node.tier.value,
             "url": ctx.node.url,
             "pid": os.getpid(),
-            "certificates": await ctx.certificates.count(),
-            "catalog_rows": await CatalogRepo(ctx.db).count(),
-            "outbox_pending": await OutboxRepo(ctx.db).pending(),
-            "open_anomalies": await AnomalyRepo(ctx.db).open_count(),
-            "last_exchange_at": last_exchange,
-            "types": await TypeRepo(ctx.db).count(approved_only=True),
+            "certificates": await store.certificates.count(),
+            "catalog_rows": await store.catalog.count(),
+            "outbox_pending": await store.outbox.pending(),
+            "open_anomalies": await store.anomalies.open_count(),
+            "last_exchange_at": await store.state.get(LAST_EXCHANGE_AT),
+            "types": await store.types.count(approved_only=True),
         }
     )
 
@@ -154,17 +150,14 @@ _SUMMARY = (
     "CertificateHolderName",
     "CertificateName",
 )
-_CANCELLING = frozenset({CertificateStatus.CANCELLED, CertificateStatus.REVOKED})
 MAX_LISTED = 100_000  # certificates one listing returns at most
 
 
 async def _stored_record(ctx: NodeContext, certificate_id: str) -> dict[str, Any]:
-    row = await ctx.db.fetchone(
-        "SELECT record FROM certificate WHERE certificate_id = ?", (certificate_id,)
-    )
-    if row is None:
+    stored = await ctx.store.certificates.record(certificate_id)
+    if stored is None:
         raise admin_error(404, f"no certificate {certificate_id} at {ctx.node_id}")
-    record: dict[str, Any] = orjson.loads(row[0])
+    record: dict[str, Any] = orjson.loads(stored)
     return record
 
 
@@ -209,26 +202,18 @@ def _construct(record: dict[str, Any]) -> Certificate:
     return Certificate.model_construct(**values)
 
 
-def _operation(cert: Certificate, *, new: bool) -> CdOperation:
-    if cert.CertificateStatus in _CANCELLING:
-        return CdOperation.DELETE
-    return CdOperation.INSERT if new else CdOperation.UPDATE
-
-
 async def list_certificates(request: web.Request) -> web.Response:
     ctx = check_admin(request)
-    sql, args = "SELECT record FROM certificate", []
-    holder = request.query.get("holder")
-    if holder:
-        sql, args = sql + " WHERE holder_code = ?", [holder]
     try:
         limit = int(request.query.get("limit", "10000"))
     except ValueError:
         raise admin_error(400, "limit must be an integer") from None
     if not 1 <= limit <= MAX_LISTED:
         raise admin_error(400, f"limit must be between 1 and {MAX_LISTED}")
-    rows = await ctx.db.fetchall(sql + " ORDER BY certificate_id LIMIT ?", [*args, limit])
-    records = [orjson.loads(row[0]) for row in rows]
+    stored = await ctx.store.certificates.records(
+        holder_code=request.query.get("holder") or None, limit=limit
+    )
+    records = [orjson.loads(record) for record in stored]
     return json_response([{key: record.get(key, "") for key in _SUMMARY} for record in records])
 
 
@@ -241,11 +226,7 @@ async def issue_certificate(request: web.Request) -> web.Response:
     """制证签发: a new certificate (or a whole new record for an existing id)."""
     ctx = check_admin(request)
     cert = build_certificate(await json_body(request), validate=_validating(request))
-    existing = await ctx.db.fetchone(
-        "SELECT 1 FROM certificate WHERE certificate_id = ?", (cert.CertificateID,)
-    )
-    new = existing is None
-    await record_changes(ctx, [(cert, _operation(cert, new=new))])
+    await issue(ctx, cert)
     return json_response(cert.to_record())
 
 
@@ -258,7 +239,7 @@ async def correct_certificate(request: web.Request) -> web.Response:
         raise admin_error(400, "CertificateID cannot be corrected; issue a new version instead")
     record = {**await _stored_record(ctx, certificate_id), **changes}
     cert = build_certificate(record, validate=_validating(request))
-    await record_changes(ctx, [(cert, _operation(cert, new=False))])
+    await maintain(ctx, cert)
     return json_response(cert.to_record())
 
 
@@ -284,5 +265,5 @@ async def change_status(request: web.Request) -> web.Response:
         cert = build_certificate(record, validate=True)
     except web.HTTPException:  # a record stored without validation keeps its faults
         cert = build_certificate(record, validate=False)
-    await record_changes(ctx, [(cert, _operation(cert, new=False))])
+    await maintain(ctx, cert)
     return json_response(cert.to_record())

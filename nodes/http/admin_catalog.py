@@ -12,15 +12,10 @@ from pydantic import ValidationError
 
 from nodes.catalog import types
 from nodes.catalog.validate import clean_row
-from nodes.catalog.wake import running_of, wake_push
 from nodes.http.admin import admin_error, check_admin, json_body
 from nodes.http.middleware import json_response
 from nodes.model.types import CertificateType
-from nodes.store.anomalies import AnomalyRepo
-from nodes.store.catalog import CatalogRepo
-from nodes.store.outbox import OutboxRepo
 from nodes.store.schema import E1_COLUMNS
-from nodes.store.types import TypeRepo
 
 MAX_LIMIT = 1_000_000
 ANOMALY_STATES = ("open", "resolved", "all")
@@ -48,7 +43,7 @@ async def list_anomalies(request: web.Request) -> web.Response:
     state = request.query.get("state", "all")
     if state not in ANOMALY_STATES:
         raise admin_error(400, f"state must be one of {', '.join(ANOMALY_STATES)}")
-    repo = AnomalyRepo(ctx.db)
+    repo = ctx.store.anomalies
     rows = await repo.find(
         state=state,
         certificate_id=request.query.get("certificate_id") or None,
@@ -66,10 +61,10 @@ async def inject_catalog_row(request: web.Request) -> web.Response:
     body = await json_body(request)
     raw_rows = body["rows"] if isinstance(body.get("rows"), list) else [body]
     rows = [_raw_row(raw) for raw in raw_rows]
-    async with ctx.db.transaction() as tx:
-        await OutboxRepo.append_rows(tx, rows)
-    wake_push(ctx)
-    pending = await OutboxRepo(ctx.db).pending()
+    async with ctx.store.transaction() as tx:
+        await ctx.store.outbox.append_rows(tx, rows)
+    ctx.wakeups.push_now()
+    pending = await ctx.store.outbox.pending()
     return json_response({"queued": len(rows), "outbox_pending": pending})
 
 
@@ -84,7 +79,7 @@ def _raw_row(raw: Any) -> dict[str, str]:
 
 async def list_types(request: web.Request) -> web.Response:
     ctx = check_admin(request)
-    return json_response([types.type_view(stored) for stored in await TypeRepo(ctx.db).all()])
+    return json_response([types.type_view(stored) for stored in await ctx.store.types.all()])
 
 
 async def define_type(request: web.Request) -> web.Response:
@@ -98,7 +93,7 @@ async def define_type(request: web.Request) -> web.Response:
         stored = await types.define(ctx, ctype)
     except types.TypeRefused as exc:
         raise admin_error(exc.status, str(exc)) from None
-    wake_push(ctx)
+    ctx.wakeups.push_now()
     response = json_response(types.type_view(stored))
     response.set_status(201)
     return response
@@ -112,16 +107,14 @@ async def approve_type(request: web.Request) -> web.Response:
         stored = await types.approve(ctx, type_code)
     except types.TypeRefused as exc:
         raise admin_error(exc.status, str(exc)) from None
-    running = running_of(ctx)
-    if running is not None:
-        await running.announce_approval(type_code)
+    ctx.wakeups.announce_approval(type_code)
     return json_response(types.type_view(stored))
 
 
 async def show_catalog(request: web.Request) -> web.Response:
     """Debug view of the catalog index: ``?holder=&id=&via=&limit=`` → total and rows."""
     ctx = check_admin(request)
-    repo = CatalogRepo(ctx.db)
+    repo = ctx.store.catalog
     filters = {
         "holder_code": request.query.get("holder") or None,
         "certificate_id": request.query.get("id") or None,

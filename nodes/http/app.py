@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from nodes.context import NodeContext, Resolver
+from nodes.call import Resolver
+from nodes.context import NodeContext
 from nodes.http import admin, admin_catalog, body, files, health, openapi, sharing
-from nodes.http.keys import CONTEXT, RESOLVER
-from nodes.http.middleware import envelope_middleware
+from nodes.http.keys import CONTEXT, FILE_RELAY, RESOLVER
+from nodes.http.middleware import REQUEST_IDS, RequestIds, envelope_middleware
+from nodes.relay import FileRelay
 
 
-def create_app(ctx: NodeContext, *, resolver: Resolver) -> web.Application:
-    """The node app. ``resolver`` answers an authenticated call: locally or along the cascade."""
+def create_app(ctx: NodeContext, *, resolver: Resolver, file_relay: FileRelay) -> web.Application:
+    """The node app. ``resolver`` answers an authenticated call: locally or along the cascade;
+    ``file_relay`` serves the fileUrls that name a file further along it."""
     app = web.Application(middlewares=[envelope_middleware], client_max_size=body.MAX_BODY)
+    app[REQUEST_IDS] = RequestIds()
     app[CONTEXT] = ctx
     app[RESOLVER] = resolver
+    app[FILE_RELAY] = file_relay
     sharing.setup(app, ctx)  # access checks and the audit log (flushed in cleanup_ctx)
     path = ctx.topology.path
     app.router.add_get("/healthz", health.healthz)

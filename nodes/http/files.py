@@ -20,10 +20,9 @@ from gateway.core.protocol import ReturnCode
 from nodes.context import NodeContext
 from nodes.errors import MethodNotAllowed, NotFound
 from nodes.files import render
-from nodes.http.keys import CONTEXT
+from nodes.http.keys import CONTEXT, FILE_RELAY
 from nodes.model.certificate import Certificate
-from nodes.relay import relay_file
-from nodes.store.files import FileLink, FileLinkRepo
+from nodes.store.files import FileLink
 
 log = structlog.get_logger()
 _FILE_NAME = re.compile(r"(?P<token>[0-9A-F]{32})\.(?P<ext>ofd|pdf|zip)")
@@ -46,11 +45,11 @@ async def download(request: web.Request) -> web.StreamResponse:
     if named is None:
         raise FileNotFound("not a fileUrl this node hands out")
     token, ext = named.group("token"), named.group("ext")
-    link = await FileLinkRepo(ctx.db).get(token, now=ctx.clock.now().timestamp())
+    link = await ctx.store.files.get(token, now=ctx.clock.now().timestamp())
     if link is None or link.file_format != ext:
         raise FileNotFound("the file link is unknown or has expired")
     if link.kind == "relay":
-        return await _relay(ctx, link)
+        return await _relay(request, link)
     cert = await _certificate(ctx, link.certificate_id)
     if link.copy is None:
         raise FileNotFound("the file link records no copy")
@@ -70,18 +69,24 @@ async def download(request: web.Request) -> web.StreamResponse:
 
 async def _certificate(ctx: NodeContext, certificate_id: str) -> Certificate:
     """The stored certificate; a record stored without validation (fault injection) as is."""
-    row = await ctx.db.fetchone(
-        "SELECT record FROM certificate WHERE certificate_id = ?", (certificate_id,)
-    )
-    if row is None:
+    stored = await ctx.store.certificates.record(certificate_id)
+    if stored is None:
         raise FileNotFound(f"certificate {certificate_id} is no longer held here")
-    record: dict[str, Any] = orjson.loads(row[0])
+    record: dict[str, Any] = orjson.loads(stored)
     try:
         return Certificate.model_validate(record)
     except ValueError:
         return Certificate.model_construct(**record)
 
 
-async def _relay(ctx: NodeContext, link: FileLink) -> web.StreamResponse:
-    """A file held further along the cascade: fetched from the next hop and passed on."""
-    return await relay_file(ctx, link)
+async def _relay(request: web.Request, link: FileLink) -> web.StreamResponse:
+    """A file held further along the cascade: fetched from the next hop and passed on with its
+    status (404 for a link expired there); a next hop that cannot be reached is 30."""
+    fetched = await request.app[FILE_RELAY].fetch(link)
+    headers = {"Content-Disposition": fetched.disposition} if fetched.disposition else None
+    return web.Response(
+        body=fetched.body,
+        status=fetched.status,
+        content_type=fetched.content_type,
+        headers=headers,
+    )

@@ -35,8 +35,21 @@ log = structlog.get_logger()
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REQUEST_ID = web.RequestKey("ecert.request_id", str)
 _REQUEST_ID = re.compile(r"^[0-9A-Za-z._:-]{1,64}$")
-_PREFIX = secrets.token_hex(8)  # this process's; with the counter below, unique and cheap
-_SEQUENCE = itertools.count(1)
+
+
+class RequestIds:
+    """New request ids of one app: a random prefix and a counter, unique and cheap."""
+
+    def __init__(self) -> None:
+        self._prefix = secrets.token_hex(8)
+        self._sequence = itertools.count(1)
+
+    def new(self) -> str:
+        """32 hex characters."""
+        return f"{self._prefix}{next(self._sequence):016x}"
+
+
+REQUEST_IDS = web.AppKey("ecert.request_ids", RequestIds)
 
 
 def json_response(
@@ -74,7 +87,7 @@ def error_response(
 def request_id_of(request: web.Request) -> str:
     """The caller's X-Ecert-Request-Id when it is a sane token, else a new 32-hex id."""
     given = request.headers.get(HEADER_REQUEST_ID, "")
-    return given if _REQUEST_ID.match(given) else f"{_PREFIX}{next(_SEQUENCE):016x}"
+    return given if _REQUEST_ID.match(given) else request.app[REQUEST_IDS].new()
 
 
 def _under_sharing_path(request: web.Request) -> bool:

@@ -3,7 +3,9 @@ models that validate the parameters (``nodes.sharing.params``), plus the Appendi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
+from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 
 from aiohttp import web
@@ -111,33 +113,39 @@ class RetrievalItem(_RequiredData):
     certificateID: str
 
 
-ANSWERS: dict[str, type[BaseModel]] = {
-    "Token": Envelope[TokenData],
-    "GetCertificateFileByHolder": Envelope[ListOf[FileItem]],
-    "GetCertificateFileByCertificateID": Envelope[ListOf[FileItem]],
-    "GetCertificateDataByHolder": Envelope[ListOf[DataItem]],
-    "GetCertificateDataByCertificateID": Envelope[ListOf[DataItem]],
-    "VerifyCertificate": Envelope[VerifyResult],
-    "GetCertificatePictureByCertificateID": Envelope[ListOf[FileItem]],
-    "GetCertificatePictureByHolder": Envelope[ListOf[FileItem]],
-    "GetCertificateType": Envelope[ListOf[TypeItem]],
-    "Retrieval": Envelope[ListOf[RetrievalItem]],
-}
+ANSWERS: Mapping[str, type[BaseModel]] = MappingProxyType(
+    {
+        "Token": Envelope[TokenData],
+        "GetCertificateFileByHolder": Envelope[ListOf[FileItem]],
+        "GetCertificateFileByCertificateID": Envelope[ListOf[FileItem]],
+        "GetCertificateDataByHolder": Envelope[ListOf[DataItem]],
+        "GetCertificateDataByCertificateID": Envelope[ListOf[DataItem]],
+        "VerifyCertificate": Envelope[VerifyResult],
+        "GetCertificatePictureByCertificateID": Envelope[ListOf[FileItem]],
+        "GetCertificatePictureByHolder": Envelope[ListOf[FileItem]],
+        "GetCertificateType": Envelope[ListOf[TypeItem]],
+        "Retrieval": Envelope[ListOf[RetrievalItem]],
+    }
+)
 
 
-_ENVELOPE_ONLY = {"application/json": {"schema": {"type": "object", "required": ["head", "data"]}}}
-# the two answers that are not HTTP 200 (SPEC §3.1 [P]): still an envelope, with its code
-_REFUSALS: dict[str, Any] = {
-    "405": {
-        "description": "called without POST: status 2, header Allow: POST",
-        "headers": {"Allow": {"schema": {"type": "string", "const": "POST"}}},
-        "content": _ENVELOPE_ONLY,
-    },
-    "413": {
-        "description": "a body over 1 MiB, refused before it is read: status 15",
-        "content": _ENVELOPE_ONLY,
-    },
-}
+def _envelope_only() -> dict[str, Any]:
+    return {"application/json": {"schema": {"type": "object", "required": ["head", "data"]}}}
+
+
+def _refusals() -> dict[str, Any]:
+    """The two answers of a method that are not HTTP 200 (SPEC §3.1 [P]): still an envelope."""
+    return {
+        "405": {
+            "description": "called without POST: status 2, header Allow: POST",
+            "headers": {"Allow": {"schema": {"type": "string", "const": "POST"}}},
+            "content": _envelope_only(),
+        },
+        "413": {
+            "description": "a body over 1 MiB, refused before it is read: status 15",
+            "content": _envelope_only(),
+        },
+    }
 
 
 @cache
@@ -170,7 +178,7 @@ def openapi_document(path: str, title: str) -> dict[str, Any]:
                             "application/json": {"schema": refs[(ANSWERS[method], "validation")]}
                         },
                     },
-                    **_REFUSALS,
+                    **_refusals(),
                 },
             }
         }
@@ -213,12 +221,12 @@ def _file_path() -> dict[str, Any]:
                 },
                 "404": {
                     "description": "unknown or expired link: an envelope with status 10",
-                    "content": _ENVELOPE_ONLY,
+                    "content": _envelope_only(),
                 },
                 "405": {
                     "description": "not a GET: status 2, header Allow: GET",
                     "headers": {"Allow": {"schema": {"type": "string", "const": "GET"}}},
-                    "content": _ENVELOPE_ONLY,
+                    "content": _envelope_only(),
                 },
             },
         }

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -34,6 +34,7 @@ from gateway.core.protocol import (
     envelope,
 )
 from nodes.access.guard import Access
+from nodes.call import MethodCall, Relayed
 from nodes.context import NodeContext
 from nodes.errors import (
     AuthenticationFailed,
@@ -46,7 +47,6 @@ from nodes.housekeeping import housekeeping_loop
 from nodes.http.body import read_body
 from nodes.http.keys import CONTEXT, RESOLVER
 from nodes.http.middleware import REQUEST_ID
-from nodes.sharing.call import MethodCall, Relayed
 from nodes.sharing.params import MAX_USE_FOR, parse_params, peer_params
 from nodes.store.accounts import Account
 from nodes.store.audit import AuditLog, AuditRecord
@@ -65,8 +65,8 @@ MAX_HOPS = 64
 
 def setup(app: web.Application, ctx: NodeContext) -> None:
     """Give the app its access checks and audit log (flushed by a task the app owns)."""
-    app[ACCESS] = Access(ctx.db, ctx.clock)
-    app[AUDIT] = AuditLog(ctx.db)
+    app[ACCESS] = Access(ctx.store.accounts, ctx.store.tokens, ctx.clock)
+    app[AUDIT] = ctx.store.audit_log
     app.cleanup_ctx.append(_audit_lifetime)
 
 
@@ -75,7 +75,7 @@ async def _audit_lifetime(app: web.Application) -> AsyncIterator[None]:
     audit, ctx = app[AUDIT], app[CONTEXT]
     flush = asyncio.create_task(audit.flush_loop(), name=f"node[{ctx.node_id}].audit_flush_loop")
     sweep = asyncio.create_task(
-        housekeeping_loop(ctx.db, ctx.clock, ctx.settings),
+        housekeeping_loop(ctx.store, ctx.clock, ctx.settings),
         name=f"node[{ctx.node_id}].housekeeping_loop",
     )
     yield
@@ -97,7 +97,7 @@ class _Trail:
     use_for: str = ""
     status: ReturnCode = ReturnCode.OTHER
     caller: str = ""
-    route: list[str] = field(default_factory=list)
+    route: str = ""  # X-Ecert-Route as answered
     body_read: bool = False
 
 
@@ -132,7 +132,7 @@ async def call_method(request: web.Request) -> web.StreamResponse:
                 use_for=trail.use_for,
                 status=str(int(trail.status)),
                 caller=trail.caller,
-                route=",".join(trail.route or [ctx.node_id]),
+                route=trail.route or ctx.node_id,
             )
         )
 
@@ -162,10 +162,11 @@ async def _handle(request: web.Request, ctx: NodeContext, trail: _Trail) -> web.
         params = parse_params(method, raw)
     call = method_call(request, method, params, account, trail)
     trail.caller = call.caller
-    answer = await request.app[RESOLVER](ctx, call)
-    trail.status, trail.route = answer.code, answer.route
+    answer = await request.app[RESOLVER](call)
     if isinstance(answer, Relayed):  # a single neighbour's answer, passed back as it came
+        trail.status, trail.route = answer.code, answer.route_header
         return _relayed_response(answer, trail.request_id)
+    trail.status, trail.route = answer.code, ",".join(answer.route)
     answered = envelope(answer.code, answer.data, answer.message)
     route = answer.route or [ctx.node_id]
     return _response(answered, trail.request_id, route, answer.timings, started)
@@ -285,7 +286,7 @@ def _response(
 def _relayed_response(answer: Relayed, request_id: str) -> web.Response:
     headers = {
         HEADER_REQUEST_ID: request_id,
-        HEADER_ROUTE: ",".join(answer.route),
+        HEADER_ROUTE: answer.route_header,
         HEADER_TIMING: answer.timing_header,
     }
     return web.Response(body=answer.body, content_type="application/json", headers=headers)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from gateway.core.topology import NodeSpec
 from nodes.model.certificate import Certificate
-from nodes.model.codes import CdOperation
+from nodes.model.codes import CdOperation, CertificateStatus
+
+DEFAULT_DATA_SOURCE = "000"  # nodes the topology gives no A.3 code (national, ministry, province)
+_ENDED = frozenset({CertificateStatus.CANCELLED, CertificateStatus.REVOKED})
 
 
 class CatalogRow(BaseModel):
@@ -35,6 +39,19 @@ class AnomalyRow(CatalogRow):
     """E.2 异常电子证照目录信息表: E.1 plus 异常说明."""
 
     error_remark: str
+
+
+def data_source_of(node: NodeSpec) -> str:
+    """A.3 data source of a node's rows: the topology assigns it below a province."""
+    return node.data_source or DEFAULT_DATA_SOURCE
+
+
+def operation_for(cert: Certificate, *, new: bool) -> CdOperation:
+    """The cd_operation of a change to ``cert``: D when it is 注销/吊销 (02/03), else I for a
+    certificate new to this node's catalog, U for one it held."""
+    if cert.CertificateStatus in _ENDED:
+        return CdOperation.DELETE
+    return CdOperation.INSERT if new else CdOperation.UPDATE
 
 
 def row_from_certificate(

@@ -1,14 +1,14 @@
-"""Code sets of Appendix A (SPEC §2.4) and the B.2 status codes."""
+"""Code sets of Appendix A (SPEC §2.4) and the B.2 status codes; A.1 (GB/T 2260) is in
+``gateway.core.areas``, which the topology check shares."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from enum import StrEnum
+from types import MappingProxyType
 
-from gateway.core.areas import area_name, is_area_code
 from nodes.model.identifiers import is_uscc
-
-__all__ = ["area_name", "is_area_code"]  # A.1 (GB/T 2260) lives in gateway.core.areas
 
 
 def in_jurisdiction(code: str, prefix: str | None) -> bool:
@@ -37,24 +37,26 @@ class HolderType(StrEnum):
     OTHER_PERSON = "999"  # 其他自然人有效证件代码
 
 
-HOLDER_TYPE_NAMES: dict[str, str] = {
-    "001": "统一社会信用代码",
-    "099": "其他法人或其他组织有效证件代码",
-    "111": "公民身份号码",
-    "114": "军官证",
-    "115": "武警警官证",
-    "118": "士兵证",
-    "119": "武警士兵证",
-    "120": "文职人员证",
-    "122": "武警文职人员证",
-    "411": "外交护照",
-    "412": "公务护照",
-    "413": "公务普通护照",
-    "414": "普通护照",
-    "511": "台湾居民来往大陆通行证",
-    "516": "港澳居民来往内地通行证",
-    "999": "其他自然人有效证件代码",
-}
+HOLDER_TYPE_NAMES: Mapping[str, str] = MappingProxyType(
+    {
+        "001": "统一社会信用代码",
+        "099": "其他法人或其他组织有效证件代码",
+        "111": "公民身份号码",
+        "114": "军官证",
+        "115": "武警警官证",
+        "118": "士兵证",
+        "119": "武警士兵证",
+        "120": "文职人员证",
+        "122": "武警文职人员证",
+        "411": "外交护照",
+        "412": "公务护照",
+        "413": "公务普通护照",
+        "414": "普通护照",
+        "511": "台湾居民来往大陆通行证",
+        "516": "港澳居民来往内地通行证",
+        "999": "其他自然人有效证件代码",
+    }
+)
 
 
 class CertificateStatus(StrEnum):

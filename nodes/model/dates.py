@@ -8,7 +8,7 @@ from datetime import date
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _CHINESE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$")
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
-LONG_TERM = {"", "长期", "長期"}
+LONG_TERM = frozenset({"", "长期", "長期"})
 
 
 def parse_date(value: str) -> date:

@@ -6,7 +6,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
-from nodes.model.codes import is_area_code, is_type_code
+from gateway.core.areas import is_area_code
+from nodes.model.codes import is_type_code
 from nodes.model.dates import normalise_date, normalise_optional_date
 from nodes.model.identifiers import is_uscc, parse_certificate_id
 

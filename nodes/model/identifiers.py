@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from types import MappingProxyType
 
 ALNUM36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 CERTIFICATE_ID_ROOT = "1.2.156.3005.2"
@@ -35,7 +36,7 @@ def _mod37_36_steps() -> dict[str, tuple[int, ...]]:
     return steps
 
 
-_MOD37_36_STEPS = _mod37_36_steps()
+_MOD37_36_STEPS = MappingProxyType(_mod37_36_steps())
 
 
 def mod37_36_check(payload: str) -> str:

@@ -1,5 +1,7 @@
 """Answers from this node's own store (SPEC §3.3): ``answer_locally(ctx, call) -> Answer``.
 
+(``Token`` is not among them: the HTTP layer answers it before any resolver is asked.)
+
 Certificates come from the 信息库 (table ``certificate``), retrieval from this node's catalog index
 (the retrieval index of its subtree, SPEC §5), types from the approved type catalogue.
 
@@ -14,13 +16,14 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
+from types import MappingProxyType
 from typing import Any
 
 import orjson
 import structlog
 
 from gateway.core.protocol import ReturnCode, list_data
-from nodes.access.guard import Access
+from nodes.call import Answer, MethodCall
 from nodes.context import NodeContext
 from nodes.errors import (
     CertificateUnusable,
@@ -31,7 +34,6 @@ from nodes.errors import (
 )
 from nodes.model.certificate import CertificateCopy
 from nodes.model.dates import normalise_optional_date
-from nodes.sharing.call import Answer, MethodCall
 from nodes.sharing.items import (
     DATA_ITEM_KEYS,
     Record,
@@ -41,9 +43,8 @@ from nodes.sharing.items import (
     type_item,
 )
 from nodes.sharing.params import certificate_data
-from nodes.store.db import Row, where_equal
-from nodes.store.files import FileFormat, FileLink, FileLinkRepo, new_file_token
-from nodes.store.types import TypeRepo
+from nodes.store.db import Row
+from nodes.store.files import FileFormat, FileLink, new_file_token
 
 log = structlog.get_logger()
 
@@ -114,53 +115,36 @@ def _usable(records: list[Record], today: str, what: str) -> list[Record]:
 async def _record(ctx: NodeContext, certificate_id: str) -> Record:
     """The stored record (its bytes remembered until the table changes; parsed per call, so no
     answer ever shares objects with another)."""
-    stored = await ctx.records.get(certificate_id, lambda: _record_bytes(ctx, certificate_id))
+    stored = await ctx.store.certificates.record(certificate_id)
     if stored is None:
         raise NotFound(f"{ReturnCode.NOT_FOUND.message}: {certificate_id}")
     record: Record = orjson.loads(stored)
     return record
 
 
-async def _record_bytes(ctx: NodeContext, certificate_id: str) -> bytes | None:
-    row = await ctx.db.fetchone(
-        "SELECT record FROM certificate WHERE certificate_id = ?", (certificate_id,)
-    )
-    return None if row is None else bytes(row[0])
-
-
 async def _holder_records(ctx: NodeContext, params: Mapping[str, str]) -> list[Record]:
-    where, args = where_equal(
-        [("holder_code", params["CertificateHolderCode"])],
-        [
-            ("type_code", params.get("CertificateTypeCode")),
-            ("number", params.get("CertificateNumber")),
-            ("holder_type", params.get("CertificateHolderType")),
-        ],
+    records = await ctx.store.certificates.records_of_holder(
+        params["CertificateHolderCode"],
+        type_code=params.get("CertificateTypeCode"),
+        number=params.get("CertificateNumber"),
+        holder_type=params.get("CertificateHolderType"),
     )
-    rows = await ctx.db.fetchall(
-        f"SELECT record FROM certificate{where} ORDER BY certificate_id", args
-    )
-    return [orjson.loads(row[0]) for row in rows]
+    return [orjson.loads(record) for record in records]
 
 
 async def _catalog_rows(ctx: NodeContext, params: Mapping[str, str]) -> list[Row]:
-    where, args = where_equal(
-        [("certificate_holder_code", params["CertificateHolderCode"])],
-        [
-            ("certificate_type_code", params.get("CertificateTypeCode")),
-            ("certificate_number", params.get("CertificateNumber")),
-            ("certificate_holder_type", params.get("CertificateHolderType")),
-        ],
-    )
-    return await ctx.db.fetchall(
-        f"SELECT * FROM catalog{where} ORDER BY certificate_source_id", args
+    return await ctx.store.catalog.rows_of_holder(
+        params["CertificateHolderCode"],
+        type_code=params.get("CertificateTypeCode"),
+        number=params.get("CertificateNumber"),
+        holder_type=params.get("CertificateHolderType"),
     )
 
 
 async def _nothing_matches(ctx: NodeContext, params: Mapping[str, str]) -> NodeError:
     """10, or 13 when the type asked for is not published at this node."""
     type_code = params.get("CertificateTypeCode")
-    if type_code and not await TypeRepo(ctx.db).is_published(type_code):
+    if type_code and not await ctx.store.types.is_published(type_code):
         return TypeNotPublished(f"{ReturnCode.TYPE_NOT_PUBLISHED.message}: {type_code}")
     return NotFound()
 
@@ -209,7 +193,7 @@ async def _file_items(
         )
         for record in records
     ]
-    await FileLinkRepo(ctx.db).add(links)
+    await ctx.store.files.add(links)
     items = [
         file_item(record, file_url=file_url(ctx, link.token, file_format), file_format=file_format)
         for record, link in zip(records, links, strict=True)
@@ -222,11 +206,6 @@ def _document_format(call: MethodCall) -> FileFormat:
 
 
 # -- the methods ---------------------------------------------------------------------------------
-async def _token(ctx: NodeContext, call: MethodCall) -> dict[str, str]:
-    token = await Access(ctx.db, ctx.clock).issue_token(call.account_id, call.peer_ip)
-    return {"total": "", "dataList": token}
-
-
 async def _data_by_id(ctx: NodeContext, call: MethodCall) -> dict[str, Any]:
     return list_data([data_item(await _by_id(ctx, call))])
 
@@ -252,7 +231,7 @@ async def _picture_by_holder(ctx: NodeContext, call: MethodCall) -> dict[str, An
 
 
 async def _types(ctx: NodeContext, call: MethodCall) -> dict[str, Any]:
-    types = await TypeRepo(ctx.db).approved()
+    types = await ctx.store.types.approved()
     if not types:
         raise NotFound(f"{ReturnCode.NOT_FOUND.message}: no published certificate types")
     return list_data([type_item(ctype) for ctype in types])
@@ -313,15 +292,16 @@ async def _verify(ctx: NodeContext, call: MethodCall) -> dict[str, str]:
     return {"verifyResult": "true" if genuine else "false"}
 
 
-_HANDLERS: dict[str, Handler] = {
-    "Token": _token,
-    "GetCertificateFileByHolder": _file_by_holder,
-    "GetCertificateFileByCertificateID": _file_by_id,
-    "GetCertificateDataByHolder": _data_by_holder,
-    "GetCertificateDataByCertificateID": _data_by_id,
-    "VerifyCertificate": _verify,
-    "GetCertificatePictureByCertificateID": _picture_by_id,
-    "GetCertificatePictureByHolder": _picture_by_holder,
-    "GetCertificateType": _types,
-    "Retrieval": _retrieval,
-}
+_HANDLERS: Mapping[str, Handler] = MappingProxyType(
+    {
+        "GetCertificateFileByHolder": _file_by_holder,
+        "GetCertificateFileByCertificateID": _file_by_id,
+        "GetCertificateDataByHolder": _data_by_holder,
+        "GetCertificateDataByCertificateID": _data_by_id,
+        "VerifyCertificate": _verify,
+        "GetCertificatePictureByCertificateID": _picture_by_id,
+        "GetCertificatePictureByHolder": _picture_by_holder,
+        "GetCertificateType": _types,
+        "Retrieval": _retrieval,
+    }
+)

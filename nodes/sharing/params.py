@@ -10,6 +10,7 @@ document, so the contract and the check cannot drift apart.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -217,18 +218,20 @@ class VerifyParams(AuthenticatedParams):
         return value
 
 
-PARAMS: dict[str, type[_Params]] = {
-    "Token": TokenParams,
-    "GetCertificateFileByHolder": FileByHolderParams,
-    "GetCertificateFileByCertificateID": FileByCertificateIdParams,
-    "GetCertificateDataByHolder": ByHolderParams,
-    "GetCertificateDataByCertificateID": ByCertificateIdParams,
-    "VerifyCertificate": VerifyParams,
-    "GetCertificatePictureByCertificateID": ByCertificateIdParams,
-    "GetCertificatePictureByHolder": ByHolderParams,
-    "GetCertificateType": TypeListParams,
-    "Retrieval": RetrievalParams,
-}
+PARAMS: Mapping[str, type[_Params]] = MappingProxyType(
+    {
+        "Token": TokenParams,
+        "GetCertificateFileByHolder": FileByHolderParams,
+        "GetCertificateFileByCertificateID": FileByCertificateIdParams,
+        "GetCertificateDataByHolder": ByHolderParams,
+        "GetCertificateDataByCertificateID": ByCertificateIdParams,
+        "VerifyCertificate": VerifyParams,
+        "GetCertificatePictureByCertificateID": ByCertificateIdParams,
+        "GetCertificatePictureByHolder": ByHolderParams,
+        "GetCertificateType": TypeListParams,
+        "Retrieval": RetrievalParams,
+    }
+)
 
 
 def parse_params(method: str, raw: Mapping[str, Any]) -> dict[str, str]:
@@ -274,16 +277,19 @@ def _name(error: Any) -> str:
 
 
 # -- calls from a peer node ------------------------------------------------------------------------
-_LIMITS = {"UseFor": MAX_USE_FOR}
+_LIMITS = MappingProxyType({"UseFor": MAX_USE_FOR})
 _FORMATS = frozenset({"ofd", "pdf"})
-_PEER_FIELDS: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
-    method: (
-        tuple(model.model_fields),
-        frozenset(name for name, info in model.model_fields.items() if info.is_required()),
-    )
-    for method, model in PARAMS.items()
-    if method not in ("Token", "VerifyCertificate")  # CertificateData is parsed: always validated
-}
+_PEER_FIELDS: Mapping[str, tuple[tuple[str, ...], frozenset[str]]] = MappingProxyType(
+    {
+        method: (
+            tuple(model.model_fields),
+            frozenset(name for name, info in model.model_fields.items() if info.is_required()),
+        )
+        for method, model in PARAMS.items()
+        if method
+        not in ("Token", "VerifyCertificate")  # CertificateData is parsed: always validated
+    }
+)
 
 
 def peer_params(method: str, raw: Mapping[str, Any]) -> dict[str, str] | None:

@@ -55,6 +55,23 @@ class CatalogRepo:
         await tx.execute(_UPSERT, [values[column] for column in E1_COLUMNS] + [via_node])
 
     @staticmethod
+    async def upsert_all_owned(
+        tx: Transaction, values: Iterable[CatalogValues], count: int
+    ) -> bool:
+        """Apply all ``count`` rows when every one is newer than the stored one and for an entry
+        no other node leads to (the usual batch), else change nothing: False.
+
+        One statement checks the rules itself; a savepoint undoes it when it held a row back.
+        ``values`` is read in the SQLite thread, as the statement runs."""
+        await tx.execute("SAVEPOINT apply_all")
+        if await tx.executemany(_UPSERT_NEWER_OWNED, values) == count:
+            await tx.execute("RELEASE apply_all")
+            return True
+        await tx.execute("ROLLBACK TO apply_all")
+        await tx.execute("RELEASE apply_all")
+        return False
+
+    @staticmethod
     async def upsert_values(
         tx: Transaction, values: Iterable[CatalogValues], *, owned_here: bool = False
     ) -> int:
@@ -126,6 +143,27 @@ class CatalogRepo:
         )
         sql = f"SELECT DISTINCT via_node FROM catalog{where}"
         return [str(row[0]) for row in await self.db.fetchall(sql, params)]
+
+    async def rows_of_holder(
+        self,
+        holder_code: str,
+        *,
+        type_code: str | None = None,
+        number: str | None = None,
+        holder_type: str | None = None,
+    ) -> list[Row]:
+        """The entries of a holder's certificates (those given narrow it), by id; cancelled
+        (``D``) ones included."""
+        where, params = where_equal(
+            [("certificate_holder_code", holder_code)],
+            [
+                ("certificate_type_code", type_code),
+                ("certificate_number", number),
+                ("certificate_holder_type", holder_type),
+            ],
+        )
+        sql = f"SELECT * FROM catalog{where} ORDER BY certificate_source_id"
+        return await self.db.fetchall(sql, params)
 
     async def count(self) -> int:
         """Every row, cancelled (``D``) ones included: they still route to their owner (21)."""

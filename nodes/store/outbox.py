@@ -80,16 +80,11 @@ class OutboxRepo:
             "  WHERE cd_batch = ''))",
             (cd_batch, limit),
         )
-        return await OutboxRepo.rows_of(tx, cd_batch)
+        return await _rows_of(tx, cd_batch)
 
-    @staticmethod
-    async def rows_of(tx: Transaction | Database, cd_batch: str) -> int:
+    async def rows_of(self, cd_batch: str) -> int:
         """Rows in the batch ``cd_batch``, 0 when it is not in the outbox."""
-        return int(
-            await tx.scalar(
-                "SELECT coalesce(sum(bundle_rows), 0) FROM outbox WHERE cd_batch = ?", (cd_batch,)
-            )
-        )
+        return await _rows_of(self.db, cd_batch)
 
     async def has_unbatched(self) -> bool:
         return await self.db.scalar("SELECT 1 FROM outbox WHERE cd_batch = '' LIMIT 1") is not None
@@ -137,6 +132,14 @@ class OutboxRepo:
     @staticmethod
     async def delete_batch(tx: Transaction, cd_batch: str) -> int:
         return await tx.execute("DELETE FROM outbox WHERE cd_batch = ?", (cd_batch,))
+
+
+async def _rows_of(reader: Transaction | Database, cd_batch: str) -> int:
+    return int(
+        await reader.scalar(
+            "SELECT coalesce(sum(bundle_rows), 0) FROM outbox WHERE cd_batch = ?", (cd_batch,)
+        )
+    )
 
 
 def _bundle_part(bundle: bytes) -> bytes:

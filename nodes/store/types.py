@@ -115,6 +115,14 @@ class TypeRepo:
         )
         return [_stored(row).type for row in rows]
 
+    async def last_change(self) -> str | None:
+        """The newest ``updated_at`` of a type that is not built in (None without one): a cheap
+        check before reading the types themselves."""
+        value = await self.db.scalar(
+            "SELECT max(updated_at) FROM certificate_type WHERE defined_at_node != ?", (BUILTIN,)
+        )
+        return None if value is None else str(value)
+
     async def count(self, *, approved_only: bool = False) -> int:
         where = " WHERE approved = 1" if approved_only else ""
         sql = f"SELECT count(*) FROM certificate_type{where}"

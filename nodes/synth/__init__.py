@@ -5,7 +5,7 @@ from nodes.synth.catalogue import CATALOGUE
 from nodes.synth.generator import DEFAULT_TODAY, generate, generate_bulk, shared_holders
 from nodes.synth.shared import HeldCertificate, HolderSummary
 
-__all__ = [
+__all__ = (
     "CATALOGUE",
     "DEFAULT_TODAY",
     "HeldCertificate",
@@ -13,4 +13,4 @@ __all__ = [
     "generate",
     "generate_bulk",
     "shared_holders",
-]
+)

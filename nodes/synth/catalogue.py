@@ -7,7 +7,9 @@ codes are made up with a valid GB 11714 organisation code and GB 32100 check cha
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from nodes.model.types import CertificateType, SurfaceColumn
 from nodes.synth.ids import NATIONAL_AREA, authority_uscc
@@ -212,7 +214,9 @@ CATALOGUE: tuple[CertificateType, ...] = (
     ),
 )
 
-BY_CODE: dict[str, CertificateType] = {t.CertificateTypeCode: t for t in CATALOGUE}
+BY_CODE: Mapping[str, CertificateType] = MappingProxyType(
+    {t.CertificateTypeCode: t for t in CATALOGUE}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,36 +232,41 @@ class TypeProfile:
         return any(years is not None for years in self.validity_years)
 
 
-PROFILES: dict[str, TypeProfile] = {
-    BUSINESS_LICENCE: TypeProfile(
-        (None, None, 20, 30),
-        ("企业申请注销登记", "简易注销登记"),
-        ("违法经营，依法暂扣营业执照",),
-    ),
-    FOOD_LICENCE: TypeProfile(
-        (5,),
-        ("经营者申请注销食品经营许可", "营业执照注销，食品经营许可随之注销"),
-        ("食品安全抽检不合格，依法暂扣食品经营许可证", "未按规定进行食品安全自查，暂扣许可证件"),
-    ),
-    RESIDENT_ID: TypeProfile(
-        (10, 20, None),
-        ("换领新证，原证注销", "户口迁出注销"),
-        ("证件涉嫌被冒用，暂停使用",),
-    ),
-    DRIVING_LICENCE: TypeProfile(
-        (6, 10, None),
-        ("驾驶人申请注销", "记分周期内累积记分达到12分未参加学习考试"),
-        ("饮酒后驾驶机动车，依法暂扣机动车驾驶证六个月", "逾期未接受处理，暂扣驾驶证"),
-    ),
-    MARRIAGE: TypeProfile((None,), ("双方办理离婚登记", "婚姻登记被依法撤销")),
-    TRANSPORT_QUALIFICATION: TypeProfile(
-        (6,),
-        ("持证人申请注销", "机动车驾驶证被注销"),
-        ("发生负有责任的道路交通事故，暂扣从业资格证",),
-    ),
-    TRANSPORT_PERMIT: TypeProfile(
-        (4, 6),
-        ("业户申请终止经营", "营业执照注销"),
-        ("未按规定进行年度审验，暂扣道路运输经营许可证",),
-    ),
-}
+PROFILES: Mapping[str, TypeProfile] = MappingProxyType(
+    {
+        BUSINESS_LICENCE: TypeProfile(
+            (None, None, 20, 30),
+            ("企业申请注销登记", "简易注销登记"),
+            ("违法经营，依法暂扣营业执照",),
+        ),
+        FOOD_LICENCE: TypeProfile(
+            (5,),
+            ("经营者申请注销食品经营许可", "营业执照注销，食品经营许可随之注销"),
+            (
+                "食品安全抽检不合格，依法暂扣食品经营许可证",
+                "未按规定进行食品安全自查，暂扣许可证件",
+            ),
+        ),
+        RESIDENT_ID: TypeProfile(
+            (10, 20, None),
+            ("换领新证，原证注销", "户口迁出注销"),
+            ("证件涉嫌被冒用，暂停使用",),
+        ),
+        DRIVING_LICENCE: TypeProfile(
+            (6, 10, None),
+            ("驾驶人申请注销", "记分周期内累积记分达到12分未参加学习考试"),
+            ("饮酒后驾驶机动车，依法暂扣机动车驾驶证六个月", "逾期未接受处理，暂扣驾驶证"),
+        ),
+        MARRIAGE: TypeProfile((None,), ("双方办理离婚登记", "婚姻登记被依法撤销")),
+        TRANSPORT_QUALIFICATION: TypeProfile(
+            (6,),
+            ("持证人申请注销", "机动车驾驶证被注销"),
+            ("发生负有责任的道路交通事故，暂扣从业资格证",),
+        ),
+        TRANSPORT_PERMIT: TypeProfile(
+            (4, 6),
+            ("业户申请终止经营", "营业执照注销"),
+            ("未按规定进行年度审验，暂扣道路运输经营许可证",),
+        ),
+    }
+)

@@ -22,9 +22,9 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
+from gateway.core.areas import area_name
 from gateway.core.topology import NodeSpec, Tier, Topology
 from nodes.model.certificate import Certificate
-from nodes.model.codes import area_name
 from nodes.synth.drafting import (
     CANCELLED,
     EXPIRED,

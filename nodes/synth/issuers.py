@@ -15,6 +15,7 @@ that depends only on the node id and the kind of authority, so it is stable acro
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from gateway.core.areas import prefectures
 from gateway.core.topology import NodeSpec, Tier
@@ -64,11 +65,11 @@ _KINDS = (  # keyword order matters: 交通警察 before 公安
         ("交通运输",),
     ),
 )
-_BY_KEY = {kind.key: kind for kind in _KINDS}
+_BY_KEY = MappingProxyType({kind.key: kind for kind in _KINDS})
+_TIER_KINDS = MappingProxyType({Tier.CITY: ("psb", "amr", "civil"), Tier.PROVINCE: ("traffic",)})
 # Where the holders of national and ministry certificates live in synthetic data: the prefectures
 # of Jilin and Heilongjiang, the demo network's provinces (so its seeded data stays as it was).
 CENTRAL_HOME_AREAS = prefectures("220000") + prefectures("230000")
-_TIER_KINDS = {Tier.CITY: ("psb", "amr", "civil"), Tier.PROVINCE: ("traffic",)}
 _CENTRAL = (
     (("交通运输部",), cat.MOT, (cat.TRANSPORT_QUALIFICATION, cat.TRANSPORT_PERMIT)),
     (("公安部",), cat.MPS, (cat.DRIVING_LICENCE,)),

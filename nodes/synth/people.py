@@ -8,8 +8,10 @@ unique (see ``generator.generate_bulk``).
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from types import MappingProxyType
 
 from gateway.core.areas import area_name, prefecture_name, province_code
 from nodes.model.identifiers import make_citizen_id
@@ -28,13 +30,15 @@ FEMALE = (
     "佳琼珍莉晶妍秋婷颖露瑶怡丹蓉君琴薇梦岚馨悦冰欣晓"
 )
 ETHNICITIES = ("汉",) * 12 + ("满", "朝鲜", "蒙古", "回")
-DISTRICTS: dict[str, tuple[str, ...]] = {
-    "230100": ("道里区", "南岗区", "道外区", "香坊区", "松北区", "平房区"),
-    "230200": ("龙沙区", "建华区", "铁锋区", "昂昂溪区"),
-    "230600": ("萨尔图区", "让胡路区", "龙凤区", "红岗区"),
-    "220100": ("朝阳区", "南关区", "宽城区", "绿园区", "二道区"),
-    "220200": ("船营区", "昌邑区", "龙潭区", "丰满区"),
-}
+DISTRICTS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "230100": ("道里区", "南岗区", "道外区", "香坊区", "松北区", "平房区"),
+        "230200": ("龙沙区", "建华区", "铁锋区", "昂昂溪区"),
+        "230600": ("萨尔图区", "让胡路区", "龙凤区", "红岗区"),
+        "220100": ("朝阳区", "南关区", "宽城区", "绿园区", "二道区"),
+        "220200": ("船营区", "昌邑区", "龙潭区", "丰满区"),
+    }
+)
 ROADS = (
     "中山路",
     "人民大街",

@@ -7,16 +7,19 @@ of the type's surface template, so a column the builder forgets comes out as ``"
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from types import MappingProxyType
 
 from nodes.synth import catalogue as cat
 from nodes.synth.issuers import Issuer
 from nodes.synth.people import Company, Person, short_place
 
 PUBLICITY_URL = "http://www.gsxt.gov.cn"
-PROVINCE_ABBREVIATIONS = {"23": "黑", "22": "吉", "21": "辽", "11": "京", "31": "沪"}
+PROVINCE_ABBREVIATIONS = MappingProxyType(
+    {"23": "黑", "22": "吉", "21": "辽", "11": "京", "31": "沪"}
+)
 FOOD_FORMATS = (
     ("1", "食品销售经营者（商场超市）", "预包装食品（含冷藏冷冻食品）销售；散装食品销售"),
     ("2", "餐饮服务经营者（中型餐馆）", "热食类食品制售；冷食类食品制售"),
@@ -189,15 +192,17 @@ def _transport_permit(draft: Draft, rng: random.Random) -> dict[str, str]:
     }
 
 
-_BUILDERS: dict[str, Callable[[Draft, random.Random], dict[str, str]]] = {
-    cat.BUSINESS_LICENCE: _business_licence,
-    cat.FOOD_LICENCE: _food_licence,
-    cat.RESIDENT_ID: _resident_id,
-    cat.DRIVING_LICENCE: _driving_licence,
-    cat.MARRIAGE: _marriage,
-    cat.TRANSPORT_QUALIFICATION: _transport_qualification,
-    cat.TRANSPORT_PERMIT: _transport_permit,
-}
+_BUILDERS: Mapping[str, Callable[[Draft, random.Random], dict[str, str]]] = MappingProxyType(
+    {
+        cat.BUSINESS_LICENCE: _business_licence,
+        cat.FOOD_LICENCE: _food_licence,
+        cat.RESIDENT_ID: _resident_id,
+        cat.DRIVING_LICENCE: _driving_licence,
+        cat.MARRIAGE: _marriage,
+        cat.TRANSPORT_QUALIFICATION: _transport_qualification,
+        cat.TRANSPORT_PERMIT: _transport_permit,
+    }
+)
 
 
 def surface_values(draft: Draft, rng: random.Random) -> dict[str, str]:

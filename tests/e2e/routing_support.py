@@ -7,6 +7,7 @@ import asyncio
 import json
 import time
 from collections.abc import Iterable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
@@ -149,6 +150,7 @@ class Apps:
         self.from_ip = from_ip
         self.name = name
         self._callers: dict[str, AppCaller] = {}
+        self._open = AsyncExitStack()  # the callers, closed with the Apps
 
     async def __aenter__(self) -> Self:
         return self
@@ -159,8 +161,7 @@ class Apps:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        for caller in self._callers.values():
-            await caller.__aexit__(None, None, None)
+        await self._open.aclose()
         self._callers.clear()
 
     async def at(self, entry: str) -> AppCaller:
@@ -173,7 +174,7 @@ class Apps:
                 name=self.name,
                 rate_limit=10_000,
             )
-            self._callers[entry] = await caller.__aenter__()
+            self._callers[entry] = await self._open.enter_async_context(caller)
         return self._callers[entry]
 
     async def call(

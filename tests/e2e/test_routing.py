@@ -7,6 +7,7 @@ except the stale-entry test, which adds catalog rows for identifiers nobody hold
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 from gateway.core.client import client_session
+from gateway.core.links import HEADER_LINK_SIGNATURE, sign
 from gateway.core.protocol import dumps, loads
 from gateway.core.topology import Tier, load_topology
 from nodes.model.identifiers import make_certificate_id, parse_certificate_id
@@ -266,34 +268,52 @@ def _add_catalog_row(net: Network, node_id: str, certificate_id: str, *, via_nod
 async def test_a_loop_or_an_exhausted_budget_is_32_at_once(
     network: tuple[Network, Inventory],
 ) -> None:
-    """The test stands in for a peer node: hlj hands harbin a call harbin already handled, and
-    harbin hands hlj a call with no hop left that hlj would have to forward."""
+    """The test stands in for a peer node, signing as one: hlj hands harbin a call harbin already
+    handled, and harbin hands hlj a call with no hop left that hlj would have to forward. The
+    same call without the link's signature is refused: the address alone makes no peer."""
     net, inventory = network
     harbin, hlj = net.topology.node("hlj-harbin"), net.topology.node("hlj")
     far = inventory.usable["jl-changchun"]["CertificateID"]
-    method = "/ecert/GetCertificateDataByCertificateID"
+    key = _link_key(net, "hlj", "hlj-harbin")  # what both nodes sign their calls to each other with
     started = time.monotonic()
-    async with client_session(local_host=hlj.host, total_timeout=10) as as_hlj:
+    async with client_session(local_host=hlj.host, total_timeout=30) as as_hlj:
         body = await _peer_body(as_hlj, harbin.url, "peer-hlj", far)
-        looped = await _post(
-            as_hlj,
-            harbin.url + method,
-            body,
-            {"X-Ecert-Route": "hlj-harbin,hlj", "X-Ecert-Hops": "5"},
-        )
-    async with client_session(local_host=harbin.host, total_timeout=10) as as_harbin:
+        looped = await _as_peer(as_hlj, harbin.url, key, body, route="hlj-harbin,hlj", hops=5)
+    async with client_session(local_host=harbin.host, total_timeout=30) as as_harbin:
         body = await _peer_body(as_harbin, hlj.url, "peer-hlj-harbin", far)
-        spent = await _post(
-            as_harbin, hlj.url + method, body, {"X-Ecert-Route": "hlj-harbin", "X-Ecert-Hops": "0"}
-        )
-        fine = await _post(
-            as_harbin, hlj.url + method, body, {"X-Ecert-Route": "hlj-harbin", "X-Ecert-Hops": "3"}
-        )
+        spent = await _as_peer(as_harbin, hlj.url, key, body, route="hlj-harbin", hops=0)
+        fine = await _as_peer(as_harbin, hlj.url, key, body, route="hlj-harbin", hops=3)
+        unsigned = await _as_peer(as_harbin, hlj.url, None, body, route="hlj-harbin", hops=3)
     elapsed = time.monotonic() - started
     assert looped["head"]["status"] == "32"
     assert spent["head"]["status"] == "32"
     assert fine["head"]["status"] == "0"
-    assert elapsed < 1.5
+    assert unsigned["head"]["status"] == "11"
+    assert elapsed < 30  # nobody waited for the calls' 60 s deadline
+
+
+def _link_key(net: Network, node_id: str, neighbour: str) -> bytes:
+    keys = json.loads(net.state.link_keys_path(node_id).read_text())
+    return bytes.fromhex(keys[neighbour])
+
+
+async def _as_peer(
+    session: Any, url: str, key: bytes | None, body: dict[str, str], *, route: str, hops: int
+) -> Any:
+    """A by-ID call as a neighbour node makes it: trace headers and (with ``key``) the link's
+    signature, with a deadline of a minute, so that "at once" is anything well under it."""
+    method = "GetCertificateDataByCertificateID"
+    headers = {"X-Ecert-Route": route, "X-Ecert-Hops": str(hops), "X-Ecert-Deadline-Ms": "60000"}
+    if key is not None:
+        headers = _signed(key, method, body, headers)
+    return await _post(session, f"{url}/ecert/{method}", body, headers)
+
+
+def _signed(
+    key: bytes, method: str, body: dict[str, str], headers: dict[str, str]
+) -> dict[str, str]:
+    """``headers`` and the link signature of the call as ``_post`` sends ``body``."""
+    return {**headers, HEADER_LINK_SIGNATURE: sign(key, method, headers, dumps(body))}
 
 
 async def test_a_single_hop_answer_is_passed_back_byte_for_byte_with_the_trace_extended(
@@ -305,13 +325,16 @@ async def test_a_single_hop_answer_is_passed_back_byte_for_byte_with_the_trace_e
     harbin, hlj = net.topology.node("hlj-harbin"), net.topology.node("hlj")
     jl, owner = net.topology.node("jl"), net.topology.node("jl-changchun")
     far = inventory.usable["jl-changchun"]["CertificateID"]
-    method = "/ecert/GetCertificateDataByCertificateID"
+    method = "GetCertificateDataByCertificateID"
     async with client_session(local_host=harbin.host, total_timeout=10) as as_harbin:
         body = await _peer_body(as_harbin, hlj.url, "peer-hlj-harbin", far)
-        relayed = await _post_raw(as_harbin, hlj.url + method, body, {"X-Ecert-Route": harbin.id})
+        key = _link_key(net, "hlj", harbin.id)
+        headers = _signed(key, method, body, {"X-Ecert-Route": harbin.id})
+        relayed = await _post_raw(as_harbin, f"{hlj.url}/ecert/{method}", body, headers)
     async with client_session(local_host=jl.host, total_timeout=10) as as_jl:
         body = await _peer_body(as_jl, owner.url, "peer-jl", far)
-        owned = await _post_raw(as_jl, owner.url + method, body, {"X-Ecert-Route": jl.id})
+        headers = _signed(_link_key(net, "jl", owner.id), method, body, {"X-Ecert-Route": jl.id})
+        owned = await _post_raw(as_jl, f"{owner.url}/ecert/{method}", body, headers)
     (relayed_body, relayed_headers), (owned_body, owned_headers) = relayed, owned
     assert loads(owned_body)["head"]["status"] == "0"
     assert relayed_body == owned_body

@@ -2,7 +2,8 @@
 
 The node listens on its own loopback address (127.0.2.200–249, a free port there); callers connect
 from other loopback addresses, so the IP binding of accounts is exercised for real. The resolver
-is ``answer_locally`` behind a recorder, so a test can see the MethodCall the handler built.
+is ``answer_locally`` behind a recorder, so a test can see the MethodCall the handler built; its
+neighbours (for relayed files) are a real Forwarder, with no neighbour running.
 """
 
 from __future__ import annotations
@@ -20,17 +21,19 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from gateway.core.client import client_session
+from gateway.core.forwarder import Forwarder
 from gateway.core.topology import Topology, parse_topology
+from nodes.call import Answer, MethodCall
 from nodes.clock import Clock
 from nodes.context import NodeContext
 from nodes.http.app import create_app
 from nodes.http.sharing import ACCESS, AUDIT
+from nodes.relay import FileRelay
 from nodes.serve import ready_to_serve
 from nodes.settings import NodeSettings
-from nodes.sharing.call import Answer, MethodCall
 from nodes.sharing.local import answer_locally
 from nodes.store.accounts import Account
-from nodes.store.db import Database
+from nodes.store.store import Store
 from tests.brokers import free_port
 
 NODE_ID = "hlj-harbin"
@@ -138,11 +141,10 @@ class Node:
         self.clock.advance(self.clock.end_of_day() - self.clock.now() + timedelta(seconds=1))
 
 
-Resolver = Callable[[NodeContext, MethodCall], Awaitable[Answer]]
-
-
-def recording(calls: list[MethodCall]) -> Resolver:
-    async def resolve(ctx: NodeContext, call: MethodCall) -> Answer:
+def recording(
+    ctx: NodeContext, calls: list[MethodCall]
+) -> Callable[[MethodCall], Awaitable[Answer]]:
+    async def resolve(call: MethodCall) -> Answer:
         calls.append(call)
         return await answer_locally(ctx, call)
 
@@ -176,11 +178,15 @@ async def start_node(
         per_node=per_node,
         **settings,
     )
-    async with Database(node_settings.database_path) as db:
-        ctx = NodeContext(settings=node_settings, db=db, clock=Clock(topology.zone))
+    async with (
+        Store.open(node_settings.database_path) as store,
+        Forwarder(topology, NODE_ID) as forwarder,
+    ):
+        ctx = NodeContext(settings=node_settings, store=store, clock=Clock(topology.zone))
         await ready_to_serve(ctx)  # as serve does
         calls: list[MethodCall] = []
-        app = create_app(ctx, resolver=recording(calls))
+        relay = FileRelay(ctx, forwarder)
+        app = create_app(ctx, resolver=recording(ctx, calls), file_relay=relay)
         server = await aiohttp_server(app, host=ctx.node.host, port=ctx.node.port)
         node = Node(ctx=ctx, server=server, calls=calls)
         try:

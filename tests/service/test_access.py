@@ -10,7 +10,6 @@ import pytest
 
 from gateway.core.topology import Topology
 from nodes.http.sharing import ACCESS as ACCESS_KEY
-from nodes.store.audit import AuditRepo
 from tests.service.certs import issue, make_certificate
 from tests.service.conftest import APP_IP, OTHER_IP, PEER_IP, Node, start_node
 
@@ -20,7 +19,7 @@ VALID_ID = make_certificate(1).CertificateID
 
 async def by_id(node: Node, credentials: dict[str, str], source: str = APP_IP) -> str:
     cert = make_certificate(1)
-    if await node.ctx.certificates.get(cert.CertificateID) is None:
+    if await node.ctx.store.certificates.get(cert.CertificateID) is None:
         await issue(node.ctx, cert)
     params = {**credentials, "CertificateID": cert.CertificateID, "UseFor": "办理测试"}
     reply = await node.post("GetCertificateDataByCertificateID", data=params, source=source)
@@ -192,7 +191,7 @@ async def test_every_call_is_audited_rejected_ones_too(node: Node) -> None:
     assert await by_id(node, credentials) == "0"
     assert await by_id(node, {**credentials, "AccessToken": "WRONG"}) == "11"
     await node.flush_audit()
-    rows = await AuditRepo(node.ctx.db).recent(3)
+    rows = await node.ctx.store.audit.recent(3)
     assert [row.status for row in rows[:2]] == ["11", "0"]
     latest = rows[0]
     assert latest.account_id == credentials["AccountId"]
@@ -231,7 +230,7 @@ async def test_a_clean_shutdown_writes_every_queued_audit_row(
         for _ in range(450):  # more than one INSERT statement's worth, fewer than a full batch
             await node.post("GetCertificateType", data=credentials)
         await node.server.close()  # the app's cleanup flushes the audit queue
-        rows = await node.ctx.db.fetchall("SELECT status, method FROM audit_log")
+        rows = await node.ctx.store.db.fetchall("SELECT status, method FROM audit_log")
         assert len(rows) == 451  # the Token call and the 450 others
         assert {tuple(row) for row in rows} == {("0", "Token"), ("0", "GetCertificateType")}
 

@@ -31,7 +31,7 @@ async def admin(
 
 
 async def outbox(node: Node, certificate_id: str) -> list[tuple[str, str]]:
-    rows = await node.ctx.db.fetchall(
+    rows = await node.ctx.store.db.fetchall(
         "SELECT cd_operation, certificate_holder FROM outbox WHERE certificate_source_id = ?"
         " ORDER BY seq",
         (certificate_id,),
@@ -86,7 +86,7 @@ async def test_status(node: Node) -> None:
         "types",
     }
     assert (body["node"], body["tier"], body["pid"]) == ("hlj-harbin", "city", os.getpid())
-    assert body["certificates"] == await node.ctx.certificates.count() > 0
+    assert body["certificates"] == await node.ctx.store.certificates.count() > 0
     assert body["catalog_rows"] == body["outbox_pending"] == body["certificates"]
     assert (body["open_anomalies"], body["last_exchange_at"], body["types"]) == (0, None, 7)
 
@@ -121,7 +121,7 @@ async def test_unknown_account_cannot_be_disabled(node: Node) -> None:
 
 async def test_certificates_list_and_get(node: Node) -> None:
     _, listed = await admin(node, "GET", "/admin/certificates")
-    assert len(listed) == await node.ctx.certificates.count()
+    assert len(listed) == await node.ctx.store.certificates.count()
     assert set(listed[0]) == {
         "CertificateID",
         "CertificateHolderCode",
@@ -181,7 +181,7 @@ async def test_invalid_certificates_are_refused_unless_injected_on_purpose(node:
     assert await outbox(node, bad["CertificateID"]) == []
     status, _ = await admin(node, "POST", "/admin/certificates?validate=false", json=bad)
     assert status == 200
-    row = await node.ctx.db.fetchone(
+    row = await node.ctx.store.db.fetchone(
         "SELECT certificate_holder_code FROM outbox WHERE certificate_source_id = ?",
         (bad["CertificateID"],),
     )

@@ -18,16 +18,11 @@ import pytest
 from gateway.core.topology import Topology
 from nodes.catalog import types
 from nodes.catalog import validate as v
-from nodes.catalog.runner import aggregation
-from nodes.catalog.wake import running_of, wake_push
+from nodes.catalog.lifetime import aggregation
 from nodes.context import NodeContext
 from nodes.issuing import record_changes
 from nodes.model.certificate import Certificate
 from nodes.model.codes import CdOperation
-from nodes.store.anomalies import AnomalyRepo
-from nodes.store.catalog import CatalogRepo
-from nodes.store.outbox import OutboxRepo
-from nodes.store.types import TypeRepo
 from nodes.synth.catalogue import CATALOGUE
 from tests.brokers import (
     BrokerProcess,
@@ -55,9 +50,8 @@ class Cascade:
             ctx = await stack.enter_async_context(node_context(self.tmp_path, self.topo, node_id))
             agg = await stack.enter_async_context(aggregation(ctx))
             self.stacks[node_id], self.contexts[node_id] = stack, ctx
-            if agg.exchange is not None:
-                async with asyncio.timeout(WITHIN):
-                    await agg.exchange.connected.wait()
+            async with asyncio.timeout(WITHIN):
+                await agg.exchange.connected.wait()
 
     async def stop(self, node_id: str) -> None:
         stack = self.stacks.pop(node_id)
@@ -75,14 +69,14 @@ class Cascade:
     async def issue(self, node_id: str, certs: list[Certificate]) -> None:
         ctx = self.contexts[node_id]
         await record_changes(ctx, [(cert, CdOperation.INSERT) for cert in certs])
-        wake_push(ctx)
+        ctx.wakeups.push_now()
 
     async def ids(self, node_id: str, *, via: str | None = None) -> set[str]:
-        rows = await CatalogRepo(self.contexts[node_id].db).find(via_node=via, limit=1_000_000)
+        rows = await self.contexts[node_id].store.catalog.find(via_node=via, limit=1_000_000)
         return {row["certificate_source_id"] for row in rows}
 
     async def accepted_from(self, node_id: str, child: str) -> int:
-        value = await self.contexts[node_id].db.scalar(
+        value = await self.contexts[node_id].store.db.scalar(
             "SELECT coalesce(sum(accepted), 0) FROM ingested_batch WHERE child_node = ?", (child,)
         )
         return int(value)
@@ -129,7 +123,7 @@ async def test_rows_flow_up_every_level_with_the_right_pointer(cascade: Cascade)
     for node_id in LEVELS[:-1]:
         await eventually(partial(_outbox_empty, cascade[node_id]), f"{node_id} outbox drains")
     assert await cascade.accepted_from("national", "hlj") == len(everything)  # once each
-    department_rows = await CatalogRepo(cascade["national"].db).find(
+    department_rows = await cascade["national"].store.catalog.find(
         certificate_id=department[0].CertificateID
     )
     assert department_rows[0]["data_source"] == "011"  # kept as the department sent it
@@ -144,7 +138,7 @@ async def test_a_bad_row_comes_back_as_anomaly_and_the_rest_is_accepted(
     await cascade.issue("hlj-harbin", [*good, wrong_area])
     city = cascade["hlj-harbin"]
     await eventually(lambda: _open_anomalies(city, 1), "the anomaly reaches the city")
-    [anomaly] = await AnomalyRepo(city.db).find()
+    [anomaly] = await city.store.anomalies.find()
     assert anomaly["certificate_source_id"] == wrong_area.CertificateID
     assert anomaly["error_remark"] == v.OUTSIDE_JURISDICTION
     await eventually(lambda: _outbox_empty(city), "the batch is acknowledged")
@@ -152,7 +146,7 @@ async def test_a_bad_row_comes_back_as_anomaly_and_the_rest_is_accepted(
     # the administrator corrects the certificate: a U row goes up and is accepted
     corrected = wrong_area.model_copy(update={"CertificateAreaCode": "230102"})
     await record_changes(city, [(corrected, CdOperation.UPDATE)])
-    wake_push(city)
+    city.wakeups.push_now()
     await eventually(lambda: _open_anomalies(city, 0), "the anomaly is resolved")
     assert wrong_area.CertificateID in await cascade.ids("hlj")
 
@@ -162,13 +156,13 @@ async def test_a_wrong_data_source_is_corrected_without_the_admin(cascade: Casca
     city = cascade["hlj-harbin"]
     cert = make_certificate(1)
     await record_changes(city, [(cert, CdOperation.INSERT)])
-    await city.db.execute("UPDATE outbox SET data_source = '106'")  # as if mis-configured
-    wake_push(city)
+    await city.store.db.execute("UPDATE outbox SET data_source = '106'")  # as if mis-configured
+    city.wakeups.push_now()
     await eventually(lambda: _equals(cascade.ids("hlj"), {cert.CertificateID}), "accepted")
     await eventually(lambda: _open_anomalies(city, 0), "the anomaly is resolved")
-    [anomaly] = await AnomalyRepo(city.db).find()
+    [anomaly] = await city.store.anomalies.find()
     assert anomaly["error_remark"] == v.FOREIGN_DATA_SOURCE
-    [entry] = await CatalogRepo(cascade["hlj"].db).find()
+    [entry] = await cascade["hlj"].store.catalog.find()
     assert entry["data_source"] == "101"
 
 
@@ -182,7 +176,7 @@ async def test_what_national_rejects_reaches_the_node_that_sent_the_row(
     await cascade.issue("hlj-harbin-amr", [owned])
     department = cascade["hlj-harbin-amr"]
     await eventually(lambda: _open_anomalies(department, 1), "the anomaly reaches the department")
-    [anomaly] = await AnomalyRepo(department.db).find()
+    [anomaly] = await department.store.anomalies.find()
     assert anomaly["certificate_source_id"] == owned.CertificateID
     assert anomaly["error_remark"] == v.OWNED_ELSEWHERE
     assert anomaly["cd_batch"].startswith("hlj-")  # the batch national found it in
@@ -190,7 +184,7 @@ async def test_what_national_rejects_reaches_the_node_that_sent_the_row(
     # each level on the way knows it too, and whom it passed it on to
     for node_id, child in (("hlj", "hlj-harbin"), ("hlj-harbin", "hlj-harbin-amr")):
         await eventually(lambda n=node_id: _relays_pending(cascade[n], 0), f"{node_id} confirmed")
-        [passed] = await AnomalyRepo(cascade[node_id].db).find()
+        [passed] = await cascade[node_id].store.anomalies.find()
         assert (passed["status"], passed["relay_to"], passed["relay_confirmed"]) == (
             "open",
             child,
@@ -216,7 +210,7 @@ async def test_a_rejection_reaches_a_node_that_was_offline_when_it_came_back(
     await cascade.start("hlj-harbin-amr")
     department = cascade["hlj-harbin-amr"]
     await eventually(lambda: _open_anomalies(department, 1), "the anomaly reaches the department")
-    [anomaly] = await AnomalyRepo(department.db).find()
+    [anomaly] = await department.store.anomalies.find()
     assert anomaly["error_remark"] == v.OWNED_ELSEWHERE
     await eventually(lambda: _relays_pending(harbin, 0), "the department confirmed it")
     assert await _relays_pending(cascade["hlj"], 0)
@@ -265,18 +259,16 @@ async def test_a_type_goes_up_unapproved_and_is_approved_by_the_province(
     )
     code = ctype.CertificateTypeCode
     await types.define(cascade["hlj-harbin"], ctype)
-    wake_push(cascade["hlj-harbin"])
+    cascade["hlj-harbin"].wakeups.push_now()
     await eventually(lambda: _type_state(cascade["national"], code, False), "national has it")
-    assert (await TypeRepo(cascade["hlj"].db).get(code)) is not None
+    assert (await cascade["hlj"].store.types.get(code)) is not None
     with pytest.raises(types.TypeRefused):
         await types.approve(cascade["national"], code)  # not national's to approve
     await types.approve(cascade["hlj"], code)
-    running = running_of(cascade["hlj"])
-    assert running is not None
-    await running.announce_approval(code)
+    cascade["hlj"].wakeups.announce_approval(code)
     for node_id in ("national", "hlj-harbin", "hlj-daqing"):
         await eventually(partial(_type_state, cascade[node_id], code, True), f"{node_id} knows")
-    stored = await TypeRepo(cascade["national"].db).get(code)
+    stored = await cascade["national"].store.types.get(code)
     assert stored is not None
     assert (stored.type, stored.defined_at_node) == (ctype, "hlj-harbin")
 
@@ -300,25 +292,25 @@ async def _equals(found: Awaitable[set[str]], expected: set[str]) -> bool:
 
 
 async def _outbox_empty(ctx: NodeContext) -> bool:
-    return await OutboxRepo(ctx.db).pending() == 0
+    return await ctx.store.outbox.pending() == 0
 
 
 async def _open_anomalies(ctx: NodeContext, count: int) -> bool:
-    return await AnomalyRepo(ctx.db).open_count() == count
+    return await ctx.store.anomalies.open_count() == count
 
 
 async def _type_state(ctx: NodeContext, code: str, approved: bool) -> bool:
-    stored = await TypeRepo(ctx.db).get(code)
+    stored = await ctx.store.types.get(code)
     return stored is not None and stored.approved is approved
 
 
 async def _relays_pending(ctx: NodeContext, count: int) -> bool:
-    return await AnomalyRepo(ctx.db).relays_pending() == count
+    return await ctx.store.anomalies.relays_pending() == count
 
 
 async def _relayed_to_nobody(ctx: NodeContext) -> bool:
     """An anomaly is waiting to be passed on, and has been sent at least once."""
-    value = await ctx.db.scalar(
+    value = await ctx.store.db.scalar(
         "SELECT count(*) FROM anomaly WHERE relay_to != '' AND relay_done = 0"
         " AND relay_sent_at IS NOT NULL"
     )
@@ -326,4 +318,4 @@ async def _relayed_to_nobody(ctx: NodeContext) -> bool:
 
 
 async def _published(ctx: NodeContext) -> bool:
-    return any(batch.sent_at is not None for batch in await OutboxRepo(ctx.db).batches())
+    return any(batch.sent_at is not None for batch in await ctx.store.outbox.batches())

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from gateway.core.forwarder import Forwarder
 from gateway.core.topology import Topology
 from nodes.catalog import validate as v
 from nodes.catalog.anomalies import receive_anomalies
@@ -19,9 +20,9 @@ from nodes.http.app import create_app
 from nodes.issuing import record_changes
 from nodes.model.codes import CdOperation
 from nodes.preparation import prepare
+from nodes.relay import FileRelay
 from nodes.settings import NodeSettings
-from nodes.store.db import Database
-from nodes.store.outbox import OutboxRepo
+from nodes.store.store import Store
 from nodes.synth.catalogue import CATALOGUE
 from tests.service.conftest import NODE_ID, Node, recording
 from tests.service.test_admin import admin
@@ -42,10 +43,10 @@ def _routed(app: web.Application, path: str) -> bool:
 async def node(aiohttp_server: Any, topology: Topology, tmp_path: Path) -> AsyncIterator[Node]:
     """An empty (unseeded) city node whose app has the aggregation admin routes."""
     settings = NodeSettings(topology=topology, node_id=NODE_ID, state_dir=tmp_path, seed=None)
-    async with Database(settings.database_path) as db:
-        ctx = NodeContext(settings=settings, db=db, clock=Clock(topology.zone))
+    async with Store.open(settings.database_path) as store, Forwarder(topology, NODE_ID) as peers:
+        ctx = NodeContext(settings=settings, store=store, clock=Clock(topology.zone))
         await prepare(ctx)
-        app = create_app(ctx, resolver=recording([]))
+        app = create_app(ctx, resolver=recording(ctx, []), file_relay=FileRelay(ctx, peers))
         if not _routed(app, "/admin/anomalies"):  # until nodes/http/app.py adds them itself
             admin_catalog.add_routes(app)
         server = await aiohttp_server(app, host=ctx.node.host, port=ctx.node.port)
@@ -91,7 +92,7 @@ async def test_a_fault_row_is_queued_as_given(node: Node) -> None:
     raw = {**make_row(1), "data_source": "999", "cd_operation": "Q"}
     status, body = await admin(node, "POST", "/admin/faults/catalog-row", json=raw)
     assert (status, body) == (200, {"queued": 1, "outbox_pending": 1})
-    [queued] = await OutboxRepo(node.ctx.db).batch_rows("")
+    [queued] = await node.ctx.store.outbox.batch_rows("")
     assert (queued["data_source"], queued["cd_operation"]) == ("999", "Q")
     rows = {"rows": [make_row(2), {"certificate_source_id": "broken"}]}
     assert (await admin(node, "POST", "/admin/faults/catalog-row", json=rows))[1]["queued"] == 2
@@ -105,7 +106,7 @@ async def test_a_fault_row_must_name_e1_columns(node: Node, body: Any, fragment:
     status, answer = await admin(node, "POST", "/admin/faults/catalog-row", json=body)
     assert status == 400
     assert fragment in answer["error"]
-    assert await OutboxRepo(node.ctx.db).pending() == 0
+    assert await node.ctx.store.outbox.pending() == 0
 
 
 async def test_anomalies_are_listed_open_and_resolved(node: Node) -> None:

@@ -20,7 +20,7 @@ async def file_url(
 ) -> str:
     creds = await node.login()
     cert = make_certificate(70)
-    if await node.ctx.certificates.get(cert.CertificateID) is None:
+    if await node.ctx.store.certificates.get(cert.CertificateID) is None:
         await issue(node.ctx, cert)
     reply = await node.post(
         method, data={**creds, "CertificateID": cert.CertificateID, "UseFor": USE_FOR, **extra}
@@ -66,7 +66,7 @@ async def test_picture_download_is_a_zip_of_pngs(node: Node) -> None:
 async def test_copy_items_of_b3_are_recorded_with_the_link(node: Node) -> None:
     url = await file_url(node)
     token = url.rsplit("/file", 1)[1].split(".")[0]
-    row = await node.ctx.db.fetchone(
+    row = await node.ctx.store.db.fetchone(
         "SELECT copy, expires_at FROM file_link WHERE token = ?", (token,)
     )
     assert row is not None

@@ -14,7 +14,7 @@ import pytest
 from gateway.core.links import HEADER_LINK_SIGNATURE, link_key, sign
 from gateway.core.topology import Topology
 from nodes.http.sharing import ACCESS
-from nodes.store.audit import AuditRecord, AuditRepo
+from nodes.store.audit import AuditRecord
 from tests.service.conftest import APP_IP, NODE_ID, OTHER_IP, PEER_IP, Node, start_node
 
 USE_FOR = "审批"
@@ -98,7 +98,7 @@ async def test_a_huge_account_id_is_15_and_is_not_stored_whole(node: Node) -> No
     reply = await node.post("token", data={"AccountId": "A" * (1024 * 1024 - 100)}, source=OTHER_IP)
     assert reply.code == "15"
     await node.flush_audit()
-    (row,) = [r for r in await AuditRepo(node.ctx.db).recent(5) if r.method == "Token"]
+    (row,) = [r for r in await node.ctx.store.audit.recent(5) if r.method == "Token"]
     assert len(row.account_id) <= 80
 
 
@@ -144,7 +144,7 @@ async def test_a_client_gone_mid_body_is_not_an_error(node: Node, creds: dict[st
     async with asyncio.timeout(20):  # until the handler notices the caller is gone and audits
         while not rows:
             await node.flush_audit()
-            recent = await AuditRepo(node.ctx.db).recent(5)
+            recent = await node.ctx.store.audit.recent(5)
             rows = [r for r in recent if r.method == "GetCertificateType"]
             await asyncio.sleep(0.01)
     assert rows[0].status == "15"

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from nodes.housekeeping import housekeep
 from nodes.http.sharing import AUDIT
-from nodes.store.audit import AuditRecord, AuditRepo
-from nodes.store.files import FileLink, FileLinkRepo, new_file_token
+from nodes.store.audit import AuditRecord
+from nodes.store.files import FileLink, new_file_token
 from tests.service.conftest import Node
 
 
@@ -24,8 +24,8 @@ async def test_old_audit_rows_are_counted_per_day_and_deleted(node: Node) -> Non
     audit.record(record(now.isoformat()))
     await audit.flush()
     settings = node.ctx.settings.model_copy(update={"audit_retention_days": 90})
-    swept = await housekeep(node.ctx.db, node.clock, settings)
-    repo = AuditRepo(node.ctx.db)
+    swept = await housekeep(node.ctx.store, node.clock, settings)
+    repo = node.ctx.store.audit
     assert swept.audit_rows == 3
     assert [r.time for r in await repo.recent(10)] == [now.isoformat()]
     day = old[:10]
@@ -42,15 +42,15 @@ async def test_the_audit_log_keeps_at_most_its_newest_rows(node: Node) -> None:
         audit.record(record(stamp))
     await audit.flush()
     settings = node.ctx.settings.model_copy(update={"audit_max_rows": 4})
-    await housekeep(node.ctx.db, node.clock, settings)
-    assert await AuditRepo(node.ctx.db).count() == 4
-    (row,) = await AuditRepo(node.ctx.db).daily()
+    await housekeep(node.ctx.store, node.clock, settings)
+    assert await node.ctx.store.audit.count() == 4
+    (row,) = await node.ctx.store.audit.daily()
     assert row[3] >= 6
 
 
 async def test_expired_file_links_are_purged(node: Node) -> None:
     now = node.clock.now().timestamp()
-    links = FileLinkRepo(node.ctx.db)
+    links = node.ctx.store.files
     expired, live = new_file_token(), new_file_token()
     await links.add(
         [
@@ -60,9 +60,7 @@ async def test_expired_file_links_are_purged(node: Node) -> None:
                      upstream_url="http://x/b"),
         ]
     )  # fmt: skip
-    swept = await housekeep(node.ctx.db, node.clock, node.ctx.settings)
+    swept = await housekeep(node.ctx.store, node.clock, node.ctx.settings)
     assert swept.file_links == 1
-    assert (
-        await node.ctx.db.scalar("SELECT count(*) FROM file_link WHERE token = ?", (expired,)) == 0
-    )
+    assert await links.get(expired, now=now - 60) is None  # gone, not merely expired
     assert await links.get(live, now=now) is not None

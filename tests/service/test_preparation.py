@@ -10,9 +10,7 @@ from nodes.clock import Clock
 from nodes.context import NodeContext
 from nodes.preparation import prepare
 from nodes.settings import NodeSettings
-from nodes.store.accounts import AccountRepo
-from nodes.store.db import Database
-from nodes.store.types import TypeRepo
+from nodes.store.store import Store
 from nodes.synth import CATALOGUE, generate
 from tests.service.conftest import NODE_ID, PEER_IP
 
@@ -23,14 +21,15 @@ async def prepared_twice(topology: Topology, state_dir: Path, **settings: Any) -
     )
     facts: dict[str, Any] = {}
     for start in (1, 2):
-        async with Database(node_settings.database_path) as db:
-            ctx = NodeContext(settings=node_settings, db=db, clock=Clock(topology.zone))
+        async with Store.open(node_settings.database_path) as store:
+            db = store.db
+            ctx = NodeContext(settings=node_settings, store=store, clock=Clock(topology.zone))
             await prepare(ctx)
             facts[f"key{start}"] = node_settings.admin_key_path.read_text()
-            facts[f"certificates{start}"] = await ctx.certificates.count()
+            facts[f"certificates{start}"] = await ctx.store.certificates.count()
             facts[f"outbox{start}"] = int(await db.scalar("SELECT count(*) FROM outbox"))
-            facts["accounts"] = await AccountRepo(db).list()
-            facts["types"] = await TypeRepo(db).approved()
+            facts["accounts"] = await store.accounts.list()
+            facts["types"] = await store.types.approved()
             rows = await db.fetchall("SELECT certificate_source_id, cd_operation FROM catalog")
             facts["operations"] = {row[0]: row[1] for row in rows}
             rows = await db.fetchall("SELECT certificate_id, status FROM certificate")

@@ -123,7 +123,7 @@ async def test_an_unusable_request_id_is_replaced(node: Node, creds: dict[str, s
 async def test_a_broken_store_is_99_never_a_traceback(node: Node, creds: dict[str, str]) -> None:
     cert = make_certificate(61)
     await issue(node.ctx, cert)
-    await node.ctx.db.close()
+    await node.ctx.store.db.close()
     reply = await node.post(
         "GetCertificateDataByCertificateID",
         data={**creds, "CertificateID": cert.CertificateID, "UseFor": USE_FOR},

@@ -159,11 +159,11 @@ async def test_retrieval_answers_from_the_catalog_index(node: Node, creds: dict[
     assert tuple(item) == RETRIEVAL_ITEM_KEYS
     assert item["certificateID"] == cert.CertificateID
     # an entry only the catalog knows (it came from a child) is found as well
-    await node.ctx.db.execute(
+    await node.ctx.store.db.execute(
         "UPDATE catalog SET via_node = 'child' WHERE certificate_source_id = ?",
         (cert.CertificateID,),
     )
-    await node.ctx.db.execute(
+    await node.ctx.store.db.execute(
         "DELETE FROM certificate WHERE certificate_id = ?", (cert.CertificateID,)
     )
     again = await call(
@@ -197,7 +197,7 @@ async def test_retrieval_codes(node: Node, creds: dict[str, str]) -> None:
 
 
 async def test_seeded_certificates_are_served(node: Node, creds: dict[str, str]) -> None:
-    rows = await node.ctx.db.fetchall(
+    rows = await node.ctx.store.db.fetchall(
         "SELECT certificate_id FROM certificate WHERE status = '01' LIMIT 3"
     )
     assert rows, "prepare() seeds the node"

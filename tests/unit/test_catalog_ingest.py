@@ -22,9 +22,7 @@ from nodes.catalog.ingest import (
 from nodes.catalog.push import batch_message, form_batch
 from nodes.catalog.worker import ValidationWorker
 from nodes.context import NodeContext
-from nodes.store.batches import LAST_EXCHANGE_AT, IngestedBatchRepo, NodeState
-from nodes.store.catalog import CatalogRepo
-from nodes.store.outbox import OutboxRepo
+from nodes.store.batches import LAST_EXCHANGE_AT
 from nodes.store.schema import MESSAGE_COLUMNS
 from tests.unit.test_catalog_support import DAQING_PSB, make_row, node_context, topology
 
@@ -36,7 +34,7 @@ EARLIER = "2025-05-01T10:00:00.000000+08:00"
 
 
 async def catalog_of(ctx: NodeContext) -> list[dict[str, str]]:
-    return await CatalogRepo(ctx.db).find(limit=100_000)
+    return await ctx.store.catalog.find(limit=100_000)
 
 
 async def test_a_batch_applied_twice_changes_nothing_the_second_time(tmp_path: Path) -> None:
@@ -49,8 +47,8 @@ async def test_a_batch_applied_twice_changes_nothing_the_second_time(tmp_path: P
         assert (again.accepted, again.anomalies, again.repeated) == (50, first.anomalies, True)
         assert await catalog_of(ctx) == before
         assert len(before) == 50
-        assert await IngestedBatchRepo(ctx.db).count() == 1
-        assert await OutboxRepo(ctx.db).pending() == 50  # forwarded once, not twice
+        assert await ctx.store.batches.count() == 1
+        assert await ctx.store.outbox.pending() == 50  # forwarded once, not twice
 
 
 async def test_a_batch_delivered_twice_in_one_group_is_applied_once(tmp_path: Path) -> None:
@@ -61,17 +59,17 @@ async def test_a_batch_delivered_twice_in_one_group_is_applied_once(tmp_path: Pa
         other = Incoming(DAQING, "hlj-daqing-1", [make_row(9, area="230602", data_source="106")])
         outcomes = await ingest_batches(ctx, [first, again, other])
         assert [(o.accepted, o.repeated) for o in outcomes] == [(5, False), (5, True), (1, False)]
-        assert await IngestedBatchRepo(ctx.db).count() == 2
-        assert await OutboxRepo(ctx.db).pending() == 6
+        assert await ctx.store.batches.count() == 2
+        assert await ctx.store.outbox.pending() == 6
 
 
 async def test_valid_rows_record_the_child_as_routing_pointer(tmp_path: Path) -> None:
     async with node_context(tmp_path, TOPO, "hlj") as ctx:
         row = make_row(1)
         await ingest_batch(ctx, HARBIN, "hlj-harbin-1", [row])
-        assert await CatalogRepo(ctx.db).via_of(row["certificate_source_id"]) == "hlj-harbin"
+        assert await ctx.store.catalog.via_of(row["certificate_source_id"]) == "hlj-harbin"
         assert (await catalog_of(ctx))[0]["cd_batch"] == "hlj-harbin-1"
-        assert await NodeState(ctx.db).get(LAST_EXCHANGE_AT) is not None
+        assert await ctx.store.state.get(LAST_EXCHANGE_AT) is not None
 
 
 async def test_an_older_cd_time_changes_nothing(tmp_path: Path) -> None:
@@ -82,7 +80,7 @@ async def test_an_older_cd_time_changes_nothing(tmp_path: Path) -> None:
         assert (outcome.accepted, outcome.anomalies) == (1, [])
         [entry] = await catalog_of(ctx)
         assert (entry["certificate_holder"], entry["cd_time"]) == ("新", LATER)
-        assert await OutboxRepo(ctx.db).pending() == 1  # the stale row is not forwarded
+        assert await ctx.store.outbox.pending() == 1  # the stale row is not forwarded
 
 
 async def test_rows_of_one_id_in_one_batch_apply_in_order(tmp_path: Path) -> None:
@@ -101,7 +99,7 @@ async def test_an_id_another_subtree_owns_is_an_anomaly(tmp_path: Path) -> None:
         outcome = await ingest_batch(ctx, HARBIN, "hlj-harbin-1", [claim, make_row(2)])
         assert outcome.accepted == 1
         assert [a["error_remark"] for a in outcome.anomalies] == [v.OWNED_ELSEWHERE]
-        assert await CatalogRepo(ctx.db).via_of(owned["certificate_source_id"]) == "hlj-daqing"
+        assert await ctx.store.catalog.via_of(owned["certificate_source_id"]) == "hlj-daqing"
 
 
 async def test_a_cancelled_row_stays_and_still_routes(tmp_path: Path) -> None:
@@ -119,7 +117,7 @@ async def test_a_cancelled_row_stays_and_still_routes(tmp_path: Path) -> None:
         )
         outcome = await ingest_batch(ctx, DAQING, "hlj-daqing-1", [takeover])
         assert outcome.anomalies == []
-        assert await CatalogRepo(ctx.db).via_of(row["certificate_source_id"]) == "hlj-daqing"
+        assert await ctx.store.catalog.via_of(row["certificate_source_id"]) == "hlj-daqing"
 
 
 async def test_a_province_forwards_rows_as_received_and_national_keeps_them(
@@ -128,7 +126,7 @@ async def test_a_province_forwards_rows_as_received_and_national_keeps_them(
     async with node_context(tmp_path, TOPO, "hlj") as province:
         rows = [make_row(1), make_row(2, data_source="011")]  # the city's and its department's
         await ingest_batch(province, HARBIN, "hlj-harbin-1", rows)
-        outbox = OutboxRepo(province.db)
+        outbox = province.store.outbox
         await _form(province)
         [batch] = await outbox.batches()
         forwarded = await outbox.batch_rows(batch.cd_batch)
@@ -138,7 +136,7 @@ async def test_a_province_forwards_rows_as_received_and_national_keeps_them(
         outcome = await ingest_batch(national, v.sender_of(TOPO, "hlj"), batch.cd_batch, forwarded)
         assert (outcome.accepted, outcome.anomalies) == (2, [])
         assert {e["via_node"] for e in await catalog_of(national)} == {"hlj"}
-        assert await OutboxRepo(national.db).pending() == 0  # the root forwards nothing
+        assert await national.store.outbox.pending() == 0  # the root forwards nothing
 
 
 async def prepared_by(how: str, rows: list[dict[str, str]], today: str) -> Prepared:
@@ -172,7 +170,7 @@ async def test_what_a_batch_changed_is_forwarded_in_one_message_as_received(
         today = province.clock.today().isoformat()
         [outcome] = await commit_batches(province, [await prepared_by(bundled_by, rows, today)])
         assert outcome.accepted == 3  # the stale row too: known, just not newer
-        stored = await CatalogRepo(province.db).find(limit=10)
+        stored = await province.store.catalog.find(limit=10)
         assert {row["certificate_source_id"]: row["cd_time"] for row in stored} == {
             row["certificate_source_id"]: LATER if row is rows[2] else row["cd_time"]
             for row in rows

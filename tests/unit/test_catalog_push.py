@@ -20,8 +20,7 @@ from nodes.catalog.push import (
 from nodes.context import NodeContext
 from nodes.issuing import record_changes
 from nodes.model.codes import CdOperation
-from nodes.store.anomalies import AnomalyRepo
-from nodes.store.batches import LAST_EXCHANGE_AT, NodeState
+from nodes.store.batches import LAST_EXCHANGE_AT
 from nodes.store.db import Database
 from nodes.store.outbox import Bundle, OutboxRepo, PendingBatch
 from nodes.store.schema import MESSAGE_COLUMNS
@@ -36,7 +35,7 @@ def bundle_of(rows: list[dict[str, str]]) -> Bundle:
 
 
 async def queue(ctx: NodeContext, rows: list[dict[str, str]]) -> None:
-    async with ctx.db.transaction() as tx:
+    async with ctx.store.db.transaction() as tx:
         await OutboxRepo.append_rows(tx, rows)
 
 
@@ -49,7 +48,7 @@ async def test_batches_are_numbered_per_node_monotonic_and_persisted(tmp_path: P
         await queue(ctx, [make_row(serial) for serial in range(BATCH_ROWS + 5)])
         first, second = await form_batch(ctx), await form_batch(ctx)
         assert await form_batch(ctx) is None  # nothing unbatched is left
-        batches = await OutboxRepo(ctx.db).batches()
+        batches = await ctx.store.outbox.batches()
     assert [b.cd_batch for b in batches] == [first, second]
     assert [b.rows for b in batches] == [BATCH_ROWS, 5]
     assert first is not None
@@ -72,17 +71,17 @@ async def test_bundles_count_as_their_rows_in_a_batch(tmp_path: Path) -> None:
         def bundle(rows: int) -> Bundle:
             return bundle_of([make_row(next(serials)) for _ in range(rows)])
 
-        async with ctx.db.transaction() as tx:
+        async with ctx.store.db.transaction() as tx:
             await OutboxRepo.append_bundles(tx, [bundle(600), bundle(300)])
             await OutboxRepo.append_rows(tx, [make_row(next(serials))])
             await OutboxRepo.append_bundles(tx, [bundle(200), bundle(BATCH_ROWS + 1), bundle(1)])
         formed = [await form_batch(ctx) for _ in range(4)]
         assert await form_batch(ctx) is None
-        batches = await OutboxRepo(ctx.db).batches()
+        batches = await ctx.store.outbox.batches()
         assert [b.rows for b in batches] == [901, 200, BATCH_ROWS + 1, 1]
         assert [b.cd_batch for b in batches] == formed
-        assert await OutboxRepo(ctx.db).pending() == 901 + 200 + BATCH_ROWS + 2
-        rows = await OutboxRepo(ctx.db).batch_rows(batches[0].cd_batch)
+        assert await ctx.store.outbox.pending() == 901 + 200 + BATCH_ROWS + 2
+        rows = await ctx.store.outbox.batch_rows(batches[0].cd_batch)
         assert [r["cd_batch"] for r in rows] == [batches[0].cd_batch] * 901
         assert [r["certificate_source_id"] for r in rows] == [
             make_row(serial)["certificate_source_id"] for serial in range(901)
@@ -94,7 +93,7 @@ async def test_a_bundle_queued_as_e1_objects_goes_out_as_arrays(tmp_path: Path) 
     today's message form, its rows in order, next to one queued now."""
     async with node_context(tmp_path, TOPO, "hlj") as ctx:
         old = [{**make_row(serial), "cd_batch": ""} for serial in (1, 2)]
-        async with ctx.db.transaction() as tx:
+        async with ctx.store.db.transaction() as tx:
             await OutboxRepo.append_bundles(tx, [Bundle(orjson.dumps(old), 2)])
             await OutboxRepo.append_bundles(tx, [bundle_of([make_row(3)])])
         cd_batch = await form_batch(ctx)
@@ -125,12 +124,12 @@ async def test_an_ack_removes_the_batch_only_with_all_its_anomalies(tmp_path: Pa
         assert cd_batch is not None
         early = await acknowledge(ctx, cd_batch, anomalies=1)
         assert (early.done, early.reason) == (False, "anomalies_missing")
-        assert await OutboxRepo(ctx.db).pending() == 2
+        assert await ctx.store.outbox.pending() == 2
         await receive_anomalies(ctx, cd_batch, [e2(bad, cd_batch, v.FOREIGN_DATA_SOURCE)])
         done = await acknowledge(ctx, cd_batch, anomalies=1)
         assert done.done
-        assert await OutboxRepo(ctx.db).pending() == 0
-        assert await NodeState(ctx.db).get(LAST_EXCHANGE_AT) is not None
+        assert await ctx.store.outbox.pending() == 0
+        assert await ctx.store.state.get(LAST_EXCHANGE_AT) is not None
         repeated = await acknowledge(ctx, cd_batch, anomalies=1)
         assert (repeated.done, repeated.reason) == (False, "unknown")
 
@@ -140,7 +139,7 @@ async def test_anomalies_received_twice_are_stored_once(tmp_path: Path) -> None:
         rows = [e2(make_row(2), "hlj-harbin-1", v.BAD_ISSUER_CODE)]
         assert await receive_anomalies(ctx, "hlj-harbin-1", rows) == 1
         assert await receive_anomalies(ctx, "hlj-harbin-1", rows) == 0
-        assert await AnomalyRepo(ctx.db).count_of_batch("hlj-harbin-1") == 1
+        assert await ctx.store.anomalies.count_of_batch("hlj-harbin-1") == 1
 
 
 async def test_a_wrong_data_source_is_corrected_from_the_certificate(tmp_path: Path) -> None:
@@ -149,11 +148,11 @@ async def test_a_wrong_data_source_is_corrected_from_the_certificate(tmp_path: P
         await record_changes(ctx, [(cert, CdOperation.INSERT)])
         cd_batch = await form_batch(ctx)
         assert cd_batch is not None
-        [sent] = await OutboxRepo(ctx.db).batch_rows(cd_batch)
+        [sent] = await ctx.store.outbox.batch_rows(cd_batch)
         rejected = {**sent, "data_source": "999"}  # as if the row had left with a wrong code
         await receive_anomalies(ctx, cd_batch, [e2(rejected, cd_batch, v.FOREIGN_DATA_SOURCE)])
         await acknowledge(ctx, cd_batch, anomalies=1)
-        await _expect_correction(ctx.db, cert.CertificateID, data_source="101")
+        await _expect_correction(ctx.store.db, cert.CertificateID, data_source="101")
 
 
 async def test_a_certificate_that_is_itself_wrong_waits_for_the_admin(tmp_path: Path) -> None:
@@ -162,11 +161,11 @@ async def test_a_certificate_that_is_itself_wrong_waits_for_the_admin(tmp_path: 
         await record_changes(ctx, [(cert, CdOperation.INSERT)])
         cd_batch = await form_batch(ctx)
         assert cd_batch is not None
-        [sent] = await OutboxRepo(ctx.db).batch_rows(cd_batch)
+        [sent] = await ctx.store.outbox.batch_rows(cd_batch)
         await receive_anomalies(ctx, cd_batch, [e2(sent, cd_batch, v.OWNED_ELSEWHERE)])
         await acknowledge(ctx, cd_batch, anomalies=1)
-        assert await OutboxRepo(ctx.db).pending() == 0  # nothing to push: the same row again
-        assert await AnomalyRepo(ctx.db).open_count() == 1
+        assert await ctx.store.outbox.pending() == 0  # nothing to push: the same row again
+        assert await ctx.store.anomalies.open_count() == 1
 
 
 async def test_a_later_clean_ack_resolves_the_anomaly(tmp_path: Path) -> None:
@@ -181,9 +180,9 @@ async def test_a_later_clean_ack_resolves_the_anomaly(tmp_path: Path) -> None:
         second = await form_batch(ctx)
         assert second is not None
         await acknowledge(ctx, second, anomalies=0)
-        [anomaly] = await AnomalyRepo(ctx.db).find()
+        [anomaly] = await ctx.store.anomalies.find()
         assert anomaly["resolved_at"] is not None
-        assert await AnomalyRepo(ctx.db).open_count() == 0
+        assert await ctx.store.anomalies.open_count() == 0
 
 
 async def test_a_clean_ack_of_a_forwarded_bundle_resolves_the_anomaly(tmp_path: Path) -> None:
@@ -191,21 +190,21 @@ async def test_a_clean_ack_of_a_forwarded_bundle_resolves_the_anomaly(tmp_path: 
     child, is forwarded in a bundle, and national's clean acknowledgement closes the anomaly."""
     async with node_context(tmp_path, TOPO, "hlj") as ctx:
         bad = make_row(4, data_source="999")
-        async with ctx.db.transaction() as tx:
+        async with ctx.store.db.transaction() as tx:
             await OutboxRepo.append_bundles(tx, [bundle_of([bad])])
         first = await form_batch(ctx)
         assert first is not None
         await receive_anomalies(ctx, first, [e2(bad, first, v.FOREIGN_DATA_SOURCE)])
         await acknowledge(ctx, first, anomalies=1)
-        assert await AnomalyRepo(ctx.db).open_count() == 1
+        assert await ctx.store.anomalies.open_count() == 1
         fixed = [make_row(serial, operation="U") for serial in (3, 4)]
-        async with ctx.db.transaction() as tx:
+        async with ctx.store.db.transaction() as tx:
             await OutboxRepo.append_bundles(tx, [bundle_of(fixed)])
         second = await form_batch(ctx)
         assert second is not None
         assert (await acknowledge(ctx, second, anomalies=0)).done
-        assert await AnomalyRepo(ctx.db).open_count() == 0
-        assert await OutboxRepo(ctx.db).pending() == 0
+        assert await ctx.store.anomalies.open_count() == 0
+        assert await ctx.store.outbox.pending() == 0
 
 
 async def _expect_correction(db: Database, certificate_id: str, *, data_source: str) -> None:

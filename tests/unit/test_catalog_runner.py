@@ -11,13 +11,21 @@ import pytest
 
 from gateway.core.topology import parse_topology
 from nodes.catalog.ingest import Incoming
-from nodes.catalog.runner import GROUP_BATCHES, WORKER_BYTES, Aggregation, subscriptions
+from nodes.catalog.pipeline import GROUP_BATCHES, WORKER_BYTES, IngestPipeline
+from nodes.catalog.place import Place, subscriptions
 from nodes.catalog.types import approver_of
-from nodes.store.batches import IngestedBatchRepo
-from nodes.store.catalog import CatalogRepo
+from nodes.context import NodeContext
 from tests.unit.test_catalog_support import make_row, node_context, topology
 
 TOPO = topology("unit")
+
+
+async def _unpublished(topic: str, message: dict[str, Any] | bytes) -> None:
+    raise AssertionError(f"nothing is published here: {topic}")
+
+
+def pipeline(ctx: NodeContext, publish: Any = _unpublished) -> IngestPipeline:
+    return IngestPipeline(ctx, Place.of(ctx.topology, ctx.node_id), publish)
 
 
 def test_each_node_subscribes_to_what_its_place_in_the_tree_needs() -> None:
@@ -57,18 +65,18 @@ async def test_catalog_messages_not_from_a_child_are_refused(
     tmp_path: Path, payload: dict[str, object]
 ) -> None:
     async with node_context(tmp_path, TOPO, "hlj-harbin") as ctx:
-        agg = Aggregation(ctx)
-        await agg.on_catalog(payload)
-        assert agg.inbox.empty()
+        ingest = pipeline(ctx)
+        await ingest.on_catalog(payload)
+        assert ingest.inbox.empty()
 
 
 async def test_a_childs_batch_is_queued_for_ingest(tmp_path: Path) -> None:
     async with node_context(tmp_path, TOPO, "hlj-harbin") as ctx:
-        agg = Aggregation(ctx)
+        ingest = pipeline(ctx)
         rows = [make_row(1, data_source="011")]
         message = {"from": "hlj-harbin-amr", "cd_batch": "hlj-harbin-amr-9", "rows": rows}
-        await agg.on_catalog(message)
-        queued: Incoming = agg.inbox.get_nowait()
+        await ingest.on_catalog(message)
+        queued: Incoming = ingest.inbox.get_nowait()
         assert (queued.sender.node_id, queued.cd_batch, queued.rows) == (
             "hlj-harbin-amr",
             "hlj-harbin-amr-9",
@@ -80,27 +88,13 @@ async def test_only_big_catalog_messages_are_taken_undecoded(tmp_path: Path) -> 
     """Big catalog bodies go to the inbox as they came (the worker decodes them); small ones,
     and big messages of other kinds, are left to be decoded here."""
     async with node_context(tmp_path, TOPO, "hlj-harbin") as ctx:
-        agg = Aggregation(ctx)
+        ingest = pipeline(ctx)
         big = b"x" * WORKER_BYTES
-        assert await agg.take_body("ecert/unit/catalog/hlj-harbin", big)
-        assert agg.inbox.get_nowait() == big
-        assert not await agg.take_body("ecert/unit/catalog/hlj-harbin", big[:-1])
-        assert not await agg.take_body("ecert/unit/anomaly/hlj-harbin", big)
-        assert agg.inbox.empty()
-
-
-class _Answering(Aggregation):
-    """An aggregation whose answers are kept instead of published."""
-
-    answers: list[tuple[str, dict[str, Any]]]
-    expected: int
-    all_answered: asyncio.Event
-
-    async def _publish(self, topic: str, message: dict[str, Any] | bytes) -> None:
-        assert isinstance(message, dict)
-        self.answers.append((topic, message))
-        if len(self.answers) >= self.expected:
-            self.all_answered.set()
+        assert await ingest.take_body("ecert/unit/catalog/hlj-harbin", big)
+        assert ingest.inbox.get_nowait() == big
+        assert not await ingest.take_body("ecert/unit/catalog/hlj-harbin", big[:-1])
+        assert not await ingest.take_body("ecert/unit/anomaly/hlj-harbin", big)
+        assert ingest.inbox.empty()
 
 
 async def test_a_backlog_is_committed_once_and_answered_in_the_order_it_came(
@@ -109,9 +103,17 @@ async def test_a_backlog_is_committed_once_and_answered_in_the_order_it_came(
     """Big bodies (validated in the worker process) and small decoded batches, mixed, more
     than fit one commit: every batch is stored once and acknowledged in arrival order."""
     child, rows_each, messages = "hlj-harbin-amr", 200, 3 * GROUP_BATCHES + 1
+    answers: list[tuple[str, dict[str, Any]]] = []
+    all_answered = asyncio.Event()
+
+    async def publish(topic: str, message: dict[str, Any] | bytes) -> None:
+        assert isinstance(message, dict)
+        answers.append((topic, message))
+        if len(answers) >= messages:
+            all_answered.set()
+
     async with node_context(tmp_path, TOPO, "hlj-harbin") as ctx:
-        agg = _Answering(ctx)
-        agg.answers, agg.expected, agg.all_answered = [], messages, asyncio.Event()
+        ingest = pipeline(ctx, publish)
         sent = [f"{child}-{i}" for i in range(messages)]
         topic = "ecert/unit/catalog/hlj-harbin"
 
@@ -122,22 +124,26 @@ async def test_a_backlog_is_committed_once_and_answered_in_the_order_it_came(
                 rows = [make_row(first + k, data_source="011") for k in range(size)]
                 message = {"from": child, "cd_batch": cd_batch, "rows": rows}
                 body = orjson.dumps(message)
-                if not await agg.take_body(topic, body):
-                    await agg.on_catalog(message)
+                if not await ingest.take_body(topic, body):
+                    await ingest.on_catalog(message)
 
         async with asyncio.timeout(60), asyncio.TaskGroup() as tasks:
-            loop = tasks.create_task(agg.ingest_loop())
+            loops = [
+                tasks.create_task(ingest.validation_loop(tasks)),
+                tasks.create_task(ingest.ingest_loop()),
+            ]
             tasks.create_task(feed())
-            await agg.all_answered.wait()
-            loop.cancel()
-        agg.validation.close()
+            await all_answered.wait()
+            for loop in loops:
+                loop.cancel()
+        ingest.validation.close()
 
-        assert [message["cd_batch"] for _, message in agg.answers] == sent
-        assert all(topic == "ecert/unit/ack/hlj-harbin-amr" for topic, _ in agg.answers)
-        assert await IngestedBatchRepo(ctx.db).count() == messages
+        assert [message["cd_batch"] for _, message in answers] == sent
+        assert all(topic == "ecert/unit/ack/hlj-harbin-amr" for topic, _ in answers)
+        assert await ctx.store.batches.count() == messages
         small = sum(1 for i in range(messages) if i % 7 == 3)
         expected_rows = (messages - small) * rows_each + small * 2
-        assert await CatalogRepo(ctx.db).count() == expected_rows
+        assert await ctx.store.catalog.count() == expected_rows
 
 
 def test_the_province_approves_types_of_its_subtree_and_national_the_rest() -> None:

@@ -20,7 +20,7 @@ from nodes.model.identifiers import (
     make_uscc,
 )
 from nodes.settings import NodeSettings
-from nodes.store.db import Database
+from nodes.store.store import Store
 
 TYPE_CODE = "11100000000013127D001"  # 居民身份证
 HARBIN_PSB = make_uscc("11230100MB0000001")
@@ -114,8 +114,8 @@ async def node_context(
 ) -> AsyncIterator[NodeContext]:
     """A node's context over a real SQLite file in ``tmp_path/<node_id>/``."""
     settings = NodeSettings(topology=topo, node_id=node_id, state_dir=tmp_path, seed=None)
-    async with Database(settings.database_path) as db:
-        yield NodeContext(settings=settings, db=db, clock=clock or Clock(topo.zone))
+    async with Store.open(settings.database_path) as store:
+        yield NodeContext(settings=settings, store=store, clock=clock or Clock(topo.zone))
 
 
 def test_made_rows_pass_every_rule() -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from nodes.catalog import types
 from nodes.model.types import CertificateType
-from nodes.store.types import BUILTIN, TypeRepo
+from nodes.store.types import BUILTIN
 from nodes.synth.catalogue import CATALOGUE
 from tests.unit.test_catalog_support import node_context, topology
 
@@ -27,7 +27,7 @@ def new_type(sequence: int = 901) -> CertificateType:
 
 async def test_a_defined_type_is_pushed_until_the_parent_acknowledges(tmp_path: Path) -> None:
     async with node_context(tmp_path, TOPO, "hlj-harbin") as city:
-        await TypeRepo(city.db).add_missing(
+        await city.store.types.add_missing(
             list(CATALOGUE), defined_at_node=BUILTIN, approved=True, now=city.clock.stamp()
         )
         assert await types.types_message(city) is None  # built-in types never travel
@@ -65,7 +65,7 @@ async def test_the_parent_merges_once_and_only_types_of_the_childs_subtree(
         items = [*message["types"], foreign]
         assert await types.merge_types(province, items, child="hlj-harbin") == 1
         assert await types.merge_types(province, items, child="hlj-harbin") == 0
-        assert await TypeRepo(province.db).get(new_type(902).CertificateTypeCode) is None
+        assert await province.store.types.get(new_type(902).CertificateTypeCode) is None
         approved = await types.approve(province, new_type(901).CertificateTypeCode)
         assert approved.approved
         notice = await types.approved_notice(province, new_type(901).CertificateTypeCode)
@@ -83,6 +83,6 @@ async def test_an_approved_type_is_never_unapproved_by_a_late_message(tmp_path: 
         await types.merge_types(province, [item], child="hlj-harbin")
         await types.approve(province, new_type().CertificateTypeCode)
         assert await types.merge_types(province, [item], child="hlj-harbin") == 0
-        stored = await TypeRepo(province.db).get(new_type().CertificateTypeCode)
+        stored = await province.store.types.get(new_type().CertificateTypeCode)
         assert stored is not None
         assert stored.approved

@@ -6,8 +6,8 @@ import pytest
 
 from gateway.core.forwarder import Reply
 from gateway.core.protocol import ReturnCode, dumps, envelope, list_data, loads
+from nodes.call import Relayed
 from nodes.cascade import _relayed
-from nodes.sharing.call import Relayed
 
 ROUTE = "national,jl,jl-changchun"
 TIMING = "national;dur=3.25, jl;dur=2.00, jl-changchun;dur=0.75"
@@ -29,6 +29,26 @@ def test_the_bytes_pass_as_they_came_and_parse_back_to_the_same_answer() -> None
     assert not isinstance(plain, Relayed)
     assert plain.timings == [("national", 3.25), ("jl", 2.0), ("jl-changchun", 0.75)]
     assert (plain.code, plain.data, plain.route) == (relayed.code, DATA, relayed.route)
+
+
+def test_passing_on_extends_the_trace_and_leaves_the_answer_as_it_was() -> None:
+    raw = dumps(envelope(ReturnCode.SUCCESS, DATA))
+    relayed = _relayed(reply(raw), "hlj")
+    assert relayed is not None
+    passed = relayed.through("hlj", 4.5)
+    assert passed is not None
+    assert passed.body is raw
+    assert passed.route_header == f"hlj,{ROUTE}"
+    assert passed.timing_header == f"hlj;dur=4.50, {TIMING}"
+    assert (relayed.route_header, relayed.timing_header) == (ROUTE, TIMING)  # a new value
+
+
+def test_a_timing_header_not_as_a_node_writes_it_is_parsed_instead() -> None:
+    raw = dumps(envelope(ReturnCode.SUCCESS, DATA))
+    relayed = _relayed(reply(raw, timing="national;dur=3.25;desc=x"), "hlj")
+    assert relayed is not None
+    assert relayed.through("hlj", 4.5) is None
+    assert relayed.parsed().timings == [("national", 3.25)]
 
 
 @pytest.mark.parametrize(

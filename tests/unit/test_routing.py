@@ -156,7 +156,6 @@ def tree_path(topology: Topology, source: str, target: str) -> list[str]:
         ("GetCertificatePictureByHolder", {}, MethodKind.BY_HOLDER),
         ("Retrieval", {}, MethodKind.CATALOG),
         ("GetCertificateType", {}, MethodKind.CATALOG),
-        ("Token", {}, MethodKind.LOCAL),
     ],
 )
 def test_each_method_routes_by_its_kind(
@@ -408,8 +407,10 @@ def test_retrieval_without_a_hop_left_is_a_hop_limit() -> None:
     assert catalog("hlj-harbin", hops=0) == HopLimit()
 
 
-def test_token_is_never_routed() -> None:
-    assert plan(DEMO, "hlj", MethodKind.LOCAL, came_from=None, hops=8) == Local()
+@pytest.mark.parametrize("method", ["Token", "token", "NoSuchMethod"])
+def test_token_and_unknown_names_have_no_route(method: str) -> None:
+    with pytest.raises(ValueError, match="not a routed method"):
+        method_kind(method, {})
 
 
 # -- explain --------------------------------------------------------------------------------------

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from gateway.core.areas import is_area_code
 from gateway.core.topology import Topology, load_topology
 from nodes.model.certificate import Certificate
-from nodes.model.codes import in_jurisdiction, is_area_code, is_type_code
+from nodes.model.codes import in_jurisdiction, is_type_code
 from nodes.model.identifiers import is_certificate_id, is_citizen_id, is_uscc, parse_certificate_id
 from nodes.synth import CATALOGUE, DEFAULT_TODAY, generate, generate_bulk, shared_holders
 from nodes.synth.catalogue import BUSINESS_LICENCE, RESIDENT_ID

@@ -7,7 +7,7 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -88,7 +88,7 @@ def table(
     columns: Sequence[str],
     *,
     title: str | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Table:
     """A rich table of ``columns`` (those absent from every row are dropped)."""
     present = [c for c in columns if any(c in row for row in rows)] if rows else list(columns)

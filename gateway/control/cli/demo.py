@@ -12,6 +12,7 @@ import asyncio
 import json
 import time
 from collections.abc import Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -257,7 +258,7 @@ async def run_showcases(
 ) -> list[Outcome]:
     outcomes: list[Outcome] = []
     callers: dict[str, AppCaller] = {}
-    try:
+    async with AsyncExitStack() as stack:
         for show in shows:
             if show.entry not in callers:
                 caller = AppCaller(
@@ -267,11 +268,8 @@ async def run_showcases(
                     from_ip=from_ip,
                     name="ecert-demo",
                 )
-                callers[show.entry] = await caller.__aenter__()
+                callers[show.entry] = await stack.enter_async_context(caller)
             outcomes.append(await _run_one(callers[show.entry], show))
-    finally:
-        for caller in callers.values():
-            await caller.__aexit__(None, None, None)
     return outcomes
 
 

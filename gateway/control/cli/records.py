@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from gateway.control.admin_client import AdminClient
@@ -25,13 +27,15 @@ CERTIFICATE_COLUMNS = (
     "CertificateNumber",
     "CertificateStatus",
 )
-CERTIFICATE_HEADERS = {
-    "CertificateHolderCode": "holder code",
-    "CertificateHolderTypeCode": "holder type",
-    "CertificateTypeCode": "type code",
-    "CertificateNumber": "number",
-    "CertificateStatus": "status",
-}
+CERTIFICATE_HEADERS = MappingProxyType(
+    {
+        "CertificateHolderCode": "holder code",
+        "CertificateHolderTypeCode": "holder type",
+        "CertificateTypeCode": "type code",
+        "CertificateNumber": "number",
+        "CertificateStatus": "status",
+    }
+)
 ANOMALY_COLUMNS = (
     "certificate_source_id",
     "cd_operation",
@@ -112,7 +116,7 @@ def _show(
     answer: Any,
     columns: tuple[str, ...],
     what: str,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> int:
     if args.json:
         print_json(answer)
