@@ -22,18 +22,27 @@ from gateway.control.conformance.target import Target
 class Need(StrEnum):
     """What a check cannot run without; missing, the check is not applicable."""
 
-    CERTIFICATE = "certificate"  # a certificate the system answers with status 0
-    HOLDER = "holder"  # the holder of such a certificate (by-holder methods, Retrieval)
-    OTHER_IP = "other-ip"  # a second address of this machine, --other-ip
+    CERTIFICATE = "a certificate"  # one the system answers with status 0
+    HOLDER = "a holder"  # of such a certificate (by-holder methods, Retrieval)
+    OTHER_IP = "`--other-ip`"  # a second address of this machine
+    REVOKED = "a certificate answered 21"
+    EXPIRED = "an expired certificate"  # answered 22, or (wrongly) 0 after its end date
+    RESTRICTED = "a certificate answered 23"
 
     @property
     def missing(self) -> str:
+        """Why a check that needs this is not applicable, and how to give it."""
+        given = "give --certificate ID or --holder CODE:TYPE"
         return {
-            Need.CERTIFICATE: "no certificate the system answers with status 0:"
-            " give --certificate ID or --holder CODE:TYPE",
-            Need.HOLDER: "no holder of a certificate the system answers with status 0:"
-            " give --holder CODE:TYPE or --certificate ID",
+            Need.CERTIFICATE: f"no certificate the system answers with status 0: {given}",
+            Need.HOLDER: f"no holder of a certificate the system answers with status 0: {given}",
             Need.OTHER_IP: "needs a second address of this machine: give --other-ip IP",
+            Need.REVOKED: "no certificate given or found is answered 21 (注销/吊销):"
+            " give one with --certificate",
+            Need.EXPIRED: "no certificate given or found is answered 22 or past its end date:"
+            " give one with --certificate",
+            Need.RESTRICTED: "no certificate given or found is answered 23 (挂失/暂扣):"
+            " give one with --certificate",
         }[self]
 
 

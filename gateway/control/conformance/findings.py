@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from gateway.control.conformance.identifiers import type_code_of
@@ -67,6 +68,26 @@ class Findings:
 
     def answering(self, status: int) -> tuple[Known, ...]:
         return tuple(known for known in self.certificates if known.status == str(status))
+
+    def ended_but_answered(self) -> tuple[Known, ...]:
+        """Certificates answered 0 although their certificateValidateEnd has passed (with a
+        day's grace for the system's time zone): they should have been answered 22."""
+        yesterday = (datetime.now(UTC) - timedelta(days=1)).date()
+        ended = []
+        for known in self.usable:
+            end = _date((known.item or {}).get("certificateValidateEnd"))
+            if end is not None and end < yesterday:
+                ended.append(known)
+        return tuple(ended)
+
+
+def _date(value: Any) -> date | None:
+    if not isinstance(value, str) or len(value) != 10:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 def by_id(certificate_id: str) -> dict[str, str]:

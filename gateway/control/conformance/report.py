@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.control import junit
-from gateway.control.conformance.base import Check, Need
+from gateway.control.conformance.base import Check
 from gateway.control.conformance.runner import Outcome, Report, Result
 from gateway.control.junit import Case, Suite, write_junit
 
@@ -19,11 +19,6 @@ JSON_OUTCOMES: dict[Outcome, str] = {
     "passed": "passed",
     "failed": "failed",
     "not applicable": "not_applicable",
-}
-NEED_LABELS = {
-    Need.CERTIFICATE: "a certificate",
-    Need.HOLDER: "a holder",
-    Need.OTHER_IP: "`--other-ip`",
 }
 JUNIT_OUTCOMES: dict[Outcome, junit.Outcome] = {
     "passed": "passed",
@@ -102,6 +97,6 @@ def checks_markdown(checks: Sequence[Check]) -> str:
         "|---|---|---|---|---|",
     ]
     for check in checks:
-        needs = ", ".join(NEED_LABELS[need] for need in check.needs) or "–"
+        needs = ", ".join(need.value for need in check.needs) or "–"
         lines.append(f"| `{check.id}` | {check.title} | {check.spec} | {check.clause} | {needs} |")
     return "\n".join(lines) + "\n"

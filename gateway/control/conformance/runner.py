@@ -98,11 +98,16 @@ async def first_token(probe: Probe) -> str:
 
 
 def has(context: Context, need: Need) -> bool:
-    if need is Need.CERTIFICATE:
-        return context.found.certificate is not None
-    if need is Need.HOLDER:
-        return context.found.holder is not None
-    return bool(context.target.other_ip)
+    found = context.found
+    present = {
+        Need.CERTIFICATE: lambda: found.certificate is not None,
+        Need.HOLDER: lambda: found.holder is not None,
+        Need.OTHER_IP: lambda: bool(context.target.other_ip),
+        Need.REVOKED: lambda: bool(found.answering(21)),
+        Need.EXPIRED: lambda: bool(found.answering(22) or found.ended_but_answered()),
+        Need.RESTRICTED: lambda: bool(found.answering(23)),
+    }
+    return present[need]()
 
 
 async def run_check(context: Context, check: Check) -> Result:

@@ -9,7 +9,6 @@ says what must hold.
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime, timedelta
 
 from gateway.control.conformance import calls, shapes
 from gateway.control.conformance import identifiers as ids
@@ -25,7 +24,7 @@ from gateway.control.conformance.base import (
     fail_on,
 )
 from gateway.control.conformance.calls import BY_ID, json_text
-from gateway.control.conformance.findings import USE_FOR, Findings, by_id
+from gateway.control.conformance.findings import USE_FOR, by_id
 from gateway.control.conformance.packages import ofd_problems, picture_zip_problems
 
 CERTIFICATE, HOLDER, OTHER_IP = Need.CERTIFICATE, Need.HOLDER, Need.OTHER_IP
@@ -447,21 +446,21 @@ async def code_unknown_type(ctx: Context) -> str | None:
     return None
 
 
-def _status(code: int, name: str, clause: str) -> Check:
+def _status(code: int, name: str, need: Need, clause: str) -> Check:
     title = (
         f"A certificate answered {code} by GetCertificateDataByCertificateID is answered {code}"
         " by the file and picture methods too"
     )
+    if code == 22:
+        title += "; none is answered 0 after its end date"
 
-    @check(f"code.status.{name}", spec="§2.2, §3.4", clause=clause, title=title)
+    @check(f"code.status.{name}", spec="§2.2, §3.4", clause=clause, needs=[need], title=title)
     async def status(ctx: Context) -> str | None:
-        if code == 22:
-            _no_expired_answered(ctx.found)
+        ended = ctx.found.ended_but_answered() if code == 22 else ()
+        if ended:
+            end = (ended[0].item or {}).get("certificateValidateEnd")
+            raise CheckFailed(f"{ended[0].certificate_id} ended {end}, and was answered 0, not 22")
         found = ctx.found.answering(code)[:3]
-        if not found:
-            raise NotApplicable(
-                f"no certificate given or found is answered {code}: give one with --certificate"
-            )
         for known in found:
             for method in BY_ID[1:]:
                 exchange = await ctx.probe.call(method, by_id(known.certificate_id))
@@ -471,19 +470,10 @@ def _status(code: int, name: str, clause: str) -> Check:
     return status
 
 
-def _no_expired_answered(found: Findings) -> None:
-    """A certificate answered 0 must not be past its end date (a day's grace for time zones)."""
-    yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
-    for known in found.usable:
-        end = (known.item or {}).get("certificateValidateEnd")
-        if isinstance(end, str) and ids.date_problem(end) is None and end < yesterday:
-            raise CheckFailed(f"{known.certificate_id} ended {end} and was answered 0, not 22")
-
-
 STATUSES = (
-    _status(21, "revoked", "B.2 CertificateStatus 02, 03; Appendix D 21"),
-    _status(22, "expired", "B.1 item 16 CertificateExpiringDate; Appendix D 22"),
-    _status(23, "restricted", "B.2 CertificateStatus 04, 05; Appendix D 23"),
+    _status(21, "revoked", Need.REVOKED, "B.2 CertificateStatus 02, 03; Appendix D 21"),
+    _status(22, "expired", Need.EXPIRED, "B.1 item 16; Appendix D 22"),
+    _status(23, "restricted", Need.RESTRICTED, "B.2 CertificateStatus 04, 05; Appendix D 23"),
 )
 
 SUITE: tuple[Check, ...] = (
