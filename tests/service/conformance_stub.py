@@ -22,7 +22,7 @@ import secrets
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import orjson
@@ -242,7 +242,11 @@ async def _params(request: web.Request) -> dict[str, str]:
         value = orjson.loads(raw)
     else:
         value = dict(await request.post())
-    return {str(k): str(v).strip() for k, v in value.items() if v is not None}
+    return {
+        str(k): (v if isinstance(v, str) else orjson.dumps(v).decode()).strip()
+        for k, v in value.items()
+        if v is not None
+    }
 
 
 def _authenticate(stub: Stub, method: str, params: Mapping[str, str], peer: str) -> None:
@@ -385,12 +389,33 @@ async def verify(request: web.Request, stub: Stub, params: Mapping[str, str]) ->
         data = orjson.loads(params["CertificateData"])
     except orjson.JSONDecodeError:
         raise Refusal(15, "CertificateData") from None
-    missing = next((k for k in TABLE_11 if not (isinstance(data, dict) and data.get(k))), None)
+    if not isinstance(data, dict):
+        raise Refusal(15, "CertificateData")
+    missing = next((k for k in TABLE_11 if not data.get(k)), None)
     if missing is not None:
         raise Refusal(12, f"CertificateData.{missing}")
-    by_id = next((c for c in CERTIFICATES if c.certificate_id == params.get("CertificateID")), None)
-    same = by_id is not None and all(by_id.item[k] == data[k] for k in TABLE_11)
+    for key in ("issueDate", "certificateValidateStart", "certificateValidateEnd"):
+        if data.get(key):
+            data[key] = _iso_date(data[key])
+    given = params.get("CertificateID")
+    candidates = [
+        c
+        for c in CERTIFICATES
+        if c.certificate_id == given
+        or (given is None and c.holder == data["certificateHolderCode"])
+    ]
+    same = any(all(c.item[k] == data[k] for k in TABLE_11) for c in candidates)
     return envelope(0, {"verifyResult": "true" if same else "false"})
+
+
+def _iso_date(text: str) -> str:
+    """``YYYY-MM-DD`` or ``YYYY年M月D日`` as ``YYYY-MM-DD``; 15 for anything else."""
+    try:
+        if "年" in text:
+            return datetime.strptime(text, "%Y年%m月%d日").date().isoformat()
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise Refusal(15, text) from None
 
 
 ANSWERS = {

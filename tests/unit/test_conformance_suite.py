@@ -66,7 +66,7 @@ def test_the_readme_lists_the_checks_as_the_suite_generates_them() -> None:
     found = BLOCK.search(README.read_text(encoding="utf-8"))
     assert found, "README.md has no conformance-checks block"
     assert found.group(1) == checks_markdown(SUITE), (
-        "README's table of checks is stale: paste `ecert conformance --list-checks --markdown`"
+        "README's table of checks is stale: run `python scripts/readme_checks.py`"
     )
 
 

@@ -67,8 +67,12 @@ def sample(method: str) -> dict[str, str]:
 
 
 def http_200(exchange: Exchange) -> list[str]:
-    status = exchange.http_status
-    return [] if status == 200 else [f"HTTP {status}, not 200 (SPEC §3.1)"]
+    """SPEC §3.1: every answer is HTTP 200, a JSON body (Appendix C: 返回值(JSON))."""
+    status, content_type = exchange.http_status, exchange.content_type
+    problems = [] if status == 200 else [f"HTTP {status}, not 200 (SPEC §3.1)"]
+    if content_type != "application/json":
+        problems.append(f"Content-Type {content_type or '(none)'}, not application/json")
+    return problems
 
 
 def other_token(ctx: Context) -> str:

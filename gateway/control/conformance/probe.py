@@ -38,7 +38,7 @@ class Exchange:
     request: str  # "POST http://…/ecert/token"
     source: str  # the address it was sent from; "" for the machine's default
     body: Body
-    params: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=dict)  # strings; JSON bodies may nest
     http_status: int | None = None
     content_type: str = ""
     raw: bytes = b""
@@ -65,7 +65,9 @@ class Exchange:
     def sent(self, *, labels: Mapping[str, str] | None = None) -> str:
         """One line; a value found in ``labels`` is shown as its label (``(the day's token)``)."""
         labels = labels or {}
-        params = " ".join(f"{k}={labels.get(v) or _short(v, 60)}" for k, v in self.params.items())
+        params = " ".join(
+            f"{k}={labels.get(_text(v)) or _short(_text(v), 60)}" for k, v in self.params.items()
+        )
         source = f" from {self.source}" if self.source else ""
         return f"{self.request}{source} {self.body} {params}".strip()
 
@@ -92,6 +94,11 @@ class Exchange:
             "error": self.error,
             "attempts": self.attempts,
         }
+
+
+def _text(value: Any) -> str:
+    """A parameter as a form field carries it: a string, or JSON text (``CertificateData``)."""
+    return value if isinstance(value, str) else dumps(value).decode()
 
 
 def _short(value: str, limit: int) -> str:
@@ -141,7 +148,7 @@ class Probe:
     async def call(
         self,
         method: str,
-        params: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
         *,
         json: bool = False,
         other: bool = False,
@@ -161,7 +168,7 @@ class Probe:
         return await self.post("token", {"AccountId": account}, json=json, other=other)
 
     async def post(
-        self, method: str, params: Mapping[str, str], *, json: bool = False, other: bool = False
+        self, method: str, params: Mapping[str, Any], *, json: bool = False, other: bool = False
     ) -> Exchange:
         """One request, sent again while the system answers 16; recorded as it ended."""
         attempts = 0
@@ -190,12 +197,12 @@ class Probe:
         return exchange
 
     async def _post(
-        self, method: str, params: Mapping[str, str], *, json: bool, other: bool
+        self, method: str, params: Mapping[str, Any], *, json: bool, other: bool
     ) -> Exchange:
         if json:
             data, content_type = dumps(dict(params)), "application/json"
         else:
-            data = urlencode(params).encode("ascii")
+            data = urlencode({k: _text(v) for k, v in params.items()}).encode("ascii")
             content_type = "application/x-www-form-urlencoded"
         return await self._send(
             "POST",
@@ -215,7 +222,7 @@ class Probe:
         headers: dict[str, str],
         *,
         body: Body,
-        params: Mapping[str, str],
+        params: Mapping[str, Any],
         other: bool,
     ) -> Exchange:
         source = (self.target.other_ip if other else self.target.from_ip) or ""

@@ -8,7 +8,10 @@ says what must hold.
 
 from __future__ import annotations
 
+import json
 import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from gateway.control.conformance import calls, shapes
 from gateway.control.conformance import identifiers as ids
@@ -176,23 +179,36 @@ async def items_type(ctx: Context) -> str | None:
     return f"{len(items)} types"
 
 
-@check("items.retrieval", spec="§3.3", clause="7.3.10 Table 20", needs=[HOLDER])
+@check("items.retrieval", spec="§3.3, §5", clause="7.1.2; 7.3.10 Table 20", needs=[HOLDER])
 async def items_retrieval(ctx: Context) -> str | None:
-    """Retrieval answers retrieval items of Table 20, each of the holder asked for"""
+    """Retrieval answers items of Table 20, of the holder asked for, as the data methods do"""
     items = await calls.holder_items(ctx, "Retrieval")
     fail_on(shapes.numbered(enumerate(map(shapes.retrieval_item_problems, items))), "items")
+    data = {known.certificate_id: known.item or {} for known in ctx.found.usable}
+    for item in items:
+        same = data.get(item.get("certificateID"), {})
+        differ = [k for k in shapes.DATA_REQUIRED if k in same and k in item and same[k] != item[k]]
+        if differ:
+            raise CheckFailed(
+                f"{item['certificateID']}: Retrieval's {differ[0]} {item[differ[0]]!r} differs"
+                f" from GetCertificateDataByCertificateID's {same[differ[0]]!r}"
+            )
     return f"{len(items)} items"
 
 
 @check("items.verify", spec="§3.3", clause="7.3.6 Tables 10–12; C.6", needs=[CERTIFICATE])
 async def items_verify(ctx: Context) -> str | None:
-    """VerifyCertificate answers verifyResult "true" for a certificate's data, "false" if altered"""
+    """VerifyCertificate answers verifyResult "true" for a certificate's data (with or without
+    its CertificateID) and "false" for altered data"""
     known = calls.certificate_of(ctx)
-    for altered, expected in ((False, "true"), (True, "false")):
-        exchange = await ctx.probe.call(
-            "VerifyCertificate", calls.verify_params(known, altered=altered)
-        )
-        what = "altered data" if altered else "the certificate's own data"
+    cases = [
+        ("its own data", calls.verify_params(known, altered=False), "true"),
+        ("its own data without CertificateID", calls.verify_params(known, altered=False), "true"),
+        ("altered data", calls.verify_params(known, altered=True), "false"),
+    ]
+    del cases[1][1]["CertificateID"]
+    for what, params, expected in cases:
+        exchange = await ctx.probe.call("VerifyCertificate", params)
         expect_status(exchange, 0, why=f"VerifyCertificate of {what}")
         if exchange.data != {"verifyResult": expected}:
             raise CheckFailed(f"{what}: data is {exchange.data!r}, not verifyResult {expected!r}")
@@ -264,11 +280,18 @@ async def ids_citizen_id(ctx: Context) -> str | None:
 # -- 6. the forms of dates and codes (§2.1, §2.4) -------------------------------------------------
 @check("forms.dates", spec="§2.1", clause="B.1 items 14–16; Tables 6, 8, 20", needs=[CERTIFICATE])
 async def forms_dates(ctx: Context) -> str | None:
-    """Every date answered reads YYYY-MM-DD; validity dates may be empty (长期), start before end"""
+    """Dates answered read YYYY-MM-DD, issue dates not in the future; validity dates may be
+    empty (长期), the start not after the end"""
     items = await calls.answered_items(ctx)
     file_item = await calls.one_item(ctx, "GetCertificateFileByCertificateID")
     items += [file_item] if isinstance(file_item, dict) else []
     problems = [ids.date_problem(item["issueDate"]) for item in items if "issueDate" in item]
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    problems += [
+        f"issueDate {item['issueDate']} is in the future"
+        for item in items
+        if ids.date_problem(item.get("issueDate")) is None and item["issueDate"] > tomorrow
+    ]
     for item in items:
         start, end = item.get("certificateValidateStart"), item.get("certificateValidateEnd")
         problems += [ids.date_problem(value, optional=True) for value in (start, end) if value]
@@ -278,6 +301,25 @@ async def forms_dates(ctx: Context) -> str | None:
             )
     fail_on(filter(None, problems), "dates")
     return f"{len(items)} items"
+
+
+@check("forms.input_dates", spec="§2.1", clause="C.4 (1995年3月1日); Table 11", needs=[CERTIFICATE])
+async def forms_input_dates(ctx: Context) -> str | None:
+    """Dates given as 2021年3月1日 (as C.4 writes them) are read as YYYY-MM-DD: a certificate's
+    own data written so is verified "true" all the same"""
+    params = calls.verify_params(calls.certificate_of(ctx), altered=False)
+    data = json.loads(params["CertificateData"])
+    for key in ("issueDate", "certificateValidateStart", "certificateValidateEnd"):
+        if ids.date_problem(data.get(key)) is None:
+            day = datetime.strptime(data[key], "%Y-%m-%d").date()
+            data[key] = f"{day.year}年{day.month}月{day.day}日"
+    exchange = await ctx.probe.call(
+        "VerifyCertificate", params | {"CertificateData": json_text(data)}
+    )
+    expect_status(exchange, 0, why="VerifyCertificate with dates written 年月日")
+    if exchange.data != {"verifyResult": "true"}:
+        raise CheckFailed(f"data is {exchange.data!r}, not verifyResult 'true'")
+    return None
 
 
 @check("forms.codes", spec="§2.4", clause="A.2; A.4; Tables 8, 18, 20")
@@ -305,20 +347,23 @@ async def forms_codes(ctx: Context) -> str | None:
 # -- 7. the transport (§3.1) ----------------------------------------------------------------------
 @check("transport.form_and_json", spec="§3.1", clause="Appendix C (Content-Type); 7.2.2 e")
 async def transport_form_and_json(ctx: Context) -> str | None:
-    """A JSON body is answered as the same form body is"""
+    """A JSON body (CertificateData an object in it) is answered as the same form body is"""
     token = await ctx.probe.token_call(json=True)
     expect_status(token, 0, why="Token with a JSON body")
     if not isinstance(token.data, dict) or token.data.get("dataList") != ctx.probe.token:
         raise CheckFailed(f"Token with a JSON body answered {token.data!r}, not the day's token")
-    requests: list[tuple[str, dict[str, str]]] = [("GetCertificateType", {})]
+    requests: list[tuple[str, dict[str, str], dict[str, Any]]] = [("GetCertificateType", {}, {})]
     if ctx.found.certificate is not None:
-        params = by_id(ctx.found.certificate.certificate_id)
-        requests.append(("GetCertificateDataByCertificateID", params))
-    for method, params in requests:
+        known = ctx.found.certificate
+        requests.append(("GetCertificateDataByCertificateID", by_id(known.certificate_id), {}))
+        verify = calls.verify_params(known, altered=False)
+        data = {"CertificateData": json.loads(verify["CertificateData"])}  # an object in JSON
+        requests.append(("VerifyCertificate", verify, data))
+    for method, params, in_json in requests:
         form = await ctx.probe.call(method, params)
-        json = await ctx.probe.call(method, params, json=True)
-        expect_status(json, 0, why=f"{method} with a JSON body")
-        if (form.status, form.items()) != (json.status, json.items()):
+        answer = await ctx.probe.call(method, params | in_json, json=True)
+        expect_status(answer, 0, why=f"{method} with a JSON body")
+        if (form.status, form.data) != (answer.status, answer.data):
             raise CheckFailed(f"{method}: the answer to the JSON body differs from the form's")
     return f"{len(requests) + 1} methods"
 
@@ -394,15 +439,21 @@ async def code_malformed_identifier(ctx: Context) -> str | None:
     return f"{len(cases)} requests"
 
 
-@check("code.malformed_value", spec="§3.2, §3.4", clause="A.2; Appendix D 15")
+@check("code.malformed_value", spec="§3.2, §3.4", clause="A.2; Table 11; Appendix D 15")
 async def code_malformed_value(ctx: Context) -> str | None:
-    """A holder type outside A.2 or a UseFor over 200 characters is answered 15"""
+    """A holder type outside A.2, a UseFor over 200 characters (200 is allowed), or
+    CertificateData that is not a JSON object or holds a bad date is answered 15"""
     params = calls.sample("Retrieval") | {"CertificateHolderType": "000"}
-    exchange = await ctx.probe.call("Retrieval", params)
-    expect_status(exchange, 15, why="Retrieval with CertificateHolderType 000")
-    params = by_id(ids.unknown_certificate_id()) | {"UseFor": "用" * 201}
-    exchange = await ctx.probe.call("GetCertificateDataByCertificateID", params)
-    expect_status(exchange, 15, why="a UseFor of 201 characters")
+    expect_status(await ctx.probe.call("Retrieval", params), 15, why="CertificateHolderType 000")
+    nobody = by_id(ids.unknown_certificate_id())
+    for length, code in ((201, 15), (200, 10)):
+        exchange = await ctx.probe.call(BY_ID[0], nobody | {"UseFor": "用" * length})
+        expect_status(exchange, code, why=f"a UseFor of {length} characters for nobody's ID")
+    verify = calls.sample("VerifyCertificate")
+    bad_date = json_text(calls.SAMPLE_DATA | {"issueDate": "2021-13-01"})
+    for data, what in (("{not json", "not JSON"), ('["x"]', "an array"), (bad_date, "month 13")):
+        exchange = await ctx.probe.call("VerifyCertificate", verify | {"CertificateData": data})
+        expect_status(exchange, 15, why=f"VerifyCertificate with CertificateData {what}")
     return None
 
 
@@ -497,6 +548,7 @@ SUITE: tuple[Check, ...] = (
     ids_uscc,
     ids_citizen_id,
     forms_dates,
+    forms_input_dates,
     forms_codes,
     transport_form_and_json,
     code_missing_parameter,
