@@ -129,11 +129,20 @@ async def items_data_by_id(ctx: Context) -> str | None:
     return None
 
 
-@check("items.data.by_holder", spec="§3.3", clause="7.3.4 Table 8; C.4", needs=[HOLDER])
+@check("items.data.by_holder", spec="§3.3", clause="7.3.4 Tables 7–8; C.4", needs=[HOLDER])
 async def items_data_by_holder(ctx: Context) -> str | None:
-    """GetCertificateDataByHolder answers data items of Table 8, each of the holder asked for"""
-    items = await calls.holder_items(ctx, "GetCertificateDataByHolder")
+    """GetCertificateDataByHolder answers data items of Table 8, each of the holder asked for;
+    with the optional CertificateNumber, only that certificate"""
+    method = "GetCertificateDataByHolder"
+    items = await calls.holder_items(ctx, method)
     fail_on(shapes.numbered(enumerate(map(shapes.data_item_problems, items))), "data items")
+    holder = ctx.found.holder
+    if holder is not None and holder.number:
+        params = holder.params() | {"CertificateNumber": holder.number}
+        narrowed = calls.expect_items(await ctx.probe.call(method, params), why=method)
+        numbers = {i.get("certificateNumber") for i in narrowed if isinstance(i, dict)}
+        if numbers != {holder.number}:
+            raise CheckFailed(f"CertificateNumber {holder.number} answered numbers {numbers}")
     return f"{len(items)} items"
 
 
