@@ -67,6 +67,19 @@ def add_parsers(subparsers: Any) -> None:
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    _add_target_options(parser)
+    parser.add_argument("--junit", type=Path, metavar="PATH", help="also write a JUnit XML report")
+    add_json_option(parser)
+    parser.add_argument(
+        "--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S", help="seconds per request"
+    )
+    parser.add_argument("--list-checks", action="store_true", help="list the checks and exit")
+    parser.add_argument("--markdown", action="store_true", help="with --list-checks: as Markdown")
+    parser.set_defaults(handler=run_conformance)
+
+
+def _add_target_options(parser: argparse.ArgumentParser) -> None:
+    """URL, account, addresses, and the certificates and holders the suite may use."""
     parser.add_argument("url", nargs="?", metavar="URL", help="the interface: URL/<Method>")
     parser.add_argument("--account", metavar="ID", help="an AccountId bound to --from-ip")
     parser.add_argument(
@@ -96,14 +109,6 @@ def add_parsers(subparsers: Any) -> None:
         metavar="CODE:TYPE",
         help="holders (CertificateHolderCode:A.2 type) whose certificates Retrieval finds",
     )
-    parser.add_argument("--junit", type=Path, metavar="PATH", help="also write a JUnit XML report")
-    add_json_option(parser)
-    parser.add_argument(
-        "--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S", help="seconds per request"
-    )
-    parser.add_argument("--list-checks", action="store_true", help="list the checks and exit")
-    parser.add_argument("--markdown", action="store_true", help="with --list-checks: as Markdown")
-    parser.set_defaults(handler=run_conformance)
 
 
 def run_conformance(args: argparse.Namespace) -> int:
