@@ -22,9 +22,10 @@ from junitparser import Failure, JUnitXml, Skipped
 
 from gateway.control.conformance import Holder, Report, Target, run_suite
 from gateway.control.conformance.base import Need
+from gateway.control.conformance.probe import Probe
 from tests.brokers import free_port
 from tests.e2e.harness import PROJECT_ROOT
-from tests.service.conformance_stub import CERTIFICATES, COMPANY, PERSON, stub_app
+from tests.service.conformance_stub import CERTIFICATES, COMPANY, PERSON, STUB, stub_app
 
 ACCOUNT = "stub-account-0001"
 CLI_TIMEOUT = 60.0  # seconds for one ``ecert conformance`` run against the stub
@@ -125,6 +126,28 @@ async def test_without_certificates_or_a_second_address_those_checks_are_not_app
     assert Need.OTHER_IP in next(
         r.check.needs for r in report.results if r.check.id == "token.ip_bound"
     )
+
+
+async def test_a_new_day_s_token_is_fetched_and_the_call_made_again(
+    addresses: tuple[str, str],
+) -> None:
+    """At midnight the day's token stops working: the probe asks Token again, as an application
+    must, instead of failing every check after it; a token the check chose is never replaced."""
+    app = stub_app(account=ACCOUNT, bound_ip=addresses[0])
+    server = TestServer(app, host="127.0.0.1", port=0)
+    await server.start_server()
+    try:
+        async with Probe(target(str(server.make_url("/ecert")), addresses)) as probe:
+            probe.token = app[STUB].token
+            app[STUB].token = "0" * 32  # the stub's next day
+            exchange = await probe.call("GetCertificateType")
+            assert (exchange.status, probe.token) == ("0", "0" * 32)
+            assert [e.status for e in probe.take()] == ["11", "0", "0"]
+            chosen = await probe.call("GetCertificateType", {"AccessToken": "F" * 32})
+            assert chosen.status == "11"
+            assert len(probe.take()) == 1
+    finally:
+        await server.close()
 
 
 # -- the command --------------------------------------------------------------------------------

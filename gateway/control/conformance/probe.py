@@ -25,7 +25,8 @@ from gateway.control.errors import SourceAddressUnusable
 from gateway.core.client import client_session
 from gateway.core.protocol import dumps, loads
 
-TOO_FREQUENT = 16
+TOO_FREQUENT = "16"
+AUTH_FAILED = "11"
 RATE_ATTEMPTS = 12  # sends of one request while the system answers 16
 SHOWN_BYTES = 2000  # of an answer's body, in reports
 Body = Literal["form", "json", ""]
@@ -154,11 +155,32 @@ class Probe:
         other: bool = False,
         omit: Sequence[str] = (),
     ) -> Exchange:
-        """``method`` with the account and its token of the day, ``params``, less ``omit``."""
+        """``method`` with the account and its token of the day, ``params``, less ``omit``.
+
+        A 11 to the day's own token, when Token now answers another one, means a new day began
+        (§7.3.1): the call is made again with the new token, as an application must.
+        """
         body = {"AccountId": self.target.account, "AccessToken": self.token, **(params or {})}
-        return await self.post(
-            method, {k: v for k, v in body.items() if k not in omit}, json=json, other=other
+        body = {k: v for k, v in body.items() if k not in omit}
+        exchange = await self.post(method, body, json=json, other=other)
+        ours = (
+            body.get("AccountId") == self.target.account and body.get("AccessToken") == self.token
         )
+        if exchange.status == AUTH_FAILED and ours and await self._new_day():
+            exchange = await self.post(
+                method, body | {"AccessToken": self.token}, json=json, other=other
+            )
+        return exchange
+
+    async def _new_day(self) -> bool:
+        """Whether Token now answers another token than the day's (which then replaces it)."""
+        fresh = await self.token_call()
+        data = fresh.data if fresh.status == "0" else None
+        token = data.get("dataList") if isinstance(data, dict) else None
+        if isinstance(token, str) and token and token != self.token:
+            self.token = token
+            return True
+        return False
 
     async def token_call(
         self, account: str | None = None, *, json: bool = False, other: bool = False
@@ -179,7 +201,7 @@ class Probe:
             return await self._post(method, params, json=json, other=other)
 
         retrying = AsyncRetrying(
-            retry=retry_if_result(lambda exchange: exchange.status == str(TOO_FREQUENT)),
+            retry=retry_if_result(lambda exchange: exchange.status == TOO_FREQUENT),
             wait=wait_random_exponential(multiplier=0.05, max=2.0),
             stop=stop_after_attempt(RATE_ATTEMPTS),
             retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
