@@ -78,10 +78,22 @@ class Exchange:
         what = f"HTTP {self.http_status} {self.content_type}"
         if self.answer is not None:
             return f"{what} {_short(dumps(self.answer).decode(), 300)}"
-        return f"{what} ({len(self.raw)} bytes) {_short(self.text(), 120)}"
+        text = self._decoded()
+        shown = "" if text is None else f" {_short(text, 120)}"
+        return f"{what} ({len(self.raw)} bytes){shown}"
 
     def text(self) -> str:
-        return self.raw[:SHOWN_BYTES].decode("utf-8", errors="replace")
+        """The body as text when it is text (HTML, a JSON error…); a file is only named."""
+        text = self._decoded()
+        if text is None:
+            return f"({len(self.raw)} bytes of {self.content_type or 'binary data'})"
+        return text[:SHOWN_BYTES]
+
+    def _decoded(self) -> str | None:
+        try:
+            return self.raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
 
     def as_dict(self) -> dict[str, Any]:
         return {
