@@ -6,8 +6,13 @@ GatewayError (``gateway.core.errors``)
 │   ├── NodeNotRunning         nothing answers at the node's address
 │   ├── AdminKeyMissing        no admin.key in the state directory (never started there)
 │   └── AdminRejected          the node answered 4xx/5xx (``.status``; the node's ``error`` text)
-└── CallError              a call as a business application could not be made (no account,
-                           no token, nothing answering)
+├── CallError              a call as a business application could not be made (no account,
+│                          no token, nothing answering)
+└── ConformanceError       ``ecert conformance`` cannot test the system at all (exit code 2)
+    ├── SourceAddressUnusable  this machine cannot send from ``--from-ip``/``--other-ip``
+    ├── TargetUnreachable      nothing answers at the URL
+    ├── NotTheInterface        the URL answers, but not with the Appendix C envelope (HTML…)
+    └── AccountRefused         the system gives the account no token from ``--from-ip``
 """
 
 from __future__ import annotations
@@ -41,3 +46,27 @@ class AdminRejected(AdminError):
 
 class CallError(GatewayError):
     """The call could not be made (no account, no token, nothing answering)."""
+
+
+class ConformanceError(GatewayError):
+    """The system under test cannot be tested at all; the message says why, in one line."""
+
+
+class SourceAddressUnusable(ConformanceError):
+    """This machine has no such address to send from."""
+
+
+class TargetUnreachable(ConformanceError):
+    """Connection refused, no route, a name that does not resolve, or no answer in time."""
+
+
+class NotTheInterface(ConformanceError):
+    """The URL answers, but not as a sharing interface (HTML, not JSON, no envelope)."""
+
+
+class AccountRefused(ConformanceError):
+    """The Token method refused the account from the caller's address (``.status``)."""
+
+    def __init__(self, message: str, *, status: str):
+        super().__init__(message)
+        self.status = status

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import aiohttp
 
-from gateway.control.cli import accounts, call, demo, network, records, topology
+from gateway.control.cli import accounts, call, conformance, demo, network, records, topology
 from gateway.control.cli.common import Handler, add_global_options, resolve_paths
 from gateway.core.errors import GatewayError, TopologyError
 
@@ -23,6 +23,7 @@ examples:
   ecert status                      health and counters of every node
   ecert account create --node hlj-harbin --ip 127.0.0.5
   ecert certs --node hlj-harbin
+  ecert conformance http://127.0.2.21:8701/ecert --account ID --from-ip 127.0.0.9
   ecert down
 """
 
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_parsers(subparsers)
     demo.add_parsers(subparsers)
     topology.add_parsers(subparsers)
+    conformance.add_parsers(subparsers)
     return parser
 
 
