@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import os
+import secrets
 from typing import Any
 
 import orjson
@@ -24,6 +25,7 @@ from nodes.http.sharing import ACCESS
 from nodes.issuing import record_changes
 from nodes.model.certificate import Certificate, DetailGroup, SurfaceItem
 from nodes.model.codes import CdOperation, CertificateStatus
+from nodes.model.identifiers import make_certificate_id
 from nodes.store.anomalies import AnomalyRepo
 from nodes.store.batches import LAST_EXCHANGE_AT, NodeState
 from nodes.store.catalog import CatalogRepo
@@ -104,6 +106,7 @@ async def status(request: web.Request) -> web.Response:
             "catalog_rows": await CatalogRepo(ctx.db).count(),
             "outbox_pending": await OutboxRepo(ctx.db).pending(),
             "open_anomalies": await AnomalyRepo(ctx.db).open_count(),
+            "anomaly_relays_pending": await AnomalyRepo(ctx.db).relays_pending(),
             "last_exchange_at": last_exchange,
             "types": await TypeRepo(ctx.db).count(approved_only=True),
         }
@@ -206,6 +209,21 @@ def _construct(record: dict[str, Any]) -> Certificate:
     return Certificate.model_construct(**values)
 
 
+def _new_certificate_id(record: dict[str, Any]) -> str:
+    type_code = record.get("CertificateTypeCode")
+    issuer_code = record.get("CertificateIssuingAuthorityCode")
+    if not isinstance(type_code, str) or not isinstance(issuer_code, str):
+        raise admin_error(
+            400,
+            "a CertificateID is assigned from CertificateTypeCode and "
+            "CertificateIssuingAuthorityCode: both are required",
+        )
+    try:
+        return make_certificate_id(type_code, issuer_code, secrets.token_hex(6).upper())
+    except ValueError as exc:
+        raise admin_error(400, f"cannot assign a CertificateID: {exc}") from None
+
+
 def _operation(cert: Certificate, *, new: bool) -> CdOperation:
     if cert.CertificateStatus in _CANCELLING:
         return CdOperation.DELETE
@@ -233,9 +251,13 @@ async def get_certificate(request: web.Request) -> web.Response:
 
 
 async def issue_certificate(request: web.Request) -> web.Response:
-    """制证签发: a new certificate (or a whole new record for an existing id)."""
+    """制证签发: a new certificate (or a whole new record for an existing id). Without a
+    CertificateID the node assigns one: a new serial (流水号) under the record's type and issuer."""
     ctx = check_admin(request)
-    cert = build_certificate(await json_body(request), validate=_validating(request))
+    record = await json_body(request)
+    if not record.get("CertificateID"):
+        record["CertificateID"] = _new_certificate_id(record)
+    cert = build_certificate(record, validate=_validating(request))
     existing = await ctx.db.fetchone(
         "SELECT 1 FROM certificate WHERE certificate_id = ?", (cert.CertificateID,)
     )
