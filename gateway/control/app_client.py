@@ -112,11 +112,10 @@ class AppCaller(SessionOwner):
         known = self._remembered()
         if key in known and not fresh:
             return known[key]
-        request: dict[str, Any] = {"ip": self.from_ip, "name": self.name}
-        if self.rate_limit is not None:
-            request["rate_limit"] = self.rate_limit
         async with AdminClient(self.topology, self.state, self.node.id) as admin:
-            created = await admin.request("POST", "/admin/accounts", json=request)
+            created = await admin.create_account(
+                self.from_ip, self.name, rate_limit=self.rate_limit
+            )
         account = str(created["AccountId"])
         known[key] = account
         self._accounts_path.parent.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
 GatewayError (``gateway.core.errors``)
 ├── LauncherError          starting or stopping the network failed
+│   └── NotSettled             catalogs did not reach national in time (``.laggards``)
 ├── AdminError             an admin API call failed (``.node_id``)
 │   ├── NodeNotRunning         nothing answers at the node's address
 │   ├── AdminKeyMissing        no admin.key in the state directory (never started there)
@@ -17,6 +18,14 @@ from gateway.core.errors import GatewayError
 
 class LauncherError(GatewayError):
     """The network could not be started or stopped."""
+
+
+class NotSettled(LauncherError):
+    """The network did not settle in time; ``laggards`` names the nodes (or ``broker``)."""
+
+    def __init__(self, message: str, *, laggards: tuple[str, ...]):
+        super().__init__(message)
+        self.laggards = laggards
 
 
 class AdminError(GatewayError):

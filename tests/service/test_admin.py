@@ -99,7 +99,8 @@ async def test_accounts(node: Node) -> None:
         node, "POST", "/admin/accounts", json={"ip": OTHER_IP, "name": "不动产登记系统"}
     )
     assert status == 200
-    assert set(account) == {"AccountId", "ip", "name", "kind", "disabled"}
+    assert set(account) == {"AccountId", "ip", "name", "kind", "rate_limit", "disabled"}
+    assert account["rate_limit"] == 50
     assert (account["ip"], account["kind"], account["disabled"]) == (OTHER_IP, "app", False)
     token = await node.post("token", data={"AccountId": account["AccountId"]}, source=OTHER_IP)
     assert token.code == "0"
