@@ -7,11 +7,16 @@ GatewayError (``gateway.core.errors``)
 │   ├── NodeNotRunning         nothing answers at the node's address
 │   ├── AdminKeyMissing        no admin.key in the state directory (never started there)
 │   └── AdminRejected          the node answered 4xx/5xx (``.status``; the node's ``error`` text)
-└── CallError              a call as a business application could not be made (no account,
-                           no token, nothing answering)
+├── CallError              a call as a business application could not be made (no account,
+│                          no token, nothing answering)
+└── ScenarioInvalid        scenario files refused before anything ran (``.problems``: file,
+                           line, step and message of each)
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from gateway.core.errors import GatewayError
 
@@ -50,3 +55,28 @@ class AdminRejected(AdminError):
 
 class CallError(GatewayError):
     """The call could not be made (no account, no token, nothing answering)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioProblem:
+    """One thing wrong with a scenario file; ``step`` is 0-based, shown 1-based."""
+
+    file: str
+    line: int | None
+    step: int | None
+    message: str
+    kind: str | None = None  # the step's kind, when it has one
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        kind = f" ({self.kind})" if self.kind else ""
+        step = "" if self.step is None else f" step {self.step + 1}{kind}:"
+        return f"{where}:{step} {self.message}"
+
+
+class ScenarioInvalid(GatewayError):
+    """Scenario files that cannot run, each problem on a line of the message."""
+
+    def __init__(self, problems: Sequence[ScenarioProblem]):
+        super().__init__("\n".join(str(problem) for problem in problems))
+        self.problems = list(problems)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import aiohttp
 
-from gateway.control.cli import accounts, call, demo, network, records
+from gateway.control.cli import accounts, call, demo, network, records, scenario
 from gateway.control.cli.common import Handler, add_global_options, resolve_paths
 from gateway.core.errors import GatewayError, TopologyError
 
@@ -23,6 +23,7 @@ examples:
   ecert status                      health and counters of every node
   ecert account create --node hlj-harbin --ip 127.0.0.5
   ecert certs --node hlj-harbin
+  ecert scenario run scenarios/*.yaml --junit out.xml
   ecert down
 """
 
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     records.add_parsers(subparsers)
     call.add_parsers(subparsers)
     demo.add_parsers(subparsers)
+    scenario.add_parsers(subparsers)
     return parser
 
 
