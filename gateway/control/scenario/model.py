@@ -9,7 +9,8 @@ the kind's other keys beside it. Adding a kind is one class here (with ``KIND``,
 ``Step``) and one executor in ``gateway.control.scenario.steps``.
 
 A string anywhere in a step may hold ``${issued.NAME}`` (the CertificateID the ``issue`` step
-``NAME`` got) or ``${issued.NAME.FIELD}`` (a field of that certificate's record).
+``NAME`` got), ``${issued.NAME.FIELD}`` (a field of that certificate's record) or ``${run.id}``
+(unique to the run; see ``gateway.control.scenario.refs``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    model_validator,
 )
 
 from gateway.core.protocol import METHODS, ReturnCode
@@ -35,6 +37,7 @@ from gateway.core.topology import NODE_ID_PATTERN, Topology
 DEFAULT_FROM_IP = "127.0.9.1"  # as gateway.control.app_client's: no node of a network there
 DEFAULT_SEED = 2836  # ``ecert up``'s
 DEFAULT_PER_NODE = 40
+EXTENSION_PREFIX = "x-"
 
 NodeId = Annotated[str, Field(pattern=NODE_ID_PATTERN, description="a node id of the topology")]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=63)]
@@ -277,18 +280,18 @@ class Status(StepBase):
 
 
 class WaitRoutable(StepBase):
-    """Call a by-ID method from an entry node until the certificate answers ``status``."""
+    """Call a by-ID method from an entry node until the certificate ``answers`` that code."""
 
     KIND: ClassVar[str] = "wait_routable"
     wait_routable: CertificateRef
     node: NodeId = Field(description="the entry node")
     method: ByIdMethod = "GetCertificateDataByCertificateID"
-    status: ReturnCodeValue = 0
+    answers: ReturnCodeValue = Field(0, description="the return code waited for")
     from_ip: IpAddress = DEFAULT_FROM_IP
     timeout: Seconds = 60.0
 
     def title(self) -> str:
-        return self.name or f"wait until {self.wait_routable} answers {self.status} at {self.node}"
+        return self.name or f"wait until {self.wait_routable} answers {self.answers} at {self.node}"
 
 
 class ExpectAnomaly(StepBase):
@@ -360,10 +363,23 @@ def _topology_form(value: Any) -> str:
     return "path" if isinstance(value, str) else "inline"
 
 
-class Scenario(BaseModel):
-    """A scenario file."""
+def _without_extensions(value: Any) -> Any:
+    """Top-level keys starting with ``x-`` hold what YAML anchors refer to (as in Compose
+    files): they are not part of the scenario."""
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if not str(k).startswith(EXTENSION_PREFIX)}
+    return value
 
-    model_config = ConfigDict(extra="forbid", frozen=True, title="ecert scenario")
+
+class Scenario(BaseModel):
+    """A scenario file. Top-level keys starting with ``x-`` are ignored (for YAML anchors)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        title="ecert scenario",
+        json_schema_extra={"patternProperties": {f"^{EXTENSION_PREFIX}": {}}},
+    )
 
     name: str | None = Field(None, description="default: the file name")
     description: str = ""
@@ -377,3 +393,8 @@ class Scenario(BaseModel):
     )
     per_node: Annotated[int, Field(ge=0, le=100_000)] = DEFAULT_PER_NODE
     steps: Annotated[list[Step], Field(min_length=1)]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _extensions(cls, value: Any) -> Any:
+        return _without_extensions(value)

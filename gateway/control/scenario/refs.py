@@ -1,7 +1,9 @@
-"""``${issued.NAME}`` and ``${issued.NAME.FIELD}`` in the strings of a step.
+"""References in the strings of a step: ``${issued.NAME}``, ``${issued.NAME.FIELD}``, ``${run.id}``.
 
 ``NAME`` is what an earlier ``issue`` step called its certificate; alone it stands for the
 CertificateID the node assigned, with ``FIELD`` for that field of the certificate's record.
+``${run.id}`` is a text unique to each run of a scenario (upper-case hex), for values that must
+not meet those of an earlier run on the same network (a holder code of type 999, a number).
 Checked before anything starts (``problems``), replaced as the step runs (``resolve``).
 """
 
@@ -17,6 +19,7 @@ from gateway.control.scenario.model import CERTIFICATE_FIELDS
 Path = tuple[str | int, ...]  # where a string is inside a step
 REFERENCE = re.compile(r"\$\{([^}]*)\}")
 NAMESPACE = "issued"
+RUN_ID = "run.id"
 
 Issued = Mapping[str, Mapping[str, Any]]  # issue name -> the certificate's record
 
@@ -24,7 +27,7 @@ Issued = Mapping[str, Mapping[str, Any]]  # issue name -> the certificate's reco
 @dataclass(frozen=True, slots=True)
 class Reference:
     text: str  # as written, ``${...}``
-    name: str
+    name: str  # "" for ``${run.id}``
     field: str  # "CertificateID" when the reference names no field
 
 
@@ -32,8 +35,10 @@ def parse(inner: str) -> Reference | str:
     """The reference ``${inner}``, or why it is not one."""
     parts = inner.split(".")
     text = f"${{{inner}}}"
+    if inner == RUN_ID:
+        return Reference(text, "", "")
     if parts[0] != NAMESPACE or len(parts) not in (2, 3) or not all(parts):
-        return f"{text} is not ${{issued.NAME}} or ${{issued.NAME.FIELD}}"
+        return f"{text} is not ${{issued.NAME}}, ${{issued.NAME.FIELD}} or ${{run.id}}"
     field = parts[2] if len(parts) == 3 else "CertificateID"
     if field not in CERTIFICATE_FIELDS:
         return f"{text}: {field} is not a certificate field"
@@ -62,25 +67,27 @@ def problems(value: Any, known: set[str]) -> Iterator[tuple[Path, str]]:
             parsed = parse(match.group(1))
             if isinstance(parsed, str):
                 yield path, parsed
-            elif parsed.name not in known:
+            elif parsed.name and parsed.name not in known:
                 yield path, f"{parsed.text}: no earlier issue step is called {parsed.name!r}"
 
 
-def resolve(value: Any, issued: Issued) -> Any:
+def resolve(value: Any, issued: Issued, run_id: str) -> Any:
     """``value`` with every reference replaced (dicts and lists copied)."""
     if isinstance(value, str):
-        return REFERENCE.sub(lambda match: _lookup(match.group(1), issued), value)
+        return REFERENCE.sub(lambda match: _lookup(match.group(1), issued, run_id), value)
     if isinstance(value, dict):
-        return {key: resolve(item, issued) for key, item in value.items()}
+        return {key: resolve(item, issued, run_id) for key, item in value.items()}
     if isinstance(value, list):
-        return [resolve(item, issued) for item in value]
+        return [resolve(item, issued, run_id) for item in value]
     return value
 
 
-def _lookup(inner: str, issued: Issued) -> str:
+def _lookup(inner: str, issued: Issued, run_id: str) -> str:
     parsed = parse(inner)
     if isinstance(parsed, str):
         raise LookupError(parsed)  # ``problems`` refused it before the run
+    if not parsed.name:
+        return run_id
     record = issued.get(parsed.name)
     if record is None:
         raise LookupError(f"{parsed.text}: the certificate {parsed.name!r} was not issued")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from functools import singledispatch
@@ -64,6 +65,7 @@ class RunContext:
         self.topology = topology
         self.state = state
         self.issued: dict[str, dict[str, Any]] = {}
+        self.run_id = secrets.token_hex(4).upper()
         self._callers: dict[tuple[str, str, str | None], AppCaller] = {}
         self._stack = AsyncExitStack()
 
@@ -77,7 +79,7 @@ class RunContext:
 
     def resolve(self, value: Any) -> Any:
         try:
-            return refs.resolve(value, self.issued)
+            return refs.resolve(value, self.issued, self.run_id)
         except LookupError as exc:
             raise StepFailed(str(exc)) from None
 
@@ -233,7 +235,7 @@ async def run_wait_routable(step: WaitRoutable, ctx: RunContext) -> Passed:
         except CallError as exc:
             error = str(exc)
         else:
-            if last.status == step.status:
+            if last.status == step.answers:
                 took = loop.time() - started
                 return Passed(f"{last.status} after {took:.1f} s via {route_text(last.route)}",
                               call_facts(last))  # fmt: skip
@@ -241,7 +243,7 @@ async def run_wait_routable(step: WaitRoutable, ctx: RunContext) -> Passed:
     got = f"still {last.status}" if last is not None else f"no answer ({error})"
     detail = describe(last) if last is not None else error
     raise StepFailed(
-        f"{certificate_id} at {step.node}: expected {step.status}, {got} after {step.timeout:g} s",
+        f"{certificate_id} at {step.node}: expected {step.answers}, {got} after {step.timeout:g} s",
         detail=detail,
         facts=call_facts(last) if last is not None else {},
     )
