@@ -197,15 +197,17 @@ async def _network(
         await wait_settled(launcher, within=options.settle_within)
         progress(f"network {topology.network} is up and settled")
         yield network
-    except BaseException:
+    except Exception:  # not an interrupt: its logs are worth keeping
         network.failed = True
         raise
     finally:
         if not options.keep_up:
             await _to_the_end(launcher.down())
-            if not network.failed:
+            if network.failed:
+                progress(f"network {topology.network} stopped; its logs are in {workdir}")
+            else:
                 shutil.rmtree(workdir, ignore_errors=True)
-            progress(f"network {topology.network} stopped")
+                progress(f"network {topology.network} stopped")
 
 
 async def _to_the_end(work: Awaitable[T]) -> T:
