@@ -14,10 +14,11 @@ from gateway.control.app_client import CallResult
 from gateway.control.scenario import refs
 from gateway.control.scenario.expect import describe, mismatches
 from gateway.control.scenario.loading import LoadedScenario
-from gateway.control.scenario.model import Expect, Scenario
+from gateway.control.scenario.model import Scenario
 from gateway.control.scenario.report import as_json, write_report
 from gateway.control.scenario.runner import ScenarioOutcome, StepOutcome
 from gateway.control.scenario.steps import call_params
+from gateway.control.scenario.values import Expect
 from gateway.core.topology import load_topology
 
 ROOT = Path(__file__).resolve().parents[2]

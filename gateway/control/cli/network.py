@@ -56,7 +56,12 @@ def add_parsers(subparsers: Any) -> None:
     status = subparsers.add_parser("status", help="health and counters of every node")
     add_json_option(status)
     status.set_defaults(handler=run_status)
-    wait = subparsers.add_parser(
+    for parser in (up, down, status, _wait_parser(subparsers)):
+        add_global_options(parser, subcommand=True)
+
+
+def _wait_parser(subparsers: Any) -> argparse.ArgumentParser:
+    wait: argparse.ArgumentParser = subparsers.add_parser(
         "wait",
         help="wait until every node is healthy and every catalog row has reached national",
         description="Return once every node answers as ready, no node below national has "
@@ -65,8 +70,7 @@ def add_parsers(subparsers: Any) -> None:
     )
     add_timeout_option(wait)
     wait.set_defaults(handler=run_wait)
-    for parser in (up, down, status, wait):
-        add_global_options(parser, subcommand=True)
+    return wait
 
 
 def add_timeout_option(parser: argparse.ArgumentParser) -> None:

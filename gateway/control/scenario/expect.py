@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.control.app_client import CallResult
-from gateway.control.scenario.model import Expect
+from gateway.control.scenario.values import Expect
 
 _MISSING = object()
 

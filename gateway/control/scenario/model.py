@@ -6,7 +6,8 @@ and ``steps``. A step is a mapping with exactly one *kind key* — ``call``, ``i
 ``cancel``, ``status``, ``wait_routable``, ``expect_anomaly`` or ``sleep`` — whose value is the
 step's subject (the method, the name to give a certificate, the certificate, the seconds), and
 the kind's other keys beside it. Adding a kind is one class here (with ``KIND``, listed in
-``Step``) and one executor in ``gateway.control.scenario.steps``.
+``Step``) and one executor in ``gateway.control.scenario.steps``; the values steps hold are in
+``gateway.control.scenario.values``.
 
 A string anywhere in a step may hold ``${issued.NAME}`` (the CertificateID the ``issue`` step
 ``NAME`` got), ``${issued.NAME.FIELD}`` (a field of that certificate's record) or ``${run.id}``
@@ -15,151 +16,36 @@ A string anywhere in a step may hold ``${issued.NAME}`` (the CertificateID the `
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterator
-from datetime import date
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Discriminator,
-    Field,
-    Tag,
-    model_validator,
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+
+from gateway.control.scenario.values import (
+    DEFAULT_FROM_IP,
+    DEFAULT_PER_NODE,
+    DEFAULT_SEED,
+    EXTENSION_PREFIX,
+    ByIdMethod,
+    CertificateFields,
+    CertificateRef,
+    CertificateStatusCode,
+    Expect,
+    IpAddress,
+    Method,
+    Name,
+    NodeId,
+    ReturnCodeValue,
+    Seconds,
+    Strict,
 )
-
-from gateway.core.protocol import METHODS, ReturnCode
-from gateway.core.topology import NODE_ID_PATTERN, Topology
-
-DEFAULT_FROM_IP = "127.0.9.1"  # as gateway.control.app_client's: no node of a network there
-DEFAULT_SEED = 2836  # ``ecert up``'s
-DEFAULT_PER_NODE = 40
-EXTENSION_PREFIX = "x-"
-
-NodeId = Annotated[str, Field(pattern=NODE_ID_PATTERN, description="a node id of the topology")]
-Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=63)]
-Seconds = Annotated[float, Field(gt=0, le=3600)]
-CertificateRef = Annotated[
-    str,
-    Field(min_length=1, description="a CertificateID, or ${issued.NAME} of an earlier issue step"),
-]
-Method = Literal[
-    "GetCertificateFileByHolder",
-    "GetCertificateFileByCertificateID",
-    "GetCertificateDataByHolder",
-    "GetCertificateDataByCertificateID",
-    "VerifyCertificate",
-    "GetCertificatePictureByCertificateID",
-    "GetCertificatePictureByHolder",
-    "GetCertificateType",
-    "Retrieval",
-]
-ByIdMethod = Literal[
-    "GetCertificateDataByCertificateID",
-    "GetCertificateFileByCertificateID",
-    "GetCertificatePictureByCertificateID",
-]
-CertificateStatusCode = Literal["01", "02", "03", "04", "05"]
-RETURN_CODES = [int(code) for code in ReturnCode]
-ROUTED_METHODS = tuple(method for method in METHODS if method != "Token")
-
-
-def _known_code(code: int) -> int:
-    if code not in RETURN_CODES:
-        raise ValueError(f"{code} is not a return code of SPEC §3.4 ({RETURN_CODES})")
-    return code
-
-
-ReturnCodeValue = Annotated[
-    int, AfterValidator(_known_code), Field(json_schema_extra={"enum": RETURN_CODES})
-]
-
-
-def _date_text(value: Any) -> Any:
-    """A date YAML read unquoted (2020-05-01) as the text it was."""
-    return value.isoformat() if isinstance(value, date) else value
-
-
-DateText = Annotated[str, BeforeValidator(_date_text)]
-
-
-def _ip(value: str) -> str:
-    ipaddress.ip_address(value)  # raises ValueError for what is not an address
-    return value
-
-
-IpAddress = Annotated[str, AfterValidator(_ip)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-
-# -- what a call must answer ----------------------------------------------------------------------
-class Expect(_Strict):
-    """What the answer of a ``call`` must be. Only what is given is checked; ``status`` is 0
-    unless given."""
-
-    status: ReturnCodeValue = Field(0, description="head.status, as a number")
-    route: list[NodeId] | None = Field(
-        None, description="the exact X-Ecert-Route: every node that handled the call, in order"
-    )
-    total: Annotated[int, Field(ge=0)] | None = Field(
-        None, description="data.total: how many items"
-    )
-    keys: list[str] | None = Field(None, description="keys every item of data.dataList has")
-    verifyResult: bool | None = Field(None, description="VerifyCertificate's data.verifyResult")
-    fields: dict[str, str | int | bool | None] | None = Field(
-        None,
-        description="values in data by dotted path, e.g. dataList.0.certificateHolderCode; "
-        "strings are compared with the value as text",
-    )
-    max_ms: Annotated[float, Field(gt=0)] | None = Field(
-        None, description="the whole call, as the application timed it, in milliseconds"
-    )
-
-
-# -- certificates ---------------------------------------------------------------------------------
-class CertificateFields(_Strict):
-    """Fields of a certificate record (SPEC §2.1, B.1 and B.2 elements), all optional here: the
-    node checks the record. Without ``CertificateID`` the node assigns one."""
-
-    CertificateID: str | None = None
-    CertificateName: str | None = None
-    CertificateTypeName: str | None = None
-    CertificateTypeCode: str | None = None
-    RelatedItemName: str | None = None
-    RelatedItemCode: str | None = None
-    CertificateIssuingAuthorityName: str | None = None
-    CertificateIssuingAuthorityCode: str | None = None
-    CertificateAreaCode: str | None = None
-    CertificateHolderName: str | None = None
-    CertificateHolderCode: str | None = None
-    CertificateHolderTypeCode: str | None = None
-    CertificateNumber: str | None = None
-    CertificateIssuedDate: DateText | None = None
-    CertificateEffectiveDate: DateText | None = None
-    CertificateExpiringDate: DateText | None = None
-    CertificateStatus: CertificateStatusCode | None = None
-    CertificateStatusChangeReason: str | None = None
-    surface: list[dict[str, Any]] | None = None
-    detail: list[dict[str, Any]] | None = None
-
-    def record(self) -> dict[str, Any]:
-        return self.model_dump(exclude_none=True)
-
-
-CERTIFICATE_FIELDS = frozenset(CertificateFields.model_fields)
-
+from gateway.core.topology import Topology
 
 # -- steps ----------------------------------------------------------------------------------------
 Loc = tuple[str | int, ...]  # where in the step, as pydantic names it
 
 
-class StepBase(_Strict):
+class StepBase(Strict):
     KIND: ClassVar[str]
     name: str | None = Field(None, description="how the report names the step")
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.control.scenario.model import CERTIFICATE_FIELDS
+from gateway.control.scenario.values import CERTIFICATE_FIELDS
 
 Path = tuple[str | int, ...]  # where a string is inside a step
 REFERENCE = re.compile(r"\$\{([^}]*)\}")

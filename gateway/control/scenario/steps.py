@@ -27,7 +27,6 @@ from gateway.control.scenario.model import (
     Call,
     Cancel,
     Change,
-    Expect,
     ExpectAnomaly,
     Issue,
     Sleep,
@@ -35,6 +34,7 @@ from gateway.control.scenario.model import (
     StepBase,
     WaitRoutable,
 )
+from gateway.control.scenario.values import Expect
 from gateway.control.state import StateDir
 from gateway.core.protocol import HEADER_HOPS, HEADER_ROUTE
 from gateway.core.topology import Topology
