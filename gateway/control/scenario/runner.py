@@ -114,7 +114,7 @@ async def run_scenario(
     outcome = ScenarioOutcome(loaded, network.description, str(launcher.state.root))
     steps = loaded.scenario.steps
     failed_at: int | None = None
-    async with RunContext(launcher.topology, launcher.state) as ctx:
+    async with RunContext(launcher) as ctx:
         for index, step in enumerate(steps):
             line = loaded.step_lines[index]
             if failed_at is not None:

@@ -21,6 +21,7 @@ from urllib.parse import quote
 from gateway.control.admin_client import AdminClient
 from gateway.control.app_client import AppCaller, CallResult
 from gateway.control.errors import AdminError, CallError
+from gateway.control.launcher import Launcher
 from gateway.control.scenario import refs
 from gateway.control.scenario.expect import describe, mismatches, route_text
 from gateway.control.scenario.model import (
@@ -59,11 +60,13 @@ class StepFailed(Exception):
 
 
 class RunContext:
-    """One scenario's run on its network: the certificates it issued and its open clients."""
+    """One scenario's run on its network (``launcher``: its processes, for steps that act on
+    them): the certificates it issued and its open clients."""
 
-    def __init__(self, topology: Topology, state: StateDir):
-        self.topology = topology
-        self.state = state
+    def __init__(self, launcher: Launcher):
+        self.launcher = launcher
+        self.topology: Topology = launcher.topology
+        self.state: StateDir = launcher.state
         self.issued: dict[str, dict[str, Any]] = {}
         self.run_id = secrets.token_hex(4).upper()
         self._callers: dict[tuple[str, str, str | None], AppCaller] = {}
