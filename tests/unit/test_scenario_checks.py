@@ -14,10 +14,10 @@ from gateway.control.app_client import CallResult
 from gateway.control.scenario import refs
 from gateway.control.scenario.expect import describe, mismatches
 from gateway.control.scenario.loading import LoadedScenario
-from gateway.control.scenario.model import Scenario
+from gateway.control.scenario.model import STEP_CLASSES, Scenario
 from gateway.control.scenario.report import as_json, write_report
 from gateway.control.scenario.runner import ScenarioOutcome, StepOutcome
-from gateway.control.scenario.steps import call_params
+from gateway.control.scenario.steps import call_params, execute
 from gateway.control.scenario.values import Expect
 from gateway.core.topology import load_topology
 
@@ -155,3 +155,8 @@ def test_json_counts_and_lists_every_step(tmp_path: Path) -> None:
     [scenario] = report["scenarios"]
     assert [step["outcome"] for step in scenario["steps"]] == ["passed", "failed", "skipped"]
     assert scenario["steps"][1]["line"] == 5
+
+
+def test_every_step_kind_has_its_executor() -> None:
+    missing = [cls.KIND for cls in STEP_CLASSES if cls not in execute.registry]
+    assert missing == []

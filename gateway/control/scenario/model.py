@@ -5,8 +5,8 @@ the synthetic data the network starts with when the runner starts it (``seed``, 
 and ``steps``. A step is a mapping with exactly one *kind key* — ``call``, ``issue``, ``change``,
 ``cancel``, ``status``, ``wait_routable``, ``expect_anomaly`` or ``sleep`` — whose value is the
 step's subject (the method, the name to give a certificate, the certificate, the seconds), and
-the kind's other keys beside it. Adding a kind is one class here (with ``KIND``, listed in
-``Step``) and one executor in ``gateway.control.scenario.steps``; the values steps hold are in
+the kind's other keys beside it. Adding a kind is one class here (with ``KIND``, one line in
+``StepKinds``) and one executor in ``gateway.control.scenario.steps``; the values steps hold are in
 ``gateway.control.scenario.values``.
 
 A string anywhere in a step may hold ``${issued.NAME}`` (the CertificateID the ``issue`` step
@@ -17,7 +17,7 @@ A string anywhere in a step may hold ``${issued.NAME}`` (the CertificateID the `
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
@@ -205,15 +205,19 @@ class Sleep(StepBase):
         return self.name or f"sleep {self.sleep:g} s: {self.reason}"
 
 
-STEP_CLASSES: tuple[type[StepBase], ...] = (
-    Call,
-    Issue,
-    Change,
-    Cancel,
-    Status,
-    WaitRoutable,
-    ExpectAnomaly,
-    Sleep,
+# Every kind, each tagged with its kind key: a new kind is one line here.
+StepKinds = (
+    Annotated[Call, Tag(Call.KIND)]
+    | Annotated[Issue, Tag(Issue.KIND)]
+    | Annotated[Change, Tag(Change.KIND)]
+    | Annotated[Cancel, Tag(Cancel.KIND)]
+    | Annotated[Status, Tag(Status.KIND)]
+    | Annotated[WaitRoutable, Tag(WaitRoutable.KIND)]
+    | Annotated[ExpectAnomaly, Tag(ExpectAnomaly.KIND)]
+    | Annotated[Sleep, Tag(Sleep.KIND)]
+)
+STEP_CLASSES: tuple[type[StepBase], ...] = tuple(
+    get_args(member)[0] for member in get_args(StepKinds)
 )
 STEP_KINDS = tuple(cls.KIND for cls in STEP_CLASSES)
 
@@ -229,14 +233,7 @@ def step_kind(value: Any) -> str | None:
 
 
 Step = Annotated[
-    Annotated[Call, Tag("call")]
-    | Annotated[Issue, Tag("issue")]
-    | Annotated[Change, Tag("change")]
-    | Annotated[Cancel, Tag("cancel")]
-    | Annotated[Status, Tag("status")]
-    | Annotated[WaitRoutable, Tag("wait_routable")]
-    | Annotated[ExpectAnomaly, Tag("expect_anomaly")]
-    | Annotated[Sleep, Tag("sleep")],
+    StepKinds,
     Discriminator(
         step_kind,
         custom_error_type="step_kind",
