@@ -48,8 +48,9 @@ sys.path.insert(0, str(PROJECT_ROOT))
 from benchkit import cpu_seconds, free_port  # noqa: E402
 
 from gateway.control.app_client import AppCaller  # noqa: E402
-from gateway.control.cli.demo import certificates_by_node, wait_aggregated  # noqa: E402
+from gateway.control.cli.demo import certificates_by_node  # noqa: E402
 from gateway.control.launcher import Launcher  # noqa: E402
+from gateway.control.settle import wait_settled  # noqa: E402
 from gateway.core.client import client_session  # noqa: E402
 from gateway.core.protocol import dumps, loads  # noqa: E402
 
@@ -173,7 +174,7 @@ async def network_scenarios(
     launcher = Launcher(bench_topology(workdir), workdir / "state", per_node=args.per_node)
     try:
         await launcher.up()
-        await wait_aggregated(launcher, within=120)
+        await wait_settled(launcher, within=120)
         bodies = await request_bodies(launcher)
         topology = launcher.topology
         url = f"{topology.node('hlj-harbin').url}{topology.path}/GetCertificateDataByCertificateID"

@@ -53,8 +53,15 @@ class AdminClient(SessionOwner):
     async def status(self) -> Any:
         return await self.request("GET", "/admin/status")
 
-    async def create_account(self, ip: str, name: str | None = None) -> Any:
-        return await self.request("POST", "/admin/accounts", json={"ip": ip, "name": name or ip})
+    async def create_account(
+        self, ip: str, name: str | None = None, *, rate_limit: float | None = None
+    ) -> Any:
+        """An application account bound to ``ip``; ``rate_limit`` in requests/s (the node's
+        default, 50, when None)."""
+        body: dict[str, Any] = {"ip": ip, "name": name or ip}
+        if rate_limit is not None:
+            body["rate_limit"] = rate_limit
+        return await self.request("POST", "/admin/accounts", json=body)
 
     async def list_accounts(self) -> Any:
         return await self.request("GET", "/admin/accounts")

@@ -1,7 +1,8 @@
 """A business application's client of one node (SPEC §4): account, day token, calls.
 
 ``AppCaller`` holds an account at the node bound to ``from_ip`` (created through the admin API the
-first time and remembered in ``<state>/cli-accounts.json``), fetches the day's token from that
+first time and remembered in ``<state>/cli-accounts.json``, or one given, such as the node's peer
+account of a neighbour, called from that neighbour's address), fetches the day's token from that
 address, and calls the methods from it. Each ``CallResult`` carries the envelope, the route the
 call took (``X-Ecert-Route``) and each hop's time (``Server-Timing``). The CLI's ``call`` and
 ``demo`` commands, the scenarios and the tests use it.
@@ -79,6 +80,7 @@ class AppCaller(SessionOwner):
         from_ip: str = DEFAULT_FROM_IP,
         name: str = "ecert-cli",
         rate_limit: float | None = None,
+        account_id: str | None = None,
     ):
         self.topology = topology
         self.state = state
@@ -88,8 +90,9 @@ class AppCaller(SessionOwner):
         self.rate_limit = rate_limit  # requests/s of a new account; None: the node's default
         self._token: str | None = None
         self._account = ""
+        self._given_account = account_id  # an existing account (a peer's), used as it is
         taken = {node.host: node.id for node in topology.nodes}
-        if from_ip in taken:
+        if from_ip in taken and account_id is None:
             raise CallError(f"--from-ip {from_ip} is the address of node {taken[from_ip]}")
 
     def _open_session(self) -> aiohttp.ClientSession:
@@ -108,15 +111,16 @@ class AppCaller(SessionOwner):
         return {str(k): str(v) for k, v in known.items()} if isinstance(known, dict) else {}
 
     async def account_id(self, *, fresh: bool = False) -> str:
+        if self._given_account is not None:
+            return self._given_account
         key = f"{self.topology.network}/{self.node.id}/{self.from_ip}/{self.name}"
         known = self._remembered()
         if key in known and not fresh:
             return known[key]
-        request: dict[str, Any] = {"ip": self.from_ip, "name": self.name}
-        if self.rate_limit is not None:
-            request["rate_limit"] = self.rate_limit
         async with AdminClient(self.topology, self.state, self.node.id) as admin:
-            created = await admin.request("POST", "/admin/accounts", json=request)
+            created = await admin.create_account(
+                self.from_ip, self.name, rate_limit=self.rate_limit
+            )
         account = str(created["AccountId"])
         known[key] = account
         private_dir(self._accounts_path.parent)
@@ -148,11 +152,13 @@ class AppCaller(SessionOwner):
         *,
         explain: bool = False,
         deadline_ms: int | None = None,
+        headers: dict[str, str] | None = None,
     ) -> CallResult:
-        """Call ``method`` with our account and token; the envelope, route and timings."""
+        """Call ``method`` with our account and token; the envelope, route and timings.
+        ``headers``: more request headers (a peer's hop budget and route)."""
         token = await self.token()
         body = {**params, "AccountId": self._account, "AccessToken": token}
-        headers: dict[str, str] = {}
+        headers = dict(headers or {})
         if explain:
             headers[HEADER_EXPLAIN] = "1"
         if deadline_ms is not None:

@@ -2,26 +2,40 @@
 
 GatewayError (``gateway.core.errors``)
 ├── LauncherError          starting or stopping the network failed
+│   └── NotSettled             catalogs did not reach national in time (``.laggards``)
 ├── AdminError             an admin API call failed (``.node_id``)
 │   ├── NodeNotRunning         nothing answers at the node's address
 │   ├── AdminKeyMissing        no admin.key in the state directory (never started there)
 │   └── AdminRejected          the node answered 4xx/5xx (``.status``; the node's ``error`` text)
 ├── CallError              a call as a business application could not be made (no account,
 │                          no token, nothing answering)
-└── ConformanceError       ``ecert conformance`` cannot test the system at all (exit code 2)
-    ├── SourceAddressUnusable  this machine cannot send from ``--from-ip``/``--other-ip``
-    ├── TargetUnreachable      nothing answers at the URL
-    ├── NotTheInterface        the URL answers, but not with the Appendix C envelope (HTML…)
-    └── AccountRefused         the system gives the account no token from ``--from-ip``
+├── ConformanceError       ``ecert conformance`` cannot test the system at all (exit code 2)
+│   ├── SourceAddressUnusable  this machine cannot send from ``--from-ip``/``--other-ip``
+│   ├── TargetUnreachable      nothing answers at the URL
+│   ├── NotTheInterface        the URL answers, but not with the Appendix C envelope (HTML…)
+│   └── AccountRefused         the system gives the account no token from ``--from-ip``
+└── ScenarioInvalid        scenario files refused before anything ran (``.problems``: file,
+                           line, step and message of each)
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from gateway.core.errors import GatewayError
 
 
 class LauncherError(GatewayError):
     """The network could not be started or stopped."""
+
+
+class NotSettled(LauncherError):
+    """The network did not settle in time; ``laggards`` names the nodes (or ``broker``)."""
+
+    def __init__(self, message: str, *, laggards: tuple[str, ...]):
+        super().__init__(message)
+        self.laggards = laggards
 
 
 class AdminError(GatewayError):
@@ -70,3 +84,28 @@ class AccountRefused(ConformanceError):
     def __init__(self, message: str, *, status: str):
         super().__init__(message)
         self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioProblem:
+    """One thing wrong with a scenario file; ``step`` is 0-based, shown 1-based."""
+
+    file: str
+    line: int | None
+    step: int | None
+    message: str
+    kind: str | None = None  # the step's kind, when it has one
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        kind = f" ({self.kind})" if self.kind else ""
+        step = "" if self.step is None else f" step {self.step + 1}{kind}:"
+        return f"{where}:{step} {self.message}"
+
+
+class ScenarioInvalid(GatewayError):
+    """Scenario files that cannot run, each problem on a line of the message."""
+
+    def __init__(self, problems: Sequence[ScenarioProblem]):
+        super().__init__("\n".join(str(problem) for problem in problems))
+        self.problems = list(problems)

@@ -54,6 +54,7 @@ class NodeStatus:
     catalog_rows: int | None = None
     outbox_pending: int | None = None
     open_anomalies: int | None = None
+    anomaly_relays_pending: int | None = None
     last_exchange_at: str | None = None
     error: str | None = None
 
@@ -80,7 +81,9 @@ class Launcher:
     """The processes of one network under one state directory.
 
     ``Launcher(topology, state_dir)`` for ``up``; ``Launcher.from_state(state_dir)`` for every
-    later command (it reads the copy ``up`` made). All methods are coroutines that keep no
+    later command (it reads the copy ``up`` made). ``die_with_owner``: the processes started get
+    SIGTERM when the thread that started them ends (Linux), for a network that must not outlive
+    its scenario run or test session, even a killed one. All methods are coroutines that keep no
     event-loop-bound state, so one launcher may be driven from several ``asyncio.run`` calls.
     """
 
@@ -93,6 +96,7 @@ class Launcher:
         per_node: int = 40,
         ready_within: float = READY_WITHIN,
         stop_within: float = STOP_WITHIN,
+        die_with_owner: bool = False,
     ):
         self.source = Path(topology_path).expanduser().resolve()
         self.state = StateDir(state_dir)
@@ -101,7 +105,9 @@ class Launcher:
         self.per_node = per_node
         self.ready_within = ready_within
         self.stop_within = stop_within
-        self.processes = ProcessTable(self.state, self._marker, env=_child_env())
+        self.processes = ProcessTable(
+            self.state, self._marker, env=_child_env(), die_with_owner=die_with_owner
+        )
 
     @classmethod
     def from_state(cls, state_dir: str | Path, topology_path: str | Path | None = None) -> Launcher:
@@ -229,13 +235,12 @@ class Launcher:
         return BrokerStatus(url=url, embedded=self.embedded_broker, pid=pid, alive=pid is not None)
 
     # -- status -------------------------------------------------------------------------------
-    async def status(self) -> list[NodeStatus]:
-        """Every node: process, health and the counters of its /admin/status."""
+    async def status(self, node_ids: Sequence[str] | None = None) -> list[NodeStatus]:
+        """Every node (or these): process, health and the counters of its /admin/status."""
+        ids = [node.id for node in self.topology.nodes] if node_ids is None else list(node_ids)
         async with client_session(limit=32, total_timeout=PROBE_TIMEOUT) as session:
             return list(
-                await asyncio.gather(
-                    *(self._node_status(session, node.id) for node in self.topology.nodes)
-                )
+                await asyncio.gather(*(self._node_status(session, node_id) for node_id in ids))
             )
 
     async def _node_status(self, session: aiohttp.ClientSession, node_id: str) -> NodeStatus:
@@ -263,6 +268,7 @@ class Launcher:
             catalog_rows=_int_or_none(status.get("catalog_rows")),
             outbox_pending=_int_or_none(status.get("outbox_pending")),
             open_anomalies=_int_or_none(status.get("open_anomalies")),
+            anomaly_relays_pending=_int_or_none(status.get("anomaly_relays_pending")),
             last_exchange_at=status.get("last_exchange_at"),
         )
 

@@ -26,12 +26,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import fcntl
 import json
 import os
 import secrets
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -234,10 +236,12 @@ class ProcessTable:
         markers: Callable[[str], Sequence[str]],
         *,
         env: dict[str, str] | None = None,
+        die_with_owner: bool = False,
     ):
         self.state = state
         self.markers = markers
         self.env = env
+        self.die_with_owner = die_with_owner
         self.children: dict[str, subprocess.Popen[bytes]] = {}
         self.log_offsets: dict[str, int] = {}  # where the latest start's lines begin
 
@@ -249,6 +253,7 @@ class ProcessTable:
         self.state.prepare()
         log_path = self.state.log_path(name)
         self.log_offsets[name] = _size(log_path)
+        owner_death = _die_with(os.getpid()) if self.die_with_owner else None
         with os.fdopen(open_private_log(log_path), "ab") as log:
             process = subprocess.Popen(
                 list(command),
@@ -259,6 +264,8 @@ class ProcessTable:
                 env=self.env,
                 start_new_session=True,  # outlives the CLI; Ctrl-C in its terminal misses it
                 umask=PRIVATE_UMASK,
+                # safe with threads here: it only calls a libc function looked up beforehand
+                preexec_fn=owner_death,  # noqa: PLW1509
             )
         self.children[name] = process
         self.state.write_pid(name, process.pid)
@@ -323,6 +330,24 @@ class ProcessTable:
         text = self.new_output(name) or _read_from(path, 0)
         lines = text.rstrip().splitlines()[-self.TAIL_LINES :]
         return "\n".join(lines) if lines else "(the log is empty)"
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _die_with(owner_pid: int) -> Callable[[], None] | None:
+    """A ``preexec_fn`` asking Linux to SIGTERM the child when its starting thread ends; None
+    elsewhere (no such request exists there)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the child only calls it
+
+    def request() -> None:  # runs in the child between fork and exec
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != owner_pid:  # the owner died before the request took effect
+            os._exit(1)
+
+    return request
 
 
 def _size(path: Path) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import os
+import secrets
 from typing import Any
 
 import orjson
@@ -24,6 +25,7 @@ from nodes.http.sharing import ACCESS
 from nodes.issuing import issue, maintain
 from nodes.model.certificate import Certificate, DetailGroup, SurfaceItem
 from nodes.model.codes import CertificateStatus
+from nodes.model.identifiers import make_certificate_id
 from nodes.store.batches import LAST_EXCHANGE_AT
 
 ADMIN_KEY_HEADER = "X-Ecert-Admin-Key"
@@ -100,6 +102,7 @@ async def status(request: web.Request) -> web.Response:
             "catalog_rows": await store.catalog.count(),
             "outbox_pending": await store.outbox.pending(),
             "open_anomalies": await store.anomalies.open_count(),
+            "anomaly_relays_pending": await store.anomalies.relays_pending(),
             "last_exchange_at": await store.state.get(LAST_EXCHANGE_AT),
             "types": await store.types.count(approved_only=True),
         }
@@ -202,6 +205,21 @@ def _construct(record: dict[str, Any]) -> Certificate:
     return Certificate.model_construct(**values)
 
 
+def _new_certificate_id(record: dict[str, Any]) -> str:
+    type_code = record.get("CertificateTypeCode")
+    issuer_code = record.get("CertificateIssuingAuthorityCode")
+    if not isinstance(type_code, str) or not isinstance(issuer_code, str):
+        raise admin_error(
+            400,
+            "a CertificateID is assigned from CertificateTypeCode and "
+            "CertificateIssuingAuthorityCode: both are required",
+        )
+    try:
+        return make_certificate_id(type_code, issuer_code, secrets.token_hex(6).upper())
+    except ValueError as exc:
+        raise admin_error(400, f"cannot assign a CertificateID: {exc}") from None
+
+
 async def list_certificates(request: web.Request) -> web.Response:
     ctx = check_admin(request)
     try:
@@ -223,9 +241,13 @@ async def get_certificate(request: web.Request) -> web.Response:
 
 
 async def issue_certificate(request: web.Request) -> web.Response:
-    """制证签发: a new certificate (or a whole new record for an existing id)."""
+    """制证签发: a new certificate (or a whole new record for an existing id). Without a
+    CertificateID the node assigns one: a new serial (流水号) under the record's type and issuer."""
     ctx = check_admin(request)
-    cert = build_certificate(await json_body(request), validate=_validating(request))
+    record = await json_body(request)
+    if not record.get("CertificateID"):
+        record["CertificateID"] = _new_certificate_id(record)
+    cert = build_certificate(record, validate=_validating(request))
     await issue(ctx, cert)
     return json_response(cert.to_record())
 

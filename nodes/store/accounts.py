@@ -41,6 +41,7 @@ class Account:
             "ip": self.bound_ip,
             "name": self.name,
             "kind": self.kind,
+            "rate_limit": self.rate_limit,
             "disabled": self.disabled,
         }
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -34,8 +33,8 @@ import yaml
 
 from gateway.control.admin_client import AdminClient
 from gateway.control.launcher import Launcher, NodeStatus
+from gateway.control.relocate import free_port, fresh_addresses
 from gateway.core.topology import load_topology
-from tests.brokers import free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEMO_TOPOLOGY = PROJECT_ROOT / "topology.yaml"
@@ -114,7 +113,7 @@ def write_topology(
     """Write a valid topology file with fresh addresses and free ports; returns its path."""
     spec = demo_shape() if shape == "demo" else shape
     _check_shape(spec)
-    addresses = _addresses(len(spec) + 1)
+    addresses = fresh_addresses(len(spec) + 1)
     exchange: dict[str, Any] = {"broker": broker, "interval": interval}
     if broker == "embedded":
         exchange |= {"host": addresses[0], "port": free_port(addresses[0])}
@@ -177,23 +176,6 @@ def _with_data_sources(spec: Shape) -> Shape:
             fields["data_source"] = code
         result[node_id] = fields
     return result
-
-
-def _addresses(count: int) -> list[str]:
-    """``count`` consecutive loopback addresses from a random start in 127.3.0.0/8's upper part.
-
-    127.0.0.0–127.2.255.255 stay free for fixed demo addresses (and 127.0.1.1 for /etc/hosts);
-    last octets 0 and 255 are skipped.
-    """
-    low, high = 3 << 16, (255 << 16) - count * 2
-    number = random.randrange(low, high)
-    found: list[str] = []
-    while len(found) < count:
-        number += 1
-        if number & 0xFF in (0, 255):
-            continue
-        found.append(f"127.{number >> 16 & 0xFF}.{number >> 8 & 0xFF}.{number & 0xFF}")
-    return found
 
 
 # -- running networks ------------------------------------------------------------------------------

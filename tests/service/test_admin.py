@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
+from nodes.model.identifiers import parse_certificate_id
 from tests.service.certs import citizen, make_certificate
 from tests.service.conftest import APP_IP, OTHER_IP, Node
 
@@ -82,6 +83,7 @@ async def test_status(node: Node) -> None:
         "catalog_rows",
         "outbox_pending",
         "open_anomalies",
+        "anomaly_relays_pending",
         "last_exchange_at",
         "types",
     }
@@ -89,6 +91,7 @@ async def test_status(node: Node) -> None:
     assert body["certificates"] == await node.ctx.store.certificates.count() > 0
     assert body["catalog_rows"] == body["outbox_pending"] == body["certificates"]
     assert (body["open_anomalies"], body["last_exchange_at"], body["types"]) == (0, None, 7)
+    assert body["anomaly_relays_pending"] == 0
 
 
 async def test_accounts(node: Node) -> None:
@@ -96,7 +99,8 @@ async def test_accounts(node: Node) -> None:
         node, "POST", "/admin/accounts", json={"ip": OTHER_IP, "name": "不动产登记系统"}
     )
     assert status == 200
-    assert set(account) == {"AccountId", "ip", "name", "kind", "disabled"}
+    assert set(account) == {"AccountId", "ip", "name", "kind", "rate_limit", "disabled"}
+    assert account["rate_limit"] == 50
     assert (account["ip"], account["kind"], account["disabled"]) == (OTHER_IP, "app", False)
     token = await node.post("token", data={"AccountId": account["AccountId"]}, source=OTHER_IP)
     assert token.code == "0"
@@ -169,6 +173,36 @@ async def test_issue_correct_and_cancel_emit_catalog_increments(node: Node) -> N
         data={**creds, "CertificateID": cert.CertificateID, "UseFor": "核验"},
     )
     assert reply.code == "21"
+
+
+async def test_a_certificate_issued_without_an_id_gets_a_new_one_with_a_valid_check(
+    node: Node,
+) -> None:
+    record = make_certificate(83).to_record()
+    del record["CertificateID"]
+    ids = []
+    for _ in range(2):
+        status, issued = await admin(node, "POST", "/admin/certificates", json=record)
+        assert status == 200, issued
+        ids.append(issued["CertificateID"])
+    assert ids[0] != ids[1]
+    for certificate_id in ids:
+        parts = parse_certificate_id(certificate_id)  # raises on a wrong check character
+        assert (parts.type_code, parts.issuer_code, parts.version) == (
+            record["CertificateTypeCode"],
+            record["CertificateIssuingAuthorityCode"],
+            "001",
+        )
+        assert await outbox(node, certificate_id) == [("I", record["CertificateHolderName"])]
+
+
+@pytest.mark.parametrize("missing", ["CertificateTypeCode", "CertificateIssuingAuthorityCode"])
+async def test_no_id_is_assigned_without_type_and_issuer(node: Node, missing: str) -> None:
+    record = make_certificate(84).to_record()
+    del record["CertificateID"], record[missing]
+    status, answer = await admin(node, "POST", "/admin/certificates", json=record)
+    assert status == 400
+    assert "CertificateID is assigned" in answer["error"]
 
 
 async def test_invalid_certificates_are_refused_unless_injected_on_purpose(node: Node) -> None:

@@ -13,7 +13,16 @@ from collections.abc import Sequence
 
 import aiohttp
 
-from gateway.control.cli import accounts, call, conformance, demo, network, records, topology
+from gateway.control.cli import (
+    accounts,
+    call,
+    conformance,
+    demo,
+    network,
+    records,
+    scenario,
+    topology,
+)
 from gateway.control.cli.common import Handler, add_global_options, resolve_paths
 from gateway.core.errors import GatewayError, TopologyError
 
@@ -24,6 +33,7 @@ examples:
   ecert account create --node hlj-harbin --ip 127.0.0.5
   ecert certs --node hlj-harbin
   ecert conformance http://127.0.2.21:8701/ecert --account ID --from-ip 127.0.0.9
+  ecert scenario run scenarios/*.yaml --junit out.xml
   ecert down
 """
 
@@ -44,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_parsers(subparsers)
     topology.add_parsers(subparsers)
     conformance.add_parsers(subparsers)
+    scenario.add_parsers(subparsers)
     return parser
 
 

@@ -17,7 +17,7 @@ from gateway.control.cli.common import (
     with_admin,
 )
 
-COLUMNS = ("AccountId", "ip", "name", "kind", "disabled")
+COLUMNS = ("AccountId", "ip", "name", "kind", "rate_limit", "disabled")
 
 
 def add_parsers(subparsers: Any) -> None:
@@ -27,6 +27,13 @@ def add_parsers(subparsers: Any) -> None:
     add_node_option(create)
     create.add_argument("--ip", required=True, help="the caller's IP address the account binds")
     create.add_argument("--name", help="a display name (default: the IP)")
+    create.add_argument(
+        "--rate-limit",
+        type=positive_rate,
+        metavar="N",
+        help="requests per second the account may make (default: the node's, 50); "
+        "beyond it a call answers 16",
+    )
     add_json_option(create)
     create.set_defaults(handler=run_create)
     listing = actions.add_parser("list", help="every account of the node")
@@ -41,9 +48,19 @@ def add_parsers(subparsers: Any) -> None:
         add_global_options(parser, subcommand=True)
 
 
+def positive_rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of requests/s")
+    return value
+
+
 def run_create(args: argparse.Namespace) -> int:
     async def call(admin: AdminClient) -> Any:
-        return await admin.create_account(args.ip, args.name)
+        return await admin.create_account(args.ip, args.name, rate_limit=args.rate_limit)
 
     record = with_admin(args, call)
     if args.json:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import time
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from gateway.control.admin_client import AdminClient
 from gateway.control.app_client import DEFAULT_FROM_IP, AppCaller, CallResult
 from gateway.control.cli.common import add_global_options, console, error_console
 from gateway.control.launcher import Launcher
+from gateway.control.settle import wait_settled
 from gateway.core.errors import GatewayError
 from gateway.core.protocol import CERTIFICATE_DATA_KEYS, ReturnCode
 from gateway.core.topology import Tier, Topology
@@ -76,7 +76,7 @@ async def _demo(args: argparse.Namespace) -> int:
     topology = launcher.topology
     err = error_console()
     with err.status("waiting for the catalogs to aggregate up to the root…"):
-        await wait_aggregated(launcher, within=AGGREGATED_WITHIN)
+        await wait_settled(launcher, within=AGGREGATED_WITHIN)
     listed, records = await certificates_by_node(launcher)
     shows = plan_showcases(topology, records, listed)
     outcomes = await run_showcases(launcher, shows, args.from_ip)
@@ -100,21 +100,6 @@ async def ensure_up(launcher: Launcher) -> None:
 
 
 # -- the network's state --------------------------------------------------------------------------
-async def wait_aggregated(launcher: Launcher, *, within: float) -> None:
-    """Until the root's catalog holds every node's certificates (one deadline, polled)."""
-    deadline = time.monotonic() + within
-    root = launcher.topology.root().id
-    while True:
-        statuses = {s.id: s for s in await launcher.status()}
-        total = sum(s.certificates or 0 for s in statuses.values())
-        rows = statuses[root].catalog_rows or 0
-        if total and rows >= total:
-            return
-        if time.monotonic() > deadline:
-            raise DemoError(f"{root} holds {rows} of {total} catalog rows after {within:g} s")
-        await asyncio.sleep(0.5)
-
-
 Records = dict[str, list[dict[str, Any]]]  # node id -> certificates
 
 

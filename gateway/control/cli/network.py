@@ -1,4 +1,4 @@
-"""``ecert up``, ``ecert down`` and ``ecert status``: the network's processes."""
+"""``ecert up``, ``ecert down``, ``ecert status`` and ``ecert wait``: the network's processes."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import signal
 import sys
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from gateway.control.cli.common import (
     print_json,
 )
 from gateway.control.launcher import Launcher, NodeStatus, Phase, UpResult
+from gateway.control.settle import DEFAULT_TIMEOUT, Lag, wait_settled
 from gateway.control.state import BROKER, StateDir
 
 
@@ -32,6 +34,12 @@ def add_parsers(subparsers: Any) -> None:
     up.add_argument(
         "--foreground", action="store_true", help="stay attached; Ctrl-C stops the network"
     )
+    up.add_argument(
+        "--wait",
+        action="store_true",
+        help="return only once every node's catalog rows have reached national (see `wait`)",
+    )
+    add_timeout_option(up)
     up.set_defaults(handler=run_up)
     down = subparsers.add_parser(
         "down",
@@ -48,8 +56,31 @@ def add_parsers(subparsers: Any) -> None:
     status = subparsers.add_parser("status", help="health and counters of every node")
     add_json_option(status)
     status.set_defaults(handler=run_status)
-    for parser in (up, down, status):
+    for parser in (up, down, status, _wait_parser(subparsers)):
         add_global_options(parser, subcommand=True)
+
+
+def _wait_parser(subparsers: Any) -> argparse.ArgumentParser:
+    wait: argparse.ArgumentParser = subparsers.add_parser(
+        "wait",
+        help="wait until every node is healthy and every catalog row has reached national",
+        description="Return once every node answers as ready, no node below national has "
+        "catalog rows its parent has not acknowledged, and no province has anomalies still to "
+        "pass down; else, after --timeout, fail naming the nodes that lag and by what.",
+    )
+    add_timeout_option(wait)
+    wait.set_defaults(handler=run_wait)
+    return wait
+
+
+def add_timeout_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="S",
+        help=f"seconds to wait for the catalogs (default {DEFAULT_TIMEOUT:g})",
+    )
 
 
 # -- up -------------------------------------------------------------------------------------------
@@ -61,10 +92,39 @@ def run_up(args: argparse.Namespace) -> int:
         per_node=args.per_node,
     )
     if args.foreground:
-        return asyncio.run(_foreground(launcher))
+        return asyncio.run(_foreground(launcher, wait=args.wait, within=args.timeout))
     result = asyncio.run(_up_with_progress(launcher))
     _print_up(launcher, result)
+    if args.wait:
+        asyncio.run(wait_with_progress(launcher, args.timeout))
     return 0
+
+
+def run_wait(args: argparse.Namespace) -> int:
+    launcher = Launcher.from_state(args.state_dir, args.topology)
+    asyncio.run(wait_with_progress(launcher, args.timeout))
+    return 0
+
+
+async def wait_with_progress(launcher: Launcher, within: float) -> None:
+    """``settle.wait_settled`` with what still lags on stderr when it is a terminal."""
+    network = launcher.topology.network
+    started = time.monotonic()
+    if not sys.stderr.isatty():
+        await wait_settled(launcher, within=within)
+    else:
+        with error_console().status(f"waiting for {network}'s catalogs…") as shown:
+
+            def on_lags(lags: list[Lag]) -> None:
+                names = ", ".join(dict.fromkeys(lag.name for lag in lags))
+                shown.update(f"waiting for {network}'s catalogs: {names}")
+
+            await wait_settled(launcher, within=within, progress=on_lags)
+    took = time.monotonic() - started
+    console().print(
+        f"network {network} has settled: every catalog row is at {launcher.topology.root().id}"
+        f" ({took:.1f} s)"
+    )
 
 
 async def _up_with_progress(launcher: Launcher) -> UpResult:
@@ -112,7 +172,7 @@ def _print_up(launcher: Launcher, result: UpResult) -> None:
     out.print(rows)
 
 
-async def _foreground(launcher: Launcher) -> int:
+async def _foreground(launcher: Launcher, *, wait: bool, within: float) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -120,6 +180,8 @@ async def _foreground(launcher: Launcher) -> int:
     try:
         result = await _up_with_progress(launcher)
         _print_up(launcher, result)
+        if wait:
+            await wait_with_progress(launcher, within)
         console().print("running in the foreground; Ctrl-C stops the network")
         await stop.wait()
     finally:
