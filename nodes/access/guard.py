@@ -6,7 +6,8 @@ today in the network's time zone (11); 6. the account's rate limit (16; peer acc
 
 ``Token`` runs checks 1–3 and answers the account's token of the day (the same one all day). It is
 rate-limited too: per calling address before anything is looked up (``TOKEN_RATE_PER_ADDRESS``,
-so unknown AccountIds cannot be tried at will), then by the account's own rate (16).
+so unknown AccountIds cannot be tried at will), then at the account's own rate in a bucket apart
+from its calls' (16).
 Accounts and today's tokens are cached in memory, so an authenticated call costs no SQLite read.
 """
 
@@ -51,7 +52,9 @@ class Access:
         self.accounts = accounts
         self.tokens = tokens
         self.limiter = limiter or RateLimiter()
-        self.token_limiter = RateLimiter()  # Token calls by calling address
+        # Token calls, by calling address and by account: a bucket of their own, so that fetching
+        # the day's token never takes a request from the account's budget for the methods
+        self.token_limiter = RateLimiter()
         self._accounts: dict[str, Account] = {}
         self._day = ""
         self._valid: set[tuple[str, str]] = set()  # (AccountId, AccessToken) valid on self._day
@@ -59,10 +62,10 @@ class Access:
     # -- the checks ----------------------------------------------------------------------------
     async def issue_token(self, account_id: str, peer_ip: str) -> str:
         """The Token method: the account's AccessToken of today."""
-        if not self.token_limiter.allow(peer_ip, TOKEN_RATE_PER_ADDRESS):
+        if not self.token_limiter.allow(f"ip:{peer_ip}", TOKEN_RATE_PER_ADDRESS):
             raise TooFrequent(f"{ReturnCode.TOO_FREQUENT.message}: Token calls from {peer_ip}")
         account = await self._account_at(account_id, peer_ip)
-        self._limit(account)
+        self._limit(account, self.token_limiter, f"account:{account.account_id}")
         day = self._today()
         token = await self.tokens.issue(account_id, day)
         self._valid.add((account_id, token))
@@ -80,11 +83,12 @@ class Access:
                     f"{_AUTH}: AccessToken is not this account's token of {day}"
                 )
             self._valid.add((account_id, token))
-        self._limit(account)
+        self._limit(account, self.limiter, account.account_id)
         return account
 
-    def _limit(self, account: Account) -> None:
-        if not account.is_peer and not self.limiter.allow(account.account_id, account.rate_limit):
+    @staticmethod
+    def _limit(account: Account, limiter: RateLimiter, key: str) -> None:
+        if not account.is_peer and not limiter.allow(key, account.rate_limit):
             raise TooFrequent(
                 f"{ReturnCode.TOO_FREQUENT.message}: over {account.rate_limit:g} requests/s"
             )
