@@ -22,6 +22,7 @@ from gateway.control.admin_client import AdminClient
 from gateway.control.errors import CallError
 from gateway.control.state import StateDir, private_dir, write_private
 from gateway.core.client import SessionOwner, client_session
+from gateway.core.links import HEADER_LINK_SIGNATURE, sign
 from gateway.core.protocol import (
     HEADER_DEADLINE_MS,
     HEADER_EXPLAIN,
@@ -81,6 +82,7 @@ class AppCaller(SessionOwner):
         name: str = "ecert-cli",
         rate_limit: float | None = None,
         account_id: str | None = None,
+        link_key: bytes | None = None,
     ):
         self.topology = topology
         self.state = state
@@ -91,6 +93,7 @@ class AppCaller(SessionOwner):
         self._token: str | None = None
         self._account = ""
         self._given_account = account_id  # an existing account (a peer's), used as it is
+        self.link_key = link_key  # a peer's calls carry its link's signature (gateway.core.links)
         taken = {node.host: node.id for node in topology.nodes}
         if from_ip in taken and account_id is None:
             raise CallError(f"--from-ip {from_ip} is the address of node {taken[from_ip]}")
@@ -169,13 +172,12 @@ class AppCaller(SessionOwner):
         self, method: str, body: dict[str, str], *, headers: dict[str, str] | None = None
     ) -> CallResult:
         url = f"{self.node.url}{self.topology.path}/{method}"
+        data, sent = dumps(body), {"Content-Type": "application/json", **(headers or {})}
+        if self.link_key is not None and method != "token":
+            sent[HEADER_LINK_SIGNATURE] = sign(self.link_key, method, sent, data)
         started = time.perf_counter()
         try:
-            async with self.session.post(
-                url,
-                data=dumps(body),
-                headers={"Content-Type": "application/json", **(headers or {})},
-            ) as response:
+            async with self.session.post(url, data=data, headers=sent) as response:
                 raw = await response.read()
                 answered = response.headers
         except (aiohttp.ClientError, TimeoutError) as exc:

@@ -132,6 +132,16 @@ class StateDir:
     def broker_access_path(self) -> Path:
         return self.root / "broker-access.json"
 
+    def link_key(self, node_id: str, neighbour: str) -> bytes | None:
+        """The key of the link between two neighbours, as the launcher handed it to ``node_id``
+        (None when it never did: a network started by hand)."""
+        try:
+            keys = json.loads(self.link_keys_path(node_id).read_text(encoding="ascii"))
+        except FileNotFoundError:
+            return None
+        key = keys.get(neighbour)
+        return bytes.fromhex(key) if isinstance(key, str) else None
+
     def write_link_keys(self, node_id: str, keys: dict[str, bytes]) -> None:
         """Hand a node the keys of its own links (and nothing else)."""
         private_dir(self.node_dir(node_id))

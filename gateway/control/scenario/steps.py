@@ -97,7 +97,8 @@ class RunContext:
             else:
                 peer = self.topology.node(as_peer)
                 caller = AppCaller(self.topology, self.state, node_id, from_ip=peer.host,
-                                   account_id=PEER_ACCOUNT.format(as_peer))  # fmt: skip
+                                   account_id=PEER_ACCOUNT.format(as_peer),
+                                   link_key=self.state.link_key(node_id, as_peer))  # fmt: skip
             self._callers[key] = await self._stack.enter_async_context(caller)
         return self._callers[key]
 
