@@ -4,6 +4,7 @@ nodes only, each on the topics of its own links."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 
 from gateway.core.exchange import ack_topic, catalog_topic
 from tests.e2e.harness import Network, network_in_background, write_topology
+from tests.service.certs import make_certificate
 
 
 @pytest.fixture(scope="module")
@@ -89,3 +91,38 @@ def test_the_broker_access_file_is_private_and_names_no_password(net: Network) -
     text = path.read_text()
     _, password = login(net, "hlj")
     assert password not in text
+
+
+def client_id_of(net: Network, node_id: str) -> str:
+    """The client id the node last connected to the broker with (its log says so)."""
+    for line in reversed(net.log(node_id).splitlines()):
+        record = json.loads(line)
+        if record.get("event") == "exchange.connected":
+            return str(record["client_id"])
+    raise AssertionError(f"{node_id} never connected to the exchange")
+
+
+async def test_a_node_kicked_off_the_broker_resumes_and_loses_nothing(net: Network) -> None:
+    """Even with its own id and password, a second client only pushes the node off for a moment:
+    the node reconnects, and a certificate issued meanwhile below it still reaches national."""
+    username, password = login(net, "hlj")
+    taken = client_id_of(net, "hlj")
+    exchange = net.topology.exchange
+    async with aiomqtt.Client(
+        exchange.broker_host,
+        exchange.broker_port,
+        username=username,
+        password=password,
+        identifier=taken,
+        clean_session=False,
+        timeout=5,
+    ):
+        cert = make_certificate(777)
+        await net.admin("hlj-harbin", "POST", "/admin/certificates", json=cert.to_record())
+        await asyncio.sleep(2)  # the squatter holds the session for a while (time is the subject)
+    path = f"/admin/catalog?id={cert.CertificateID}"
+    async with asyncio.timeout(60):  # resent after ack_timeout at worst, once the node is back
+        while True:
+            if (await net.admin("national", "GET", path))["total"]:
+                break
+            await asyncio.sleep(0.2)
