@@ -74,7 +74,9 @@ _FILE_METHODS = frozenset(
 @asynccontextmanager
 async def cascade_resolver(ctx: NodeContext) -> AsyncIterator[Resolver]:
     """The node's Resolver, with one Forwarder for the node's whole lifetime."""
-    async with Forwarder(ctx.topology, ctx.node_id) as forwarder:
+    async with Forwarder(
+        ctx.topology, ctx.node_id, faults=ctx.faults.table, events=ctx.events
+    ) as forwarder:
         ctx.forwarder = forwarder
         cascade = Cascade(ctx, forwarder)
         await cascade.catalog.install()

@@ -12,7 +12,8 @@ NodeError                      (.code: ReturnCode)
 ├── CertificateUnusable        21, 22, 23  revoked/cancelled, expired, restricted
 ├── CascadeUnreachable         30  the node that holds the answer did not answer in time (.node_id)
 ├── HopLimitExceeded           32  hop budget exhausted or a loop detected
-└── StoreError                 99  the database failed
+├── StoreError                 99  the database failed
+└── FaultInjected              99  an injected fault makes the node answer 99 (.fault)
 
 NodeStartFailed                    the node could not start serving (its address is taken)
 """
@@ -94,6 +95,14 @@ class HopLimitExceeded(NodeError):
 
 class StoreError(NodeError):
     code = ReturnCode.OTHER
+
+
+class FaultInjected(NodeError):
+    code = ReturnCode.OTHER
+
+    def __init__(self, fault: str):
+        super().__init__(f"{ReturnCode.OTHER.message}: injected fault {fault}")
+        self.fault = fault
 
 
 class NodeStartFailed(Exception):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import signal
 from collections.abc import Awaitable, Callable
 
 import structlog
 from aiohttp import web
 
+from gateway.core.events import EventLog, node_events_path
 from nodes.cascade import cascade_resolver
 from nodes.catalog.runner import aggregation
 from nodes.clock import Clock
@@ -31,8 +33,12 @@ async def serve(
 ) -> None:
     """Serve until ``shutdown_trigger`` returns; everything started here is stopped here."""
     clock = clock or Clock(settings.topology.zone)
-    async with Database(settings.database_path) as db:
-        ctx = NodeContext(settings=settings, db=db, clock=clock)
+    events_path = node_events_path(settings.state_dir, settings.node_id)
+    async with (
+        Database(settings.database_path) as db,
+        EventLog(events_path, node=settings.node_id) as events,
+    ):
+        ctx = NodeContext(settings=settings, db=db, clock=clock, events=events)
         await ready_to_serve(ctx)
         tune_collector()
         async with cascade_resolver(ctx) as resolver, aggregation(ctx):
@@ -48,9 +54,11 @@ async def serve(
                     log.error("node.bind_failed", address=address, error=exc.strerror or str(exc))
                     raise NodeStartFailed(f"cannot listen on {address}") from None
                 log.info("node.started", url=settings.node.url, tier=settings.node.tier)
+                events.emit("node.started", url=settings.node.url, pid=os.getpid())
                 await shutdown_trigger()
             finally:
                 await runner.cleanup()
+                events.emit("node.stopped")
     log.info("node.stopped")
 
 

@@ -245,6 +245,9 @@ class Aggregation:
             self._log.info(
                 "catalog.anomalies_relayed", child=child, cd_batch=cd_batch, anomalies=len(rows)
             )
+            self.ctx.events.emit(
+                "anomaly.relayed", child=child, cd_batch=cd_batch, anomalies=len(rows)
+            )
 
     async def on_ack(self, payload: dict[str, Any]) -> None:
         cd_batch, count = payload.get("cd_batch"), payload.get("anomalies", 0)
@@ -331,6 +334,9 @@ class Aggregation:
         await OutboxRepo(self.ctx.db).mark_sent(cd_batch, at=time.time())
         self._log.info(
             "catalog.batch_published", cd_batch=cd_batch, rows=message.rows, resend=resend
+        )
+        self.ctx.events.emit(
+            "batch.published", cd_batch=cd_batch, rows=message.rows, resend=resend or None
         )
 
     async def _push_types(self, ack_timeout: float) -> None:

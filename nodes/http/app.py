@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from nodes.context import NodeContext, Resolver
-from nodes.http import admin, admin_catalog, files, health, openapi, sharing
+from nodes.http import admin, admin_catalog, admin_faults, faults, files, health, openapi, sharing
 from nodes.http.keys import CONTEXT, RESOLVER
 from nodes.http.middleware import envelope_middleware
 
@@ -25,4 +25,6 @@ def create_app(ctx: NodeContext, *, resolver: Resolver) -> web.Application:
     app.router.add_route("*", f"{path}/{{method}}", sharing.call_method)
     admin.add_routes(app)
     admin_catalog.add_routes(app)
+    admin_faults.add_routes(app)
+    faults.setup(app)  # timed faults heal on time
     return app

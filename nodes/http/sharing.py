@@ -33,7 +33,9 @@ from gateway.core.protocol import (
 )
 from nodes.access.guard import Access
 from nodes.context import NodeContext
-from nodes.errors import NodeError, ParameterInvalid, UnknownMethod
+from nodes.errors import FaultInjected, NodeError, ParameterInvalid, UnknownMethod
+from nodes.http.events import request_handled
+from nodes.http.faults import honour_inbound
 from nodes.http.keys import CONTEXT, RESOLVER
 from nodes.http.middleware import REQUEST_ID
 from nodes.sharing.call import MethodCall, Relayed
@@ -79,16 +81,21 @@ class _Trail:
     status: ReturnCode = ReturnCode.OTHER
     caller: str = ""
     route: list[str] = field(default_factory=list)
+    timings: list[tuple[str, float]] | str = field(default_factory=list)  # or Server-Timing text
 
 
 async def call_method(request: web.Request) -> web.StreamResponse:
     ctx = request.app[CONTEXT]
+    arrived = time.time()
     trail = _Trail(
         method=request.match_info["method"][:64],
         peer_ip=caller_ip(request, trust_forwarded_for=ctx.settings.trust_forwarded_for),
         request_id=request[REQUEST_ID],
     )
+    injected = await honour_inbound(request, ctx, trail.peer_ip)  # waits, or hangs up unanswered
     try:  # request_id and method are bound to the logs by the middleware
+        if injected is not None and injected.error:
+            raise FaultInjected(injected.fault)
         return await _handle(request, ctx, trail)
     except NodeError as exc:
         trail.status = exc.code
@@ -110,6 +117,7 @@ async def call_method(request: web.Request) -> web.StreamResponse:
                 route=",".join(trail.route or [ctx.node_id]),
             )
         )
+        request_handled(ctx, trail, arrived, injected)
 
 
 async def _handle(request: web.Request, ctx: NodeContext, trail: _Trail) -> web.Response:
@@ -133,6 +141,7 @@ async def _handle(request: web.Request, ctx: NodeContext, trail: _Trail) -> web.
     trail.caller = call.caller
     answer = await request.app[RESOLVER](ctx, call)
     trail.status, trail.route = answer.code, answer.route
+    trail.timings = answer.timing_header if isinstance(answer, Relayed) else answer.timings
     if isinstance(answer, Relayed):  # a single neighbour's answer, passed back as it came
         return _relayed_response(answer, trail.request_id)
     body = envelope(answer.code, answer.data, answer.message)

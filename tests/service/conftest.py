@@ -20,6 +20,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from gateway.core.client import client_session
+from gateway.core.events import EventSink, NullEvents
 from gateway.core.topology import Topology, parse_topology
 from nodes.clock import Clock
 from nodes.context import NodeContext
@@ -166,6 +167,7 @@ async def start_node(
     *,
     seed: int | None = 7,
     per_node: int = 24,
+    events: EventSink | None = None,
     **settings: Any,
 ) -> AsyncIterator[Node]:
     node_settings = NodeSettings(
@@ -177,7 +179,9 @@ async def start_node(
         **settings,
     )
     async with Database(node_settings.database_path) as db:
-        ctx = NodeContext(settings=node_settings, db=db, clock=Clock(topology.zone))
+        ctx = NodeContext(
+            settings=node_settings, db=db, clock=Clock(topology.zone), events=events or NullEvents()
+        )
         await ready_to_serve(ctx)  # as serve does
         calls: list[MethodCall] = []
         app = create_app(ctx, resolver=recording(calls))
