@@ -23,7 +23,9 @@ import aiohttp
 
 from gateway.control.admin_client import AdminClient
 from gateway.control.errors import AdminError, LauncherError
-from gateway.control.state import BROKER, ProcessTable, StateDir
+from gateway.control.events import ControlEvents
+from gateway.control.faults.book import end_faults
+from gateway.control.state import BROKER, KEEPER, ProcessTable, StateDir
 from gateway.core.client import client_session
 from gateway.core.topology import Topology, load_topology
 
@@ -98,7 +100,10 @@ class Launcher:
         self.per_node = per_node
         self.ready_within = ready_within
         self.stop_within = stop_within
-        self.processes = ProcessTable(self.state, self._marker, env=_child_env())
+        self.events = ControlEvents(self.state, by="launcher")
+        self.processes = ProcessTable(
+            self.state, self._marker, env=_child_env(), events=self.events
+        )
 
     @classmethod
     def from_state(cls, state_dir: str | Path, topology_path: str | Path | None = None) -> Launcher:
@@ -157,7 +162,9 @@ class Launcher:
         return result
 
     async def down(self) -> list[str]:
-        """Stop every node (SIGTERM, then SIGKILL after the deadline), the broker last."""
+        """End every fault, stop every node (SIGTERM, then SIGKILL after the deadline), the
+        broker last."""
+        await end_faults(self.state, self.processes, self.stop_within, self.events)
         names = [node.id for node in self.topology.nodes]
         stopped = await self.processes.stop(names, self.stop_within)
         stopped += await self.processes.stop([BROKER], self.stop_within)
@@ -289,6 +296,8 @@ class Launcher:
         if name == BROKER:
             exchange = self.topology.exchange
             return ("gateway.control.broker", "--host", exchange.host, "--port", str(exchange.port))
+        if name == KEEPER:
+            return self.state.keeper_marker()
         return self.state.node_marker(name)
 
     def _spawn_node(self, node_id: str) -> None:

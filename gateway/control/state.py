@@ -8,6 +8,9 @@ Layout (the launcher writes it, the nodes read their part of it)::
     <state>/logs/<name>.log        stdout and stderr of a node or of the broker
     <state>/run/<name>.pid         pid of a running node or of the broker (``broker``)
     <state>/run/up.lock            held while an ``ecert up`` starts the network
+    <state>/run/faults.json        the faults in force (``gateway.control.faults``), until down
+    <state>/events/<name>.jsonl    the event stream of each node, and control.jsonl (``ecert
+                                   events``; ``gateway.core.events``)
 
 A pid file alone does not prove a process is ours: pids are reused. ``running_pid`` also checks
 that the process's command line names the node (or the broker's port) and this state directory.
@@ -28,8 +31,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from gateway.control.errors import LauncherError
+from gateway.core.events import EventSink, NullEvents, events_dir
 
 BROKER = "broker"
+KEEPER = "keeper"  # heals timed faults of processes (``gateway.control.faults.keeper``)
+KEEPER_MODULE = "gateway.control.faults.keeper"
 
 
 class StateDir:
@@ -66,6 +72,14 @@ class StateDir:
                     f"another ecert up is starting the network in {self.root}"
                 ) from None
             yield
+
+    @property
+    def faults_path(self) -> Path:
+        return self.run_dir / "faults.json"
+
+    @property
+    def events_dir(self) -> Path:
+        return events_dir(self.root)
 
     def node_dir(self, node_id: str) -> Path:
         return self.root / node_id
@@ -116,6 +130,10 @@ class StateDir:
     def node_marker(self, node_id: str) -> tuple[str, ...]:
         """Arguments that a node process of this state directory has on its command line."""
         return ("--node", node_id, "--state-dir", str(self.root))
+
+    def keeper_marker(self) -> tuple[str, ...]:
+        """Arguments that the fault keeper of this state directory has on its command line."""
+        return (KEEPER_MODULE, "--state-dir", str(self.root))
 
     def running_pid(self, name: str, marker: Sequence[str]) -> int | None:
         """The pid from ``name``'s pid file if that process is alive and ``marker`` matches it."""
@@ -177,10 +195,12 @@ class ProcessTable:
         markers: Callable[[str], Sequence[str]],
         *,
         env: dict[str, str] | None = None,
+        events: EventSink | None = None,
     ):
         self.state = state
         self.markers = markers
         self.env = env
+        self.events = events or NullEvents()
         self.children: dict[str, subprocess.Popen[bytes]] = {}
         self.log_offsets: dict[str, int] = {}  # where the latest start's lines begin
 
@@ -204,6 +224,7 @@ class ProcessTable:
             )
         self.children[name] = process
         self.state.write_pid(name, process.pid)
+        self.events.emit("process.started", node=_node_of(name), process=name, pid=process.pid)
         return process
 
     def exit_code(self, name: str) -> int | None:
@@ -217,6 +238,7 @@ class ProcessTable:
         for pid in live.values():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
+                os.kill(pid, signal.SIGCONT)  # a paused process handles SIGTERM once resumed
         deadline = time.monotonic() + within
         await asyncio.gather(
             *(self._wait_gone(name, pid, deadline, within) for name, pid in live.items())
@@ -224,6 +246,8 @@ class ProcessTable:
         for name in names:
             self.state.remove_pid(name)
             self.children.pop(name, None)
+        for name, pid in live.items():
+            self.events.emit("process.stopped", node=_node_of(name), process=name, pid=pid)
         return list(live)
 
     async def kill(self, name: str, within: float) -> bool:
@@ -234,6 +258,7 @@ class ProcessTable:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
         await self._wait_gone(name, pid, time.monotonic() + within, None)
+        self.events.emit("process.killed", node=_node_of(name), process=name, pid=pid)
         return True
 
     async def _wait_gone(
@@ -265,6 +290,10 @@ class ProcessTable:
         text = self.new_output(name) or _read_from(path, 0)
         lines = text.rstrip().splitlines()[-self.TAIL_LINES :]
         return "\n".join(lines) if lines else "(the log is empty)"
+
+
+def _node_of(name: str) -> str | None:
+    return None if name in (BROKER, KEEPER) else name
 
 
 def _size(path: Path) -> int:

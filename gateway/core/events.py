@@ -180,7 +180,13 @@ class EventLog:
 
 
 def append_event(
-    path: Path, event: str, *, by: str, node: str | None = None, **fields: Any
+    path: Path,
+    event: str,
+    *,
+    by: str,
+    node: str | None = None,
+    at: float | None = None,
+    **fields: Any,
 ) -> None:
     """Append one record now (the operator's tools: few events, several writing processes).
 
@@ -188,6 +194,6 @@ def append_event(
     the same time do not interleave.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    line = encode(time.time(), node, event, {"by": by, **fields})
+    line = encode(time.time() if at is None else at, node, event, {"by": by, **fields})
     with path.open("ab") as handle:
         handle.write(line)

@@ -13,8 +13,9 @@ from collections.abc import Sequence
 
 import aiohttp
 
-from gateway.control.cli import accounts, call, demo, network, records
+from gateway.control.cli import accounts, call, demo, events, faults, network, records
 from gateway.control.cli.common import Handler, add_global_options, resolve_paths
+from gateway.control.errors import FaultInvalid
 from gateway.core.errors import GatewayError, TopologyError
 
 EXAMPLES = """\
@@ -23,6 +24,8 @@ examples:
   ecert status                      health and counters of every node
   ecert account create --node hlj-harbin --ip 127.0.0.5
   ecert certs --node hlj-harbin
+  ecert fault add latency --node hlj-harbin --peer hlj --latency 200ms --for 30s
+  ecert events --follow
   ecert down
 """
 
@@ -41,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     records.add_parsers(subparsers)
     call.add_parsers(subparsers)
     demo.add_parsers(subparsers)
+    faults.add_parsers(subparsers)
+    events.add_parsers(subparsers)
     return parser
 
 
@@ -67,7 +72,7 @@ def _run(handler: Handler, args: argparse.Namespace) -> int:
         return 1
     except (GatewayError, aiohttp.ClientError, OSError) as exc:
         print(f"ecert: error: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, TopologyError) else 1
+        return 2 if isinstance(exc, TopologyError | FaultInvalid) else 1
 
 
 if __name__ == "__main__":
