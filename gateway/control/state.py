@@ -187,6 +187,7 @@ class ProcessTable:
     """
 
     POLL_EVERY = 0.05  # seconds between exit checks, bounded by the caller's deadline
+    REAP_WITHIN = 2.0  # seconds to wait for an earlier process of a name that is ending
     TAIL_LINES = 25
 
     def __init__(
@@ -210,6 +211,10 @@ class ProcessTable:
     def spawn(self, name: str, command: Sequence[str]) -> subprocess.Popen[bytes]:
         """Start ``command`` in its own session; stdout and stderr go to ``logs/<name>.log``."""
         self.state.prepare()
+        previous = self.children.get(name)
+        if previous is not None and previous.poll() is None:
+            with contextlib.suppress(subprocess.TimeoutExpired):  # one ending by itself: reap it
+                previous.wait(timeout=self.REAP_WITHIN)
         log_path = self.state.log_path(name)
         self.log_offsets[name] = _size(log_path)
         with log_path.open("ab") as log:
@@ -235,6 +240,10 @@ class ProcessTable:
     async def stop(self, names: Sequence[str], within: float) -> list[str]:
         """SIGTERM the live ones, wait ``within`` s, SIGKILL leftovers; drop their pid files."""
         live = {name: pid for name in names if (pid := self.pid(name)) is not None}
+        for name in names:  # ours, ending with its pid file gone already (a keeper retiring)
+            child = self.children.get(name)
+            if name not in live and child is not None and child.poll() is None:
+                live[name] = child.pid
         for pid in live.values():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
@@ -245,7 +254,9 @@ class ProcessTable:
         )
         for name in names:
             self.state.remove_pid(name)
-            self.children.pop(name, None)
+            child = self.children.pop(name, None)
+            if child is not None:
+                child.poll()  # reaped, also when it had ended by itself
         for name, pid in live.items():
             self.events.emit("process.stopped", node=_node_of(name), process=name, pid=pid)
         return list(live)
@@ -258,6 +269,8 @@ class ProcessTable:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
         await self._wait_gone(name, pid, time.monotonic() + within, None)
+        if (child := self.children.get(name)) is not None and child.pid == pid:
+            del self.children[name]  # reaped: a later start of ``name`` is not this one
         self.events.emit("process.killed", node=_node_of(name), process=name, pid=pid)
         return True
 

@@ -330,13 +330,18 @@ class Aggregation:
         message = await push.batch_message(self.ctx, cd_batch)
         if message is None:  # acknowledged meanwhile
             return
+        sending = time.time()
         await self._publish(catalog_topic(self.network, self.parent.id), message.body)
         await OutboxRepo(self.ctx.db).mark_sent(cd_batch, at=time.time())
         self._log.info(
             "catalog.batch_published", cd_batch=cd_batch, rows=message.rows, resend=resend
         )
         self.ctx.events.emit(
-            "batch.published", cd_batch=cd_batch, rows=message.rows, resend=resend or None
+            "batch.published",
+            at=sending,
+            cd_batch=cd_batch,
+            rows=message.rows,
+            resend=resend or None,
         )
 
     async def _push_types(self, ack_timeout: float) -> None:
