@@ -157,6 +157,8 @@ class NodeFaults:
         """A held rule as the admin API shows it: the rule, and its seconds left (or None)."""
         body = held.rule.model_dump(mode="json", exclude_defaults=True)
         body["kind"], body["id"] = str(held.rule.kind), held.rule.id
+        if held.rule.kind is not RuleKind.SKEW:
+            body["side"] = str(held.rule.side)
         body["description"] = held.rule.describe()
         remaining = held.remaining(self.table.monotonic())
         body["remaining_s"] = None if remaining is None else round(remaining, 3)

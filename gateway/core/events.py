@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Protocol, Self
@@ -65,30 +64,59 @@ def node_events_path(state_dir: Path, node_id: str) -> Path:
 
 def timestamp(at: float) -> str:
     """``ts``: ISO 8601, UTC, microseconds; one width, so that the texts sort as the times do."""
-    return datetime.fromtimestamp(at, UTC).isoformat(timespec="microseconds")
+    return Stamper()(at)
 
 
-def encode(at: float, node: str | None, event: str, fields: dict[str, Any]) -> bytes:
-    """One record as its line (newline included)."""
-    record: dict[str, Any] = {"ts": timestamp(at), "node": node, "event": event}
-    for key, value in fields.items():
-        if value is not None:
-            record[key] = _normal(key, value)
+class Stamper:
+    """``timestamp``, making the text of each second once (a log's records share seconds)."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._prefix = ""
+
+    def __call__(self, at: float) -> str:
+        second, micro = divmod(round(at * 1_000_000), 1_000_000)  # as datetime rounds
+        if second != self._second:
+            self._second, self._prefix = second, time.strftime(_SECOND, time.gmtime(second))
+        return f"{self._prefix}.{micro:06d}+00:00"
+
+
+_SECOND = "%Y-%m-%dT%H:%M:%S"
+
+
+def encode(
+    at: float,
+    node: str | None,
+    event: str,
+    fields: dict[str, Any],
+    *,
+    stamp: Callable[[float], str] = timestamp,
+) -> bytes:
+    """One record as its line (newline included). Trace headers captured as text on the request
+    path become lists here; ``ms`` is rounded to the microsecond."""
+    record: dict[str, Any] = {"ts": stamp(at), "node": node, "event": event}
+    record.update({key: value for key, value in fields.items() if value is not None})
     if node is None:
         del record["node"]
+    if isinstance(record.get("route"), str):
+        record["route"] = decode_route(record["route"])
+    if "timings" in record:
+        record["timings"] = _timings(record["timings"])
+    if isinstance(record.get("ms"), float):
+        record["ms"] = round(record["ms"], 3)
     return orjson.dumps(record, default=str) + b"\n"
 
 
-def _normal(key: str, value: Any) -> Any:
-    """Trace headers as they were captured on the request path become lists here."""
-    if key == "route" and isinstance(value, str):
-        return decode_route(value)
-    if key == "timings":
-        pairs = decode_timing(value) if isinstance(value, str) else value
-        return [{"node": node, "ms": round(ms, 3)} for node, ms in pairs]
-    if isinstance(value, float):
-        return round(value, 3)
-    return value
+def _timings(value: str | list[tuple[str, float]]) -> list[dict[str, Any]]:
+    """``[{node, ms}]`` from ``Server-Timing`` text (as nodes write it: split, not parsed) or
+    from (node, ms) pairs."""
+    if isinstance(value, str):
+        entries = [entry.partition(";dur=") for entry in value.split(", ")]
+        try:
+            return [{"node": name, "ms": float(ms)} for name, found, ms in entries if found]
+        except ValueError:
+            value = decode_timing(value)  # written otherwise: parsed as any header
+    return [{"node": node, "ms": round(ms, 3)} for node, ms in value]
 
 
 class EventLog:
@@ -115,6 +143,7 @@ class EventLog:
         self._closed = False
         self._file: IO[bytes] | None = None
         self._tasks: asyncio.TaskGroup | None = None
+        self._stamp = Stamper()
 
     def emit(self, event: str, /, at: float | None = None, **fields: Any) -> None:
         if self._closed:
@@ -162,7 +191,10 @@ class EventLog:
         if not batch or self._file is None:
             return 0
         try:
-            data = b"".join(encode(at, self.node, event, fields) for at, event, fields in batch)
+            data = b"".join(
+                encode(at, self.node, event, fields, stamp=self._stamp)
+                for at, event, fields in batch
+            )
             await asyncio.to_thread(self._write, data)
         except (OSError, TypeError, ValueError) as exc:  # never fatal: these records are lost
             log.error("event.write_failed", path=str(self.path), events=len(batch), error=str(exc))

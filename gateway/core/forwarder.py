@@ -166,10 +166,7 @@ class Forwarder(SessionOwner):
         neighbour = self._neighbour(neighbour_id)
         headers = _trace_headers(request_id, route, hops, deadline_ms, caller, explain=explain)
         url = f"{neighbour.url}{self.topology.path}/{method}"
-        injected = None
-        if not self.faults.empty:
-            original = caller_address(caller)
-            injected = self.faults.outbound(neighbour_id, addresses=(original,) if original else ())
+        injected = None if self.faults.empty else self._outbound_faults(neighbour_id, caller)
         started, clock = time.time(), time.perf_counter()
         outcome, status = "cancelled", None
         try:
@@ -193,6 +190,10 @@ class Forwarder(SessionOwner):
                 ms=(time.perf_counter() - clock) * 1000,
                 fault=injected.fault if injected is not None else None,
             )
+
+    def _outbound_faults(self, neighbour_id: str, caller: str) -> Injected | None:
+        original = caller_address(caller)  # the application's address, for rules kept to it
+        return self.faults.outbound(neighbour_id, addresses=(original,) if original else ())
 
     async def _forward(
         self,

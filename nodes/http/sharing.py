@@ -92,7 +92,9 @@ async def call_method(request: web.Request) -> web.StreamResponse:
         peer_ip=caller_ip(request, trust_forwarded_for=ctx.settings.trust_forwarded_for),
         request_id=request[REQUEST_ID],
     )
-    injected = await honour_inbound(request, ctx, trail.peer_ip)  # waits, or hangs up unanswered
+    injected = None  # an injected fault may wait, hang up, or answer 99 below
+    if not ctx.faults.table.empty:
+        injected = await honour_inbound(request, ctx, trail.peer_ip)
     try:  # request_id and method are bound to the logs by the middleware
         if injected is not None and injected.error:
             raise FaultInjected(injected.fault)

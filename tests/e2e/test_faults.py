@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from gateway.control.errors import FaultNotFound
 from gateway.control.faults import FaultSpec
 from tests.e2e.fault_support import (
     APP,
@@ -124,6 +125,8 @@ async def test_a_node_answering_99_heals_by_itself(lab: Lab) -> None:
     assert (await lab.lookup()).status == 99
     await lab.healed(erring)
     assert (await lab.lookup()).status == 0
+    with pytest.raises(FaultNotFound, match="had healed already"):
+        await lab.faults.clear(erring.id)
 
 
 async def test_a_slow_node_misses_a_short_deadline_until_cleared(lab: Lab) -> None:

@@ -49,7 +49,21 @@ def add_parsers(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = fault.add_subparsers(dest="fault_command", metavar="COMMAND", required=True)
-    add = commands.add_parser(
+    add = _add_parser(commands)
+    listing = commands.add_parser("list", help="the faults in force, with their time left")
+    add_json_option(listing)
+    listing.set_defaults(handler=run_list)
+    clear = commands.add_parser("clear", help="heal faults now")
+    clear.add_argument("ids", nargs="*", metavar="ID", help="the faults to heal (f1 …)")
+    clear.add_argument("--all", action="store_true", help="every fault, on every node")
+    add_json_option(clear)
+    clear.set_defaults(handler=run_clear)
+    for parser in (fault, add, listing, clear):
+        add_global_options(parser, subcommand=True)
+
+
+def _add_parser(commands: Any) -> argparse.ArgumentParser:
+    add: argparse.ArgumentParser = commands.add_parser(
         "add",
         help="apply a fault",
         epilog=EXAMPLES,
@@ -73,16 +87,7 @@ def add_parsers(subparsers: Any) -> None:
     add.add_argument("--for", dest="for_", metavar="TIME", help="heal by itself after (30s)")
     add_json_option(add)
     add.set_defaults(handler=run_add)
-    listing = commands.add_parser("list", help="the faults in force, with their time left")
-    add_json_option(listing)
-    listing.set_defaults(handler=run_list)
-    clear = commands.add_parser("clear", help="heal faults now")
-    clear.add_argument("ids", nargs="*", metavar="ID", help="the faults to heal (f1 …)")
-    clear.add_argument("--all", action="store_true", help="every fault, on every node")
-    add_json_option(clear)
-    clear.set_defaults(handler=run_clear)
-    for parser in (fault, add, listing, clear):
-        add_global_options(parser, subcommand=True)
+    return add
 
 
 def _faults(args: argparse.Namespace) -> Faults:

@@ -106,7 +106,8 @@ class Faults:
         return [record for record in records if record.id not in ended]
 
     async def clear(self, fault_id: str, *, reason: str = "cleared") -> FaultRecord:
-        """Heal one fault now (FaultNotFound when none with that id is in force)."""
+        """Heal one fault now (FaultNotFound when none with that id is in force, also when it
+        healed by itself in its nodes a moment ago)."""
         record = self.book.take(fault_id)
         if record is None:
             raise FaultNotFound(
@@ -118,20 +119,24 @@ class Faults:
 
     async def clear_all(self) -> builtins.list[FaultRecord]:
         """Heal every fault of the book, and empty every running node's fault table."""
-        records = self.book.take_all()
+        healed: list[FaultRecord] = []
         failures: list[str] = []
-        for record in records:
+        for record in self.book.take_all():
             try:
                 await self._heal(record, "cleared")
+            except FaultNotFound:  # it had healed by itself
+                continue
             except GatewayError as exc:
                 failures.append(f"{record.id}: {exc}")
+            else:
+                healed.append(record)
         for node in self.topology.nodes:
             if self.launcher.node_pid(node.id) is not None and not self._paused(node.id):
                 with contextlib.suppress(AdminError):
                     await self._admin(node.id, "clear_faults")
         if failures:
             raise FaultFailed("some faults could not be healed: " + "; ".join(failures))
-        return records
+        return healed
 
     @asynccontextmanager
     async def applied(self, spec: FaultSpec) -> AsyncIterator[FaultRecord]:
@@ -202,13 +207,9 @@ class Faults:
     async def _heal(self, record: FaultRecord, reason: str) -> None:
         spec, kind = record.spec, record.spec.kind
         if kind in HELD_BY_NODES:
-            for node_id in record.nodes:  # a node that is down holds nothing any more
-                with contextlib.suppress(NodeNotRunning):
-                    try:
-                        await self._admin(node_id, "clear_fault", record.id)
-                    except AdminRejected as exc:
-                        if exc.status != 404:  # 404: it healed in the node already
-                            raise FaultFailed(str(exc), fault_id=record.id) from exc
+            removed = [await self._unplace(record, node_id) for node_id in record.nodes]
+            if not any(removed):
+                raise FaultNotFound(f"fault {record.id} had healed already", fault_id=record.id)
             return
         node = spec.node or ""
         if kind is FaultKind.KILL and self.launcher.node_pid(node) is None:
@@ -218,6 +219,18 @@ class Faults:
         elif kind is FaultKind.BROKER_DOWN and self.launcher.broker_pid() is None:
             await self.launcher.start_broker()
         self._emit("fault.healed", record, reason=reason)
+
+    async def _unplace(self, record: FaultRecord, node_id: str) -> bool:
+        """Remove the fault's rule at ``node_id``; False when it held none (any more)."""
+        try:
+            await self._admin(node_id, "clear_fault", record.id)
+        except NodeNotRunning:  # a node that is down holds nothing any more
+            return False
+        except AdminRejected as exc:
+            if exc.status == 404:  # it healed in the node already
+                return False
+            raise FaultFailed(str(exc), fault_id=record.id) from exc
+        return True
 
     # -- what is still in force ------------------------------------------------------------------
     async def _held_by_nodes(self, records: builtins.list[FaultRecord]) -> Held:
