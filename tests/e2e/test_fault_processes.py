@@ -15,6 +15,7 @@ import pytest
 from gateway.control.admin_client import AdminClient
 from gateway.control.errors import FaultFailed, FaultInvalid
 from gateway.control.events import EventFilter, read_events, wait_for_events
+from gateway.control.faults import FaultKind
 from gateway.control.faults.processes import is_stopped
 from gateway.control.launcher import Launcher
 from gateway.control.state import KEEPER, StateDir, is_alive
@@ -135,7 +136,7 @@ async def test_faults_on_nodes_that_are_not_there_are_refused(lab: Lab) -> None:
     await lab.add(kind="kill", node=OWNER)
     with pytest.raises(FaultFailed, match=f"node {OWNER} is down"):
         await lab.add(kind="latency", node="p2", peer=OWNER, latency_ms=10)
-    assert await lab.in_force() == {(await lab.faults.list())[0].id}
+    assert [record.spec.kind for record in await lab.faults.list()] == [FaultKind.KILL]
 
 
 async def test_the_cli_says_what_is_wrong_with_exit_2_for_usage_and_1_for_the_network(
@@ -145,7 +146,7 @@ async def test_the_cli_says_what_is_wrong_with_exit_2_for_usage_and_1_for_the_ne
     assert (code, err.count("\n")) == (2, 1)
     assert "p1-c1 and p2 are not neighbours" in err
     code, _, err = cli(lab, "fault", "add", "latency", "--node", ENTRY, "--peer", "p1")
-    assert (code, "latency needs --latency") == (2, err.split("invalid fault: ")[1].strip())
+    assert (code, err.strip()) == (2, "ecert: error: invalid fault: latency needs --latency")
     code, _, err = cli(lab, "fault", "add", "kill", "--node", "nowhere")
     assert code == 2
     assert "unknown node 'nowhere'" in err
@@ -172,7 +173,8 @@ async def test_the_cli_lists_faults_with_their_time_left_and_clears_them(lab: La
     assert added["id"] in out
     assert f"{OWNER} answers 99, application 127.0.9.5 only" in out
     code, out, _ = cli(lab, "fault", "clear", "--all")
-    assert (code, f"fault {added['id']} healed") == (0, out.splitlines()[0].split(":")[0])
+    assert code == 0
+    assert out.startswith(f"fault {added['id']} healed: {OWNER} answers 99")
     assert await lab.in_force() == set()
     table = await lab.net.admin(OWNER, "GET", "/admin/faults")
     assert table["faults"] == []
