@@ -3,6 +3,7 @@ the book of those in force (``book``), the API (``service.Faults``) and the keep
 timed process faults (``keeper``). The CLI is ``gateway.control.cli.faults``.
 """
 
+from gateway.control.faults.plan import check_spec
 from gateway.control.faults.service import Faults
 from gateway.control.faults.spec import (
     Direction,
@@ -12,4 +13,12 @@ from gateway.control.faults.spec import (
     parse_duration,
 )
 
-__all__ = ["Direction", "FaultKind", "FaultRecord", "FaultSpec", "Faults", "parse_duration"]
+__all__ = [
+    "Direction",
+    "FaultKind",
+    "FaultRecord",
+    "FaultSpec",
+    "Faults",
+    "check_spec",
+    "parse_duration",
+]

@@ -37,7 +37,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
@@ -274,8 +274,8 @@ class FaultRecord(BaseModel):
     pid: int | None = None
     by: str = "control"
 
-    def time_left(self, now: datetime) -> float | None:
+    def time_left(self, now: datetime | None = None) -> float | None:
         """Seconds until it heals by itself (0 when overdue), None when it waits for a clear."""
         if self.expires_at is None:
             return None
-        return max(0.0, (self.expires_at - now).total_seconds())
+        return max(0.0, (self.expires_at - (now or datetime.now(UTC))).total_seconds())
