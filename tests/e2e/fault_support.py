@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -131,7 +130,3 @@ async def eventually_ok(lab: Lab, *, within: float = HEAL_WITHIN, **options: Any
             return result
         assert time.monotonic() < deadline, f"still {result.status}: {result.envelope}"
         await asyncio.sleep(0.2)
-
-
-def lab_path(net: Network) -> Path:
-    return net.state.root
