@@ -15,7 +15,8 @@ NodeError                      (.code: ReturnCode; an error may also set http_st
 ├── TooFrequent                16  the account's rate limit is exceeded
 ├── CertificateUnusable        21, 22, 23  revoked/cancelled, expired, restricted
 ├── CascadeUnreachable         30  the node that holds the answer did not answer in time (.node_id)
-└── StoreError                 99  the database failed
+├── StoreError                 99  the database failed
+└── FaultInjected              99  an injected fault makes the node answer 99 (.fault)
 
 (32, hop budget exhausted or a loop, is a routing plan's answer: ``gateway.core.routing.HopLimit``.)
 
@@ -123,6 +124,14 @@ class CascadeUnreachable(NodeError):
 
 class StoreError(NodeError):
     code = ReturnCode.OTHER
+
+
+class FaultInjected(NodeError):
+    code = ReturnCode.OTHER
+
+    def __init__(self, fault: str):
+        super().__init__(f"{ReturnCode.OTHER.message}: injected fault {fault}")
+        self.fault = fault
 
 
 class NodeStartFailed(Exception):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -18,6 +19,7 @@ from functools import partial
 import structlog
 from aiohttp import web
 
+from gateway.core.events import EventLog, node_events_path
 from gateway.core.forwarder import Forwarder
 from nodes.cascade import Cascade
 from nodes.catalog.lifetime import aggregation
@@ -25,6 +27,7 @@ from nodes.clock import Clock
 from nodes.context import NodeContext
 from nodes.errors import NodeStartFailed
 from nodes.http.app import create_app
+from nodes.http.keys import CONTEXT
 from nodes.preparation import prepare
 from nodes.relay import FileRelay
 from nodes.settings import NodeSettings
@@ -42,6 +45,7 @@ async def serve(
 ) -> None:
     """Serve until ``shutdown_trigger`` returns; everything started here is stopped here."""
     async with assembled(settings, clock=clock) as app:
+        events = app[CONTEXT].events
         tune_collector()
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
@@ -54,9 +58,11 @@ async def serve(
                 log.error("node.bind_failed", address=address, error=exc.strerror or str(exc))
                 raise NodeStartFailed(f"cannot listen on {address}") from None
             log.info("node.started", url=settings.node.url, tier=settings.node.tier)
+            events.emit("node.started", url=settings.node.url, pid=os.getpid())
             await shutdown_trigger()
         finally:
             await runner.cleanup()
+            events.emit("node.stopped")
     log.info("node.stopped")
 
 
@@ -67,12 +73,23 @@ async def assembled(
     """The node's app, with everything it stands on open for the duration of the block."""
     async with AsyncExitStack() as stack:
         store = await stack.enter_async_context(Store.open(settings.database_path))
+        events_path = node_events_path(settings.state_dir, settings.node_id)
+        events = await stack.enter_async_context(EventLog(events_path, node=settings.node_id))
         ctx = NodeContext(
-            settings=settings, store=store, clock=clock or Clock(settings.topology.zone)
+            settings=settings,
+            store=store,
+            clock=clock or Clock(settings.topology.zone),
+            events=events,
         )
         await ready_to_serve(ctx)
         forwarder = await stack.enter_async_context(
-            Forwarder(settings.topology, settings.node_id, link_keys=settings.link_keys)
+            Forwarder(
+                settings.topology,
+                settings.node_id,
+                link_keys=settings.link_keys,
+                faults=ctx.faults.table,
+                events=ctx.events,
+            )
         )
         file_relay = FileRelay(ctx, forwarder)
         cascade = Cascade(

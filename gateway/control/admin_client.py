@@ -81,6 +81,19 @@ class AdminClient(SessionOwner):
     async def approve_type(self, code: str) -> Any:
         return await self.request("POST", f"/admin/types/{_part(code)}/approve")
 
+    async def faults(self) -> Any:
+        """The node's fault table: ``{"node", "faults": [rule, ..., "remaining_s"]}``."""
+        return await self.request("GET", "/admin/faults")
+
+    async def add_fault(self, rule: dict[str, Any]) -> Any:
+        return await self.request("POST", "/admin/faults", json=rule)
+
+    async def clear_fault(self, fault_id: str) -> Any:
+        return await self.request("DELETE", f"/admin/faults/{_part(fault_id)}")
+
+    async def clear_faults(self) -> Any:
+        return await self.request("DELETE", "/admin/faults")
+
     # -- transport ------------------------------------------------------------------------------
     async def request(self, method: str, path: str, *, json: Any = None, admin: bool = True) -> Any:
         """Send one request; the decoded JSON answer, or an ``AdminError``."""

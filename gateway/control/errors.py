@@ -14,8 +14,14 @@ GatewayError (``gateway.core.errors``)
 │   ├── TargetUnreachable      nothing answers at the URL
 │   ├── NotTheInterface        the URL answers, but not with the Appendix C envelope (HTML…)
 │   └── AccountRefused         the system gives the account no token from ``--from-ip``
-└── ScenarioInvalid        scenario files refused before anything ran (``.problems``: file,
-                           line, step and message of each)
+├── ScenarioInvalid        scenario files refused before anything ran (``.problems``: file,
+│                          line, step and message of each)
+└── FaultError             a fault could not be applied or healed (``.fault_id`` when known)
+    ├── FaultInvalid           not a fault this network can have: unknown kind or node, nodes
+    │                          that are not neighbours, values out of range (bad usage: exit 2)
+    ├── FaultNotFound          no fault with that id is in force
+    └── FaultFailed            the network could not take it: a node down or paused, an admin
+                               call refused
 """
 
 from __future__ import annotations
@@ -109,3 +115,21 @@ class ScenarioInvalid(GatewayError):
     def __init__(self, problems: Sequence[ScenarioProblem]):
         super().__init__("\n".join(str(problem) for problem in problems))
         self.problems = list(problems)
+
+
+class FaultError(GatewayError):
+    def __init__(self, message: str, *, fault_id: str | None = None):
+        super().__init__(message)
+        self.fault_id = fault_id
+
+
+class FaultInvalid(FaultError):
+    """The fault asked for is not possible in this network (a usage error)."""
+
+
+class FaultNotFound(FaultError):
+    """No fault with this id is in force."""
+
+
+class FaultFailed(FaultError):
+    """The running network could not take (or give back) the fault."""

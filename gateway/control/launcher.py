@@ -24,8 +24,10 @@ import aiohttp
 
 from gateway.control.admin_client import AdminClient
 from gateway.control.errors import AdminError, LauncherError
+from gateway.control.events import ControlEvents
 from gateway.control.exchange_access import exchange_access, exchange_password
-from gateway.control.state import BROKER, ProcessTable, StateDir, write_private
+from gateway.control.faults.book import end_faults
+from gateway.control.state import BROKER, KEEPER, ProcessTable, StateDir, write_private
 from gateway.core.client import client_session
 from gateway.core.links import keys_of
 from gateway.core.topology import Topology, load_topology
@@ -105,8 +107,13 @@ class Launcher:
         self.per_node = per_node
         self.ready_within = ready_within
         self.stop_within = stop_within
+        self.events = ControlEvents(self.state, by="launcher")
         self.processes = ProcessTable(
-            self.state, self._marker, env=_child_env(), die_with_owner=die_with_owner
+            self.state,
+            self._marker,
+            env=_child_env(),
+            die_with_owner=die_with_owner,
+            events=self.events,
         )
 
     @classmethod
@@ -166,7 +173,9 @@ class Launcher:
         return result
 
     async def down(self) -> list[str]:
-        """Stop every node (SIGTERM, then SIGKILL after the deadline), the broker last."""
+        """End every fault, stop every node (SIGTERM, then SIGKILL after the deadline), the
+        broker last."""
+        await end_faults(self.state, self.processes, self.stop_within, self.events)
         names = [node.id for node in self.topology.nodes]
         stopped = await self.processes.stop(names, self.stop_within)
         stopped += await self.processes.stop([BROKER], self.stop_within)
@@ -297,6 +306,8 @@ class Launcher:
             exchange = self.topology.exchange
             return ("gateway.control.broker", "--host", exchange.host, "--port", str(exchange.port),
                     "--access", str(self.state.broker_access_path))  # fmt: skip
+        if name == KEEPER:
+            return self.state.keeper_marker()
         return self.state.node_marker(name)
 
     def _spawn_node(self, node_id: str) -> None:

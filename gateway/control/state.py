@@ -12,6 +12,9 @@ Layout (the launcher writes it, the nodes read their part of it)::
     <state>/logs/<name>.log        stdout and stderr of a node or of the broker
     <state>/run/<name>.pid         pid of a running node or of the broker (``broker``)
     <state>/run/up.lock            held while an ``ecert up`` starts the network
+    <state>/run/faults.json        the faults in force (``gateway.control.faults``), until down
+    <state>/events/<name>.jsonl    the event stream of each node, and control.jsonl (``ecert
+                                   events``; ``gateway.core.events``)
 
 The state is private (SPEC §4: accounts, bound addresses, today's tokens, whole certificate
 records): folders are 0700 and files 0600 from the moment they are made, and the processes
@@ -40,6 +43,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from gateway.control.errors import LauncherError
+from gateway.core.events import EventSink, NullEvents, events_dir
 
 BROKER = "broker"
 LINK_KEYS_FILE = "link-keys.json"
@@ -67,6 +71,10 @@ def write_private(path: Path, data: bytes) -> None:
 def open_private_log(path: Path) -> int:
     """A 0600 file opened for appending (a process's log), as a descriptor."""
     return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, _PRIVATE_FILE)
+
+
+KEEPER = "keeper"  # heals timed faults of processes (``gateway.control.faults.keeper``)
+KEEPER_MODULE = "gateway.control.faults.keeper"
 
 
 class StateDir:
@@ -103,6 +111,14 @@ class StateDir:
                     f"another ecert up is starting the network in {self.root}"
                 ) from None
             yield
+
+    @property
+    def faults_path(self) -> Path:
+        return self.run_dir / "faults.json"
+
+    @property
+    def events_dir(self) -> Path:
+        return events_dir(self.root)
 
     def node_dir(self, node_id: str) -> Path:
         return self.root / node_id
@@ -186,6 +202,10 @@ class StateDir:
         """Arguments that a node process of this state directory has on its command line."""
         return ("--node", node_id, "--state-dir", str(self.root))
 
+    def keeper_marker(self) -> tuple[str, ...]:
+        """Arguments that the fault keeper of this state directory has on its command line."""
+        return (KEEPER_MODULE, "--state-dir", str(self.root))
+
     def running_pid(self, name: str, marker: Sequence[str]) -> int | None:
         """The pid from ``name``'s pid file if that process is alive and ``marker`` matches it."""
         pid = self.read_pid(name)
@@ -238,6 +258,7 @@ class ProcessTable:
     """
 
     POLL_EVERY = 0.05  # seconds between exit checks, bounded by the caller's deadline
+    REAP_WITHIN = 2.0  # seconds to wait for an earlier process of a name that is ending
     TAIL_LINES = 25
 
     def __init__(
@@ -247,11 +268,13 @@ class ProcessTable:
         *,
         env: dict[str, str] | None = None,
         die_with_owner: bool = False,
+        events: EventSink | None = None,
     ):
         self.state = state
         self.markers = markers
         self.env = env
         self.die_with_owner = die_with_owner
+        self.events = events or NullEvents()
         self.children: dict[str, subprocess.Popen[bytes]] = {}
         self.log_offsets: dict[str, int] = {}  # where the latest start's lines begin
 
@@ -261,6 +284,10 @@ class ProcessTable:
     def spawn(self, name: str, command: Sequence[str]) -> subprocess.Popen[bytes]:
         """Start ``command`` in its own session; stdout and stderr go to ``logs/<name>.log``."""
         self.state.prepare()
+        previous = self.children.get(name)
+        if previous is not None and previous.poll() is None:
+            with contextlib.suppress(subprocess.TimeoutExpired):  # one ending by itself: reap it
+                previous.wait(timeout=self.REAP_WITHIN)
         log_path = self.state.log_path(name)
         self.log_offsets[name] = _size(log_path)
         owner_death = _die_with(os.getpid()) if self.die_with_owner else None
@@ -279,6 +306,7 @@ class ProcessTable:
             )
         self.children[name] = process
         self.state.write_pid(name, process.pid)
+        self.events.emit("process.started", node=_node_of(name), process=name, pid=process.pid)
         return process
 
     def exit_code(self, name: str) -> int | None:
@@ -289,16 +317,25 @@ class ProcessTable:
     async def stop(self, names: Sequence[str], within: float) -> list[str]:
         """SIGTERM the live ones, wait ``within`` s, SIGKILL leftovers; drop their pid files."""
         live = {name: pid for name in names if (pid := self.pid(name)) is not None}
+        for name in names:  # ours, ending with its pid file gone already (a keeper retiring)
+            child = self.children.get(name)
+            if name not in live and child is not None and child.poll() is None:
+                live[name] = child.pid
         for pid in live.values():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
+                os.kill(pid, signal.SIGCONT)  # a paused process handles SIGTERM once resumed
         deadline = time.monotonic() + within
         await asyncio.gather(
             *(self._wait_gone(name, pid, deadline, within) for name, pid in live.items())
         )
         for name in names:
             self.state.remove_pid(name)
-            self.children.pop(name, None)
+            child = self.children.pop(name, None)
+            if child is not None:
+                child.poll()  # reaped, also when it had ended by itself
+        for name, pid in live.items():
+            self.events.emit("process.stopped", node=_node_of(name), process=name, pid=pid)
         return list(live)
 
     async def kill(self, name: str, within: float) -> bool:
@@ -309,6 +346,9 @@ class ProcessTable:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
         await self._wait_gone(name, pid, time.monotonic() + within, None)
+        if (child := self.children.get(name)) is not None and child.pid == pid:
+            del self.children[name]  # reaped: a later start of ``name`` is not this one
+        self.events.emit("process.killed", node=_node_of(name), process=name, pid=pid)
         return True
 
     async def _wait_gone(
@@ -358,6 +398,10 @@ def _die_with(owner_pid: int) -> Callable[[], None] | None:
             os._exit(1)
 
     return request
+
+
+def _node_of(name: str) -> str | None:
+    return None if name in (BROKER, KEEPER) else name
 
 
 def _size(path: Path) -> int:

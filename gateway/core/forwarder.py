@@ -6,11 +6,16 @@ host so that the neighbour's IP binding holds. Tokens are cached per neighbour a
 once when the neighbour answers 11. Every forward runs under the caller's remaining deadline;
 only connection errors (refused, reset, a keep-alive connection closed under us) are retried,
 jittered, inside that deadline.
+
+The node's outbound fault rules (``gateway.core.faults``) are honoured here, inside the deadline:
+a cut link fails at once as a refused connection does, latency waits first, a dropped call waits
+out the deadline. Every forward is a ``request.forwarded`` event (``gateway.core.events``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -27,6 +32,8 @@ from tenacity import (
 
 from gateway.core.client import SessionOwner, client_session
 from gateway.core.errors import ForwardError, NeighbourRejected, NeighbourUnreachable
+from gateway.core.events import EventSink, NullEvents
+from gateway.core.faults import FaultTable, Injected, caller_address
 from gateway.core.links import HEADER_LINK_SIGNATURE, LinkKeys, sign
 from gateway.core.protocol import (
     HEADER_CALLER,
@@ -116,6 +123,8 @@ class Forwarder(SessionOwner):
         *,
         limit: int = 256,
         link_keys: LinkKeys | None = None,
+        faults: FaultTable | None = None,
+        events: EventSink | None = None,
     ):
         self.topology = topology
         self.link_keys = link_keys or {}  # neighbour id → key: calls to it are signed
@@ -125,6 +134,8 @@ class Forwarder(SessionOwner):
         self._tokens: dict[str, str] = {}
         self._pending: dict[str, asyncio.Future[str]] = {}
         self._neighbours = {node.id: node for node in topology.neighbours(node_id)}
+        self.faults = faults or FaultTable()
+        self.events = events or NullEvents()
 
     def _open_session(self) -> aiohttp.ClientSession:
         return client_session(local_host=self.node.host, limit=self._limit)
@@ -159,17 +170,58 @@ class Forwarder(SessionOwner):
         """
         neighbour = self._neighbour(neighbour_id)
         headers = _trace_headers(request_id, route, hops, deadline_ms, caller, explain=explain)
+        injected = None if self.faults.empty else self._outbound_faults(neighbour_id, caller)
+        started, clock = time.time(), time.perf_counter()
+        outcome, status = "cancelled", None
+        try:
+            reply = await self._forward(
+                neighbour, method, params, headers, deadline_ms, injected=injected
+            )
+            outcome, status = "answered", reply.status
+            return reply
+        except ForwardError as exc:
+            outcome = _outcome_of(exc)
+            raise
+        finally:
+            self.events.emit(
+                "request.forwarded",
+                at=started,
+                request_id=request_id,
+                method=method,
+                neighbour=neighbour_id,
+                outcome=outcome,
+                status=status,
+                ms=(time.perf_counter() - clock) * 1000,
+                fault=injected.fault if injected is not None else None,
+            )
+
+    def _outbound_faults(self, neighbour_id: str, caller: str) -> Injected | None:
+        original = caller_address(caller)  # the application's address, for rules kept to it
+        return self.faults.outbound(neighbour_id, addresses=(original,) if original else ())
+
+    async def _forward(
+        self,
+        neighbour: NodeSpec,
+        method: str,
+        params: dict[str, str],
+        headers: dict[str, str],
+        deadline_ms: float,
+        *,
+        injected: Injected | None,
+    ) -> Reply:
         try:
             async with asyncio.timeout(max(deadline_ms, 0) / 1000):
+                if injected is not None:
+                    await _suffer(injected, neighbour.id)
                 return await self._call_with_token(neighbour, method, params, headers)
         except TimeoutError:
             raise NeighbourUnreachable(
-                f"no answer within {int(deadline_ms)} ms", node_id=neighbour_id
+                f"no answer within {int(deadline_ms)} ms", node_id=neighbour.id
             ) from None
         except RETRYABLE as exc:
-            raise NeighbourUnreachable(f"cannot connect: {exc}", node_id=neighbour_id) from exc
+            raise NeighbourUnreachable(f"cannot connect: {exc}", node_id=neighbour.id) from exc
         except aiohttp.ClientError as exc:
-            raise NeighbourUnreachable(f"transport failed: {exc}", node_id=neighbour_id) from exc
+            raise NeighbourUnreachable(f"transport failed: {exc}", node_id=neighbour.id) from exc
 
     async def _call_with_token(
         self, neighbour: NodeSpec, method: str, params: dict[str, str], headers: dict[str, str]
@@ -271,8 +323,13 @@ class Forwarder(SessionOwner):
     # -- files -----------------------------------------------------------------------------------
     async def fetch_file(self, url: str, *, node_id: str, deadline_ms: float) -> FetchedFile:
         """GET a fileUrl a neighbour handed out (no credentials: the URL is the capability)."""
+        injected = (
+            self.faults.outbound(node_id, addresses=()) if node_id in self._neighbours else None
+        )
         try:
             async with asyncio.timeout(max(deadline_ms, 0) / 1000):
+                if injected is not None:
+                    await _suffer(injected, node_id)
                 return await self._get_file(url)
         except TimeoutError:
             raise NeighbourUnreachable(
@@ -293,6 +350,24 @@ class Forwarder(SessionOwner):
                         disposition=response.headers.get("Content-Disposition"),
                     )
         raise AssertionError("unreachable")  # pragma: no cover - tenacity reraises
+
+
+def _outcome_of(exc: ForwardError) -> str:
+    if isinstance(exc, NeighbourUnreachable):
+        return "unreachable"
+    return "rejected" if isinstance(exc, NeighbourRejected) else "failed"
+
+
+async def _suffer(injected: Injected, neighbour_id: str) -> None:
+    """What outbound faults do to a call before it is made (under the call's deadline)."""
+    if injected.cut:
+        raise NeighbourUnreachable(
+            f"cannot connect: the link is cut (fault {injected.fault})", node_id=neighbour_id
+        )
+    if injected.delay_s:
+        await asyncio.sleep(injected.delay_s)
+    if injected.drop:  # never answered: the deadline ends the wait
+        await asyncio.Event().wait()
 
 
 def _trace_headers(

@@ -66,13 +66,14 @@ async def receive_anomalies(ctx: NodeContext, cd_batch: str, raw_rows: list[Any]
         await store.anomalies.add(tx, fresh, received_at=ctx.clock.stamp(), relay_to=relay_to)
         if corrections:
             await store.outbox.append_rows(tx, corrections)
-    log.warning(
-        "catalog.anomalies_received",
-        cd_batch=cd_batch,
-        anomalies=len(fresh),
-        remarks=dict(Counter(row["error_remark"] for row in fresh)),
-        certificate_ids=sorted({row["certificate_source_id"] for row in fresh})[:10],
-    )
+    fields: dict[str, Any] = {
+        "cd_batch": cd_batch,
+        "anomalies": len(fresh),
+        "remarks": dict(Counter(row["error_remark"] for row in fresh)),
+        "certificate_ids": sorted({row["certificate_source_id"] for row in fresh})[:10],
+    }
+    log.warning("catalog.anomalies_received", **fields)
+    ctx.events.emit("anomaly.received", **fields)
     if corrections:
         log.info("catalog.anomalies_corrected", cd_batch=cd_batch, rows=len(corrections))
         ctx.wakeups.push_now()

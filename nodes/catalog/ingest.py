@@ -179,7 +179,7 @@ async def commit_batches(ctx: NodeContext, prepared: list[Prepared]) -> list[Bat
     if sum(item.rows for item in fresh) >= CHECKPOINT_ROWS:
         ctx.store.db.checkpoint_soon()  # copied back into the file beside the next commit
     for item, batch, record in zip(fresh, settled, records, strict=True):
-        _log_ingested(item, batch, record.anomalies)
+        _log_ingested(ctx, item, batch, record.anomalies)
     recorded = {**known, **{record.cd_batch: record for record in records}}
     return [
         _outcome(recorded[item.cd_batch], repeated=first.get(item.cd_batch) is not item)
@@ -227,16 +227,19 @@ async def _apply(tx: Transaction, batches: list[Prepared]) -> list[_Settled]:
     return settled
 
 
-def _log_ingested(batch: Prepared, settled: _Settled, anomalies: list[Row]) -> None:
-    log.info(
-        "catalog.batch_ingested",
-        cd_batch=batch.cd_batch,
-        child=batch.sender.node_id,
-        rows=batch.rows,
-        accepted=settled.accepted,
-        applied=len(settled.changes),
-        anomalies=len(anomalies),
-    )
+def _log_ingested(
+    ctx: NodeContext, batch: Prepared, settled: _Settled, anomalies: list[Row]
+) -> None:
+    fields: dict[str, Any] = {
+        "cd_batch": batch.cd_batch,
+        "child": batch.sender.node_id,
+        "rows": batch.rows,
+        "accepted": settled.accepted,
+        "applied": len(settled.changes),
+        "anomalies": len(anomalies),
+    }
+    log.info("catalog.batch_ingested", **fields)
+    ctx.events.emit("batch.committed", **fields)
 
 
 def settle(

@@ -80,10 +80,18 @@ class Outbound:
         message = await push.batch_message(self.ctx, cd_batch)
         if message is None:  # acknowledged meanwhile
             return
+        sending = time.time()
         await self.publish(catalog_topic(self.place.network, self.place.parent), message.body)
         await self.ctx.store.outbox.mark_sent(cd_batch, at=time.time())
         self._log.info(
             "catalog.batch_published", cd_batch=cd_batch, rows=message.rows, resend=resend
+        )
+        self.ctx.events.emit(
+            "batch.published",
+            at=sending,
+            cd_batch=cd_batch,
+            rows=message.rows,
+            resend=resend or None,
         )
 
     async def _push_types(self, ack_timeout: float) -> None:
@@ -133,6 +141,9 @@ class Outbound:
             await repo.relay_sent(child, cd_batch, at=time.time())
             self._log.info(
                 "catalog.anomalies_relayed", child=child, cd_batch=cd_batch, anomalies=len(rows)
+            )
+            self.ctx.events.emit(
+                "anomaly.relayed", child=child, cd_batch=cd_batch, anomalies=len(rows)
             )
 
     # -- types down ----------------------------------------------------------------------------

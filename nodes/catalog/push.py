@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 import structlog
@@ -118,11 +119,12 @@ async def acknowledge(ctx: NodeContext, cd_batch: str, anomalies: int) -> AckOut
         await outbox.delete_batch(tx, cd_batch)
         resolved = await repo.resolve(tx, clean, except_batch=cd_batch, at=now)
         await store.state.put(tx, LAST_EXCHANGE_AT, now)
-    log.info(
-        "catalog.batch_acknowledged",
-        cd_batch=cd_batch,
-        rows=rows,
-        anomalies=anomalies,
-        resolved=resolved,
-    )
+    fields: dict[str, Any] = {
+        "cd_batch": cd_batch,
+        "rows": rows,
+        "anomalies": anomalies,
+        "resolved": resolved,
+    }
+    log.info("catalog.batch_acknowledged", **fields)
+    ctx.events.emit("batch.acknowledged", **fields)
     return AckOutcome(done=True, reason="done")

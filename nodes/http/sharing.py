@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -38,6 +38,7 @@ from nodes.call import MethodCall, Relayed
 from nodes.context import NodeContext
 from nodes.errors import (
     AuthenticationFailed,
+    FaultInjected,
     MethodNotAllowed,
     NodeError,
     ParameterInvalid,
@@ -45,6 +46,8 @@ from nodes.errors import (
 )
 from nodes.housekeeping import housekeeping_loop
 from nodes.http.body import read_body
+from nodes.http.events import request_handled
+from nodes.http.faults import honour_inbound
 from nodes.http.keys import CONTEXT, RESOLVER
 from nodes.http.middleware import REQUEST_ID
 from nodes.sharing.params import MAX_USE_FOR, parse_params, peer_params
@@ -98,17 +101,24 @@ class _Trail:
     status: ReturnCode = ReturnCode.OTHER
     caller: str = ""
     route: str = ""  # X-Ecert-Route as answered
+    timings: list[tuple[str, float]] | str = field(default_factory=list)  # or Server-Timing text
     body_read: bool = False
 
 
 async def call_method(request: web.Request) -> web.StreamResponse:
     ctx = request.app[CONTEXT]
+    arrived = time.time()
     trail = _Trail(
         method=request.match_info["method"][:64],
         peer_ip=caller_ip(request, trusted_proxies=ctx.settings.trusted_proxies),
         request_id=request[REQUEST_ID],
     )
+    injected = None  # an injected fault may wait, hang up, or answer 99 below
+    if not ctx.faults.table.empty:
+        injected = await honour_inbound(request, ctx, trail.peer_ip)
     try:  # request_id and method are bound to the logs by the middleware
+        if injected is not None and injected.error:
+            raise FaultInjected(injected.fault)
         return await _handle(request, ctx, trail)
     except NodeError as exc:
         trail.status = exc.code
@@ -135,6 +145,7 @@ async def call_method(request: web.Request) -> web.StreamResponse:
                 route=trail.route or ctx.node_id,
             )
         )
+        request_handled(ctx, trail, arrived, injected)
 
 
 async def _handle(request: web.Request, ctx: NodeContext, trail: _Trail) -> web.Response:
@@ -165,8 +176,10 @@ async def _handle(request: web.Request, ctx: NodeContext, trail: _Trail) -> web.
     answer = await request.app[RESOLVER](call)
     if isinstance(answer, Relayed):  # a single neighbour's answer, passed back as it came
         trail.status, trail.route = answer.code, answer.route_header
+        trail.timings = answer.timing_header
         return _relayed_response(answer, trail.request_id)
     trail.status, trail.route = answer.code, ",".join(answer.route)
+    trail.timings = answer.timings
     answered = envelope(answer.code, answer.data, answer.message)
     route = answer.route or [ctx.node_id]
     return _response(answered, trail.request_id, route, answer.timings, started)

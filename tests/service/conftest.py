@@ -21,6 +21,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from gateway.core.client import client_session
+from gateway.core.events import EventSink, NullEvents
 from gateway.core.forwarder import Forwarder
 from gateway.core.topology import Topology, parse_topology
 from nodes.call import Answer, MethodCall
@@ -168,6 +169,7 @@ async def start_node(
     *,
     seed: int | None = 7,
     per_node: int = 24,
+    events: EventSink | None = None,
     **settings: Any,
 ) -> AsyncIterator[Node]:
     node_settings = NodeSettings(
@@ -182,7 +184,12 @@ async def start_node(
         Store.open(node_settings.database_path) as store,
         Forwarder(topology, NODE_ID) as forwarder,
     ):
-        ctx = NodeContext(settings=node_settings, store=store, clock=Clock(topology.zone))
+        ctx = NodeContext(
+            settings=node_settings,
+            store=store,
+            clock=Clock(topology.zone),
+            events=events or NullEvents(),
+        )
         await ready_to_serve(ctx)  # as serve does
         calls: list[MethodCall] = []
         relay = FileRelay(ctx, forwarder)

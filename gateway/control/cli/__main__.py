@@ -18,12 +18,15 @@ from gateway.control.cli import (
     call,
     conformance,
     demo,
+    events,
+    faults,
     network,
     records,
     scenario,
     topology,
 )
 from gateway.control.cli.common import Handler, add_global_options, resolve_paths
+from gateway.control.errors import FaultInvalid
 from gateway.core.errors import GatewayError, TopologyError
 
 EXAMPLES = """\
@@ -34,6 +37,8 @@ examples:
   ecert certs --node hlj-harbin
   ecert conformance http://127.0.2.21:8701/ecert --account ID --from-ip 127.0.0.9
   ecert scenario run scenarios/*.yaml --junit out.xml
+  ecert fault add latency --node hlj-harbin --peer hlj --latency 200ms --for 30s
+  ecert events --follow
   ecert down
 """
 
@@ -55,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     topology.add_parsers(subparsers)
     conformance.add_parsers(subparsers)
     scenario.add_parsers(subparsers)
+    faults.add_parsers(subparsers)
+    events.add_parsers(subparsers)
     return parser
 
 
@@ -81,7 +88,7 @@ def _run(handler: Handler, args: argparse.Namespace) -> int:
         return 1
     except (GatewayError, aiohttp.ClientError, OSError) as exc:
         print(f"ecert: error: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, TopologyError) else 1
+        return 2 if isinstance(exc, TopologyError | FaultInvalid) else 1
 
 
 if __name__ == "__main__":
