@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Protocol, Self
+from typing import IO, Any, BinaryIO, Protocol, Self
 
 import orjson
 import structlog
@@ -153,8 +154,7 @@ class EventLog:
             self._wake.set()
 
     async def __aenter__(self) -> Self:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = self.path.open("ab")
+        self._file = open_private(self.path)
         self._tasks = asyncio.TaskGroup()
         await self._tasks.__aenter__()
         self._tasks.create_task(self.flush_loop(), name=f"node[{self.node}].event_flush_loop")
@@ -225,7 +225,13 @@ def append_event(
     One ``write`` of one line to a file opened for appending, so lines of processes writing at
     the same time do not interleave.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
     line = encode(time.time() if at is None else at, node, event, {"by": by, **fields})
-    with path.open("ab") as handle:
+    with open_private(path) as handle:
         handle.write(line)
+
+
+def open_private(path: Path) -> BinaryIO:
+    """``path`` opened for appending, made 0600 in a 0700 folder if new: an event stream holds
+    accounts and callers' addresses, and the state directory is private."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")

@@ -23,7 +23,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from gateway.control.faults.spec import HEALED_BY_KEEPER, FaultKind, FaultRecord
-from gateway.control.state import KEEPER, ProcessTable, StateDir
+from gateway.control.state import (
+    KEEPER,
+    ProcessTable,
+    StateDir,
+    open_private_log,
+    private_dir,
+    write_private,
+)
 from gateway.core.events import EventSink
 
 
@@ -36,8 +43,8 @@ class FaultBook:
     @contextmanager
     def _open(self) -> Iterator[dict[str, Any]]:
         """The document ``{"next": n, "faults": {id: record}}`` under the lock, written back."""
-        self.state.run_dir.mkdir(parents=True, exist_ok=True)
-        with self._lock_path.open("w") as lock:
+        private_dir(self.state.run_dir)
+        with os.fdopen(open_private_log(self._lock_path), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             document = self._read()
             before = json.dumps(document, sort_keys=True)
@@ -55,9 +62,7 @@ class FaultBook:
         return document
 
     def _write(self, document: dict[str, Any]) -> None:
-        partial = self.path.with_suffix(".json.tmp")
-        partial.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
-        partial.replace(self.path)
+        write_private(self.path, json.dumps(document, indent=2, ensure_ascii=False).encode())
 
     # -- reading --------------------------------------------------------------------------------
     def records(self) -> list[FaultRecord]:
