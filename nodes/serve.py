@@ -24,7 +24,7 @@ from nodes.catalog.lifetime import aggregation
 from nodes.clock import Clock
 from nodes.context import NodeContext
 from nodes.errors import NodeStartFailed
-from nodes.http.app import create_app
+from nodes.http.app import create_app, node_metrics
 from nodes.preparation import prepare
 from nodes.relay import FileRelay
 from nodes.settings import NodeSettings
@@ -75,17 +75,18 @@ async def assembled(
             Forwarder(settings.topology, settings.node_id, link_keys=settings.link_keys)
         )
         file_relay = FileRelay(ctx, forwarder)
+        metrics = node_metrics(ctx)
         cascade = Cascade(
             settings.topology,
             settings.node_id,
-            neighbours=forwarder,
+            neighbours=metrics.metered(forwarder),
             index=store.routes,
             types=store.types,
             local=partial(answer_locally, ctx),
             relay_links=file_relay.relay_links,
         )
         await stack.enter_async_context(aggregation(ctx))
-        yield create_app(ctx, resolver=cascade.resolve, file_relay=file_relay)
+        yield create_app(ctx, resolver=cascade.resolve, file_relay=file_relay, metrics=metrics)
 
 
 async def ready_to_serve(ctx: NodeContext) -> None:

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -33,6 +33,7 @@ from gateway.core.protocol import (
     ReturnCode,
     envelope,
 )
+from gateway.core.trace import decode_timing
 from nodes.access.guard import Access
 from nodes.call import MethodCall, Relayed
 from nodes.context import NodeContext
@@ -45,7 +46,7 @@ from nodes.errors import (
 )
 from nodes.housekeeping import housekeeping_loop
 from nodes.http.body import read_body
-from nodes.http.keys import CONTEXT, RESOLVER
+from nodes.http.keys import CONTEXT, METRICS, RESOLVER
 from nodes.http.middleware import REQUEST_ID
 from nodes.sharing.params import MAX_USE_FOR, parse_params, peer_params
 from nodes.store.accounts import Account
@@ -99,9 +100,12 @@ class _Trail:
     caller: str = ""
     route: str = ""  # X-Ecert-Route as answered
     body_read: bool = False
+    timings: list[tuple[str, float]] = field(default_factory=list)  # Server-Timing as answered
+    timing_header: str = ""  # or as passed on, unparsed
 
 
 async def call_method(request: web.Request) -> web.StreamResponse:
+    started = time.perf_counter()
     ctx = request.app[CONTEXT]
     trail = _Trail(
         method=request.match_info["method"][:64],
@@ -122,6 +126,7 @@ async def call_method(request: web.Request) -> web.StreamResponse:
         log.info("request.client_gone", body_read=trail.body_read)
         raise
     finally:
+        _meter(request, trail, time.perf_counter() - started)
         request.app[AUDIT].record(
             AuditRecord(
                 time=ctx.clock.stamp(),
@@ -135,6 +140,11 @@ async def call_method(request: web.Request) -> web.StreamResponse:
                 route=trail.route or ctx.node_id,
             )
         )
+
+
+def _meter(request: web.Request, trail: _Trail, seconds: float) -> None:
+    timings = trail.timings or decode_timing(trail.timing_header)
+    request.app[METRICS].requested(trail.method, int(trail.status), seconds, timings)
 
 
 async def _handle(request: web.Request, ctx: NodeContext, trail: _Trail) -> web.Response:
@@ -165,8 +175,10 @@ async def _handle(request: web.Request, ctx: NodeContext, trail: _Trail) -> web.
     answer = await request.app[RESOLVER](call)
     if isinstance(answer, Relayed):  # a single neighbour's answer, passed back as it came
         trail.status, trail.route = answer.code, answer.route_header
+        trail.timing_header = answer.timing_header
         return _relayed_response(answer, trail.request_id)
     trail.status, trail.route = answer.code, ",".join(answer.route)
+    trail.timings = answer.timings
     answered = envelope(answer.code, answer.data, answer.message)
     route = answer.route or [ctx.node_id]
     return _response(answered, trail.request_id, route, answer.timings, started)
