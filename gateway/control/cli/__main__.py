@@ -17,6 +17,7 @@ from gateway.control.cli import (
     accounts,
     call,
     conformance,
+    console,
     demo,
     network,
     records,
@@ -34,6 +35,7 @@ examples:
   ecert certs --node hlj-harbin
   ecert conformance http://127.0.2.21:8701/ecert --account ID --from-ip 127.0.0.9
   ecert scenario run scenarios/*.yaml --junit out.xml
+  ecert console --open              the network on a web page
   ecert down
 """
 
@@ -55,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     topology.add_parsers(subparsers)
     conformance.add_parsers(subparsers)
     scenario.add_parsers(subparsers)
+    console.add_parsers(subparsers)
     return parser
 
 
