@@ -5,10 +5,13 @@ to start without one. The page's screenshot is left in ``reports/console.png``."
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -166,6 +169,12 @@ async def test_a_node_going_down_and_up_shows_red_then_green(
         try:
             await page.wait_for_selector(".row.down[data-node='mot']", timeout=WAIT_MS)
             assert await page.locator(".row.down").count() == 1
+            await call_from_form(page, "mot", "GetCertificateType", "")  # the page says why
+            await page.wait_for_selector("#error:not([hidden])", timeout=WAIT_MS)
+            error = await page.inner_text("#error")  # no account made, or no answer: it says so
+            assert "mot" in error
+            assert "not running" in error or "did not answer" in error
+            assert await page.locator(".row.hop-fail[data-node='mot']").count() == 1
         finally:
             await launcher.start_node("mot")
         await page.wait_for_selector(".row.up[data-node='mot']", timeout=WAIT_MS)
@@ -196,3 +205,25 @@ def test_the_console_refuses_to_start_without_a_network(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "ecert up" in result.stderr
     assert result.stdout == ""
+
+
+def post_form(console_url: str, body: bytes) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(
+        f"{console_url}api/call", data=body, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_a_form_that_is_not_a_call_is_a_400_saying_why(console_url: str) -> None:
+    assert post_form(console_url, b"{not json") == (400, {"error": "the body must be JSON"})
+    status, answer = post_form(console_url, b'{"node": "nowhere", "method": "Retrieval"}')
+    assert (status, answer["error"]) == (400, "no node 'nowhere' in this network")
+    status, answer = post_form(console_url, b'{"node": "hlj", "method": "Token"}')
+    assert status == 400
+    assert answer["error"].startswith("no method 'Token'")
+    body = b'{"node": "hlj", "method": "Retrieval", "params": {"UseFor": 7}}'
+    assert post_form(console_url, body)[0] == 400

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.control.app_client import DEFAULT_FROM_IP, AppCaller
-from gateway.control.errors import CallError
+from gateway.control.errors import AdminError, CallError
 from gateway.control.state import StateDir
 from gateway.core.protocol import METHODS
 from gateway.core.topology import Topology
@@ -111,7 +111,7 @@ class ConsoleCalls:
             answer = await caller.call(
                 request.method, request.params, deadline_ms=request.deadline_ms
             )
-        except CallError as exc:
+        except (CallError, AdminError) as exc:  # no account, no token, no answer
             record["error"] = str(exc)
         else:
             record["plan"] = plan.data.get("plan", []) if isinstance(plan.data, dict) else []

@@ -236,8 +236,8 @@ async function call(request) {
     const response = await fetch("/api/call", {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(request),
     });
-    const record = await response.json();
-    if (!response.ok) { showError(record.error || String(response.status)); return; }
+    const record = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
+    if (!response.ok || !record.request) { showError(record.error || String(response.status)); return; }
     showRecord(record);
   } catch (err) {
     setBanner("unreachable");
