@@ -145,6 +145,18 @@ async def test_a_cross_province_lookup_lights_up_hop_by_hop(
         assert (await page.locator("#recent li").first.inner_text()).startswith("#")
         SCREENSHOT.parent.mkdir(exist_ok=True)
         await page.screenshot(path=str(SCREENSHOT), full_page=True)
+        recent = page.locator("#recent li")  # filtered by request id, then replayed
+        request_id = await recent.first.get_attribute("data-request-id")
+        assert request_id
+        await page.fill("#recent-filter", "no-such-node-or-request")
+        assert await recent.count() == 0
+        await page.fill("#recent-filter", request_id)
+        assert await recent.count() == 1
+        await page.fill("#recent-filter", "")
+        listed = await recent.count()
+        await recent.first.click()
+        await page.wait_for_function(f"document.querySelectorAll('#recent li').length > {listed}")
+        assert (await recent.first.inner_text()).endswith("→ 0 (5)")
 
 
 async def test_a_call_without_its_parameters_shows_the_nodes_envelope(

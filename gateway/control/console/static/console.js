@@ -18,6 +18,7 @@ const TEXT = {
     certs: "证照", rows: "目录", anomalies: "异常", exchanged: "交换", never: "从未",
     below: "个下级", downBelow: "个不可用", nodes: "个节点", healthy: "个正常", other: "English",
     badParams: "参数格式不对", noAnswer: "无应答", code: "返回码",
+    filter: "按入口节点或请求 ID 筛选",
     tiers: { national: "国家", ministry: "部委", province: "省", department: "厅局", city: "市" },
   },
   en: {
@@ -30,7 +31,7 @@ const TEXT = {
     up: "up", down: "down", certs: "certs", rows: "catalog", anomalies: "anomalies",
     exchanged: "exchange", never: "never", below: "below", downBelow: "down",
     nodes: "nodes", healthy: "healthy", other: "中文", badParams: "Parameters not understood",
-    noAnswer: "no answer", code: "code",
+    noAnswer: "no answer", code: "code", filter: "filter by entry node or request id",
     tiers: { national: "national", ministry: "ministry", province: "province",
              department: "department", city: "city" },
   },
@@ -43,6 +44,7 @@ const state = {
   status: new Map(), // id -> NodeStatus
   running: true,
   lastRecord: null,
+  recent: [], // /api/recent, newest first
 };
 
 const $ = (id) => document.getElementById(id);
@@ -337,16 +339,29 @@ function showRoute(route, timings, outcome) {
 
 // -- recent calls ------------------------------------------------------------------------------
 async function refreshRecent() {
-  let records;
   try {
     const response = await fetch("/api/recent", { cache: "no-store" });
-    records = await response.json();
+    state.recent = await response.json();
   } catch (err) { return; }
-  $("recent").replaceChildren(...records.map((record) => {
+  paintRecent();
+}
+
+function matchesFilter(record, wanted) {
+  if (!wanted) return true;
+  const node = record.request.node;
+  const requestId = record.answer ? record.answer.request_id : "";
+  return [node, nodeLabel(node), requestId].some((text) => text.toLowerCase().includes(wanted));
+}
+
+function paintRecent() {
+  const wanted = $("recent-filter").value.trim().toLowerCase();
+  $("recent").replaceChildren(...(state.recent || []).filter((r) => matchesFilter(r, wanted)).map((record) => {
     const li = el("li");
     const status = record.answer ? String(record.status) : t("noAnswer");
     const hops = record.answer ? record.answer.route.length : 0;
     li.textContent = `#${record.number} ${nodeLabel(record.request.node)} · ${record.request.method} → ${status} (${hops})`;
+    li.title = record.answer ? record.answer.request_id : record.error || "";
+    li.dataset.requestId = record.answer ? record.answer.request_id : "";
     li.className = outcomeClass(record.answer ? record.status : -1);
     li.addEventListener("click", () => replay(record.request));
     return li;
@@ -364,6 +379,7 @@ function replay(request) {
 function relabel() {
   document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
   for (const node of document.querySelectorAll("[data-t]")) node.textContent = t(node.dataset.t);
+  for (const node of document.querySelectorAll("[data-placeholder]")) node.placeholder = t(node.dataset.placeholder);
   $("lang").textContent = t("other");
   for (const entry of state.nodes.values()) {
     const tier = TEXT[state.lang].tiers[entry.spec.tier] || entry.spec.tier;
@@ -383,6 +399,7 @@ async function start() {
   $("network").textContent = state.network.network;
   buildTree();
   $("call-form").addEventListener("submit", submitCall);
+  $("recent-filter").addEventListener("input", paintRecent);
   $("lang").addEventListener("click", () => {
     state.lang = state.lang === "zh" ? "en" : "zh";
     localStorage.setItem("ecert.lang", state.lang);
