@@ -26,7 +26,7 @@ from nodes.catalog.lifetime import aggregation
 from nodes.clock import Clock
 from nodes.context import NodeContext
 from nodes.errors import NodeStartFailed
-from nodes.http.app import create_app
+from nodes.http.app import create_app, node_metrics
 from nodes.http.keys import CONTEXT
 from nodes.preparation import prepare
 from nodes.relay import FileRelay
@@ -92,17 +92,18 @@ async def assembled(
             )
         )
         file_relay = FileRelay(ctx, forwarder)
+        metrics = node_metrics(ctx)
         cascade = Cascade(
             settings.topology,
             settings.node_id,
-            neighbours=forwarder,
+            neighbours=metrics.metered(forwarder),
             index=store.routes,
             types=store.types,
             local=partial(answer_locally, ctx),
             relay_links=file_relay.relay_links,
         )
         await stack.enter_async_context(aggregation(ctx))
-        yield create_app(ctx, resolver=cascade.resolve, file_relay=file_relay)
+        yield create_app(ctx, resolver=cascade.resolve, file_relay=file_relay, metrics=metrics)
 
 
 async def ready_to_serve(ctx: NodeContext) -> None:

@@ -15,24 +15,35 @@ from nodes.http import (
     files,
     health,
     openapi,
+    scrape,
     sharing,
 )
-from nodes.http.keys import CONTEXT, FILE_RELAY, RESOLVER
+from nodes.http.keys import CONTEXT, FILE_RELAY, METRICS, RESOLVER
 from nodes.http.middleware import REQUEST_IDS, RequestIds, envelope_middleware
+from nodes.metrics import NodeMetrics
 from nodes.relay import FileRelay
 
 
-def create_app(ctx: NodeContext, *, resolver: Resolver, file_relay: FileRelay) -> web.Application:
+def create_app(
+    ctx: NodeContext,
+    *,
+    resolver: Resolver,
+    file_relay: FileRelay,
+    metrics: NodeMetrics | None = None,
+) -> web.Application:
     """The node app. ``resolver`` answers an authenticated call: locally or along the cascade;
-    ``file_relay`` serves the fileUrls that name a file further along it."""
+    ``file_relay`` serves the fileUrls that name a file further along it; ``metrics`` are the
+    node's (shared with its metered neighbours), new ones when not given."""
     app = web.Application(middlewares=[envelope_middleware], client_max_size=body.MAX_BODY)
     app[REQUEST_IDS] = RequestIds()
     app[CONTEXT] = ctx
     app[RESOLVER] = resolver
     app[FILE_RELAY] = file_relay
+    app[METRICS] = metrics or node_metrics(ctx)
     sharing.setup(app, ctx)  # access checks and the audit log (flushed in cleanup_ctx)
     path = ctx.topology.path
     app.router.add_get("/healthz", health.healthz)
+    app.router.add_get("/metrics", scrape.metrics)
     app.router.add_get(f"{path}/openapi.json", openapi.openapi_json)
     app.router.add_route("*", f"{path}/file{{name}}", files.download)  # every fileUrl-like path
     app.router.add_route(
@@ -43,3 +54,9 @@ def create_app(ctx: NodeContext, *, resolver: Resolver, file_relay: FileRelay) -
     admin_faults.add_routes(app)
     faults.setup(app)  # timed faults heal on time
     return app
+
+
+def node_metrics(ctx: NodeContext) -> NodeMetrics:
+    """New metrics for the node of ``ctx``, its neighbours named for the own-time histogram."""
+    neighbours = (node.id for node in ctx.topology.neighbours(ctx.node_id))
+    return NodeMetrics(ctx.node_id, neighbours)

@@ -29,7 +29,7 @@ def request_handled(
         caller=trail.caller or None,
         peer_ip=trail.peer_ip,
         route=trail.route.split(",") if trail.route else [ctx.node_id],
-        timings=trail.timings or None,
+        timings=trail.timings or trail.timing_header or None,
         ms=(time.time() - arrived) * 1000,
         fault=injected.fault if injected is not None else None,
     )

@@ -6,8 +6,10 @@ from aiohttp import web
 
 from nodes.call import Resolver
 from nodes.context import NodeContext
+from nodes.metrics import NodeMetrics
 from nodes.relay import FileRelay
 
 CONTEXT = web.AppKey("ecert.context", NodeContext)
 RESOLVER: web.AppKey[Resolver] = web.AppKey("ecert.resolver")
 FILE_RELAY = web.AppKey("ecert.file_relay", FileRelay)
+METRICS = web.AppKey("ecert.metrics", NodeMetrics)

@@ -33,6 +33,7 @@ from gateway.core.protocol import (
     ReturnCode,
     envelope,
 )
+from gateway.core.trace import decode_timing
 from nodes.access.guard import Access
 from nodes.call import MethodCall, Relayed
 from nodes.context import NodeContext
@@ -48,7 +49,7 @@ from nodes.housekeeping import housekeeping_loop
 from nodes.http.body import read_body
 from nodes.http.events import request_handled
 from nodes.http.faults import honour_inbound
-from nodes.http.keys import CONTEXT, RESOLVER
+from nodes.http.keys import CONTEXT, METRICS, RESOLVER
 from nodes.http.middleware import REQUEST_ID
 from nodes.sharing.params import MAX_USE_FOR, parse_params, peer_params
 from nodes.store.accounts import Account
@@ -101,11 +102,13 @@ class _Trail:
     status: ReturnCode = ReturnCode.OTHER
     caller: str = ""
     route: str = ""  # X-Ecert-Route as answered
-    timings: list[tuple[str, float]] | str = field(default_factory=list)  # or Server-Timing text
     body_read: bool = False
+    timings: list[tuple[str, float]] = field(default_factory=list)  # Server-Timing as answered
+    timing_header: str = ""  # or as passed on, unparsed
 
 
 async def call_method(request: web.Request) -> web.StreamResponse:
+    started = time.perf_counter()
     ctx = request.app[CONTEXT]
     arrived = time.time()
     trail = _Trail(
@@ -132,6 +135,7 @@ async def call_method(request: web.Request) -> web.StreamResponse:
         log.info("request.client_gone", body_read=trail.body_read)
         raise
     finally:
+        _meter(request, trail, time.perf_counter() - started)
         request.app[AUDIT].record(
             AuditRecord(
                 time=ctx.clock.stamp(),
@@ -146,6 +150,11 @@ async def call_method(request: web.Request) -> web.StreamResponse:
             )
         )
         request_handled(ctx, trail, arrived, injected)
+
+
+def _meter(request: web.Request, trail: _Trail, seconds: float) -> None:
+    timings = trail.timings or decode_timing(trail.timing_header)
+    request.app[METRICS].requested(trail.method, int(trail.status), seconds, timings)
 
 
 async def _handle(request: web.Request, ctx: NodeContext, trail: _Trail) -> web.Response:
@@ -176,7 +185,7 @@ async def _handle(request: web.Request, ctx: NodeContext, trail: _Trail) -> web.
     answer = await request.app[RESOLVER](call)
     if isinstance(answer, Relayed):  # a single neighbour's answer, passed back as it came
         trail.status, trail.route = answer.code, answer.route_header
-        trail.timings = answer.timing_header
+        trail.timing_header = answer.timing_header
         return _relayed_response(answer, trail.request_id)
     trail.status, trail.route = answer.code, ",".join(answer.route)
     trail.timings = answer.timings

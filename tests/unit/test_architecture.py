@@ -20,6 +20,7 @@ SEAMS: dict[str, set[str]] = {
     "aiosqlite": {"nodes/store/db.py"},
     "aiomqtt": {"gateway/core/exchange.py"},
     "rich": {"gateway/control/cli"},
+    "prometheus_client": {"nodes/metrics.py"},
 }
 
 # (modules under this folder, may not import this package, because)

@@ -17,6 +17,7 @@ from gateway.control.cli import (
     accounts,
     call,
     conformance,
+    console,
     demo,
     events,
     faults,
@@ -39,6 +40,7 @@ examples:
   ecert scenario run scenarios/*.yaml --junit out.xml
   ecert fault add latency --node hlj-harbin --peer hlj --latency 200ms --for 30s
   ecert events --follow
+  ecert console --open              the network on a web page
   ecert down
 """
 
@@ -62,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     scenario.add_parsers(subparsers)
     faults.add_parsers(subparsers)
     events.add_parsers(subparsers)
+    console.add_parsers(subparsers)
     return parser
 
 

@@ -1,0 +1,241 @@
+"""``ecert console`` in a real browser (Debian's chromium, driven by Playwright) over the demo
+network: the tree, a cross-province lookup from the form lit up hop by hop in route order, a bad
+call showing the node's envelope, a node going down and up, a stopped network, and the refusal
+to start without one. The page's screenshot is left in ``reports/console.png``."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import async_playwright
+
+from gateway.control.launcher import Launcher
+from gateway.control.pytest_plugin import network_spec
+from gateway.control.testing import EcertNetwork
+from tests.e2e.harness import PROJECT_ROOT, write_topology
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]  # fmt: skip
+SCREENSHOT = PROJECT_ROOT / "reports" / "console.png"
+CROSS_PROVINCE = ["hlj-harbin", "hlj", "national", "jl", "jl-changchun"]
+WAIT_MS = 60_000  # for the page to show what the network did (events, not sleeps)
+CONSOLE_STARTS_WITHIN = 60.0
+
+pytestmark = pytest.mark.ecert_topology(per_node=12)  # a network of this module's own
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    """Debian's chromium; missing is a skip outside CI, a failure in it."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("chromium is not installed: .ci/run installs it with apt")
+        pytest.skip("no /usr/bin/chromium here (apt-get install chromium fonts-noto-cjk)")
+    return CHROMIUM
+
+
+@asynccontextmanager
+async def browser_page(chromium: Path, url: str) -> AsyncIterator[Any]:
+    """A headless chromium tab on ``url``, once the page has loaded and seen the network."""
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(chromium), args=CHROMIUM_ARGS
+        )
+        try:
+            page = await browser.new_page(viewport={"width": 1500, "height": 1000})
+            await page.goto(url)
+            await page.wait_for_selector("body[data-ready='1']", timeout=WAIT_MS)
+            await page.wait_for_selector("#banner[data-state='running']", timeout=WAIT_MS)
+            yield page
+        finally:
+            await browser.close()
+
+
+@contextmanager
+def console(state_dir: Path) -> Iterator[str]:
+    """``ecert console --port 0`` over the network of ``state_dir``; its URL, from its output."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gateway.control.cli", "console", "--port", "0",
+         "--state-dir", str(state_dir)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT_ROOT,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        ready, _, _ = select.select([process.stdout], [], [], CONSOLE_STARTS_WITHIN)
+        line = process.stdout.readline() if ready else ""
+        assert line.startswith("console: http://"), (line, process.stderr and process.stderr.read())
+        yield line.removeprefix("console: ").strip()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+@pytest.fixture(scope="module")
+def network(ecert_networks: Any, request: pytest.FixtureRequest) -> EcertNetwork:
+    """This module's network, started before any event loop runs (its processes belong to the
+    main thread)."""
+    started: EcertNetwork = ecert_networks.get(network_spec(request))
+    return started
+
+
+@pytest.fixture(scope="module")
+def console_url(network: EcertNetwork) -> Iterator[str]:
+    with console(network.state_dir) as url:
+        yield url
+
+
+async def call_from_form(page: Any, node: str, method: str, params: str) -> None:
+    await page.select_option("#f-node", node)
+    await page.select_option("#f-method", method)
+    await page.fill("#f-params", params)
+    await page.click("#f-submit")
+
+
+async def test_the_tree_shows_every_node_healthy(
+    chromium: Path, console_url: str, network: EcertNetwork
+) -> None:
+    ids = [node.id for node in network.launcher.topology.nodes]
+    async with browser_page(chromium, console_url) as page:
+        rows = await page.locator("#tree .row").evaluate_all("rs => rs.map(r => r.dataset.node)")
+        assert rows == ids
+        await page.wait_for_function(
+            f"document.querySelectorAll('#tree .row.up').length === {len(ids)}"
+        )
+        harbin = await page.locator(".row[data-node='hlj-harbin']").inner_text()
+        assert "哈尔滨市电子证照共享系统" in harbin
+        await page.click("#lang")  # English: ids for names
+        assert "哈尔滨" not in await page.locator(".row[data-node='hlj-harbin']").inner_text()
+        await page.click("#lang")
+
+
+async def test_a_cross_province_lookup_lights_up_hop_by_hop(
+    chromium: Path, console_url: str, network: EcertNetwork
+) -> None:
+    cert = network.certificates("jl-changchun", usable=True)[0]
+    params = f"CertificateID={cert['CertificateID']}\nUseFor=办理业务"
+    async with browser_page(chromium, console_url) as page:
+        await call_from_form(page, "hlj-harbin", "GetCertificateDataByCertificateID", params)
+        await page.wait_for_selector("#outcome[data-status='0']", timeout=WAIT_MS)
+        items = page.locator("#route li")
+        assert await items.evaluate_all("items => items.map(i => i.dataset.node)") == CROSS_PROVINCE
+        assert all(" ms" in text for text in await items.all_inner_texts())
+        owner = f".row[data-node='{CROSS_PROVINCE[-1]}'][data-hop='{len(CROSS_PROVINCE) - 1}']"
+        await page.wait_for_selector(owner, timeout=WAIT_MS)  # the tree lit up to the owner
+        lit = await page.locator(".row.hop").evaluate_all(
+            "rows => rows.map(r => [Number(r.dataset.hop), r.dataset.node])"
+        )
+        assert [node for _, node in sorted(lit)] == CROSS_PROVINCE
+        assert await page.locator("#plan tbody tr").count() >= len(CROSS_PROVINCE)
+        assert cert["CertificateHolderCode"] in await page.inner_text("#envelope")
+        assert (await page.locator("#recent li").first.inner_text()).startswith("#")
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        await page.screenshot(path=str(SCREENSHOT), full_page=True)
+        recent = page.locator("#recent li")  # filtered by request id, then replayed
+        request_id = await recent.first.get_attribute("data-request-id")
+        assert request_id
+        await page.fill("#recent-filter", "no-such-node-or-request")
+        assert await recent.count() == 0
+        await page.fill("#recent-filter", request_id)
+        assert await recent.count() == 1
+        await page.fill("#recent-filter", "")
+        listed = await recent.count()
+        await recent.first.click()
+        await page.wait_for_function(f"document.querySelectorAll('#recent li').length > {listed}")
+        assert (await recent.first.inner_text()).endswith("→ 0 (5)")
+
+
+async def test_a_call_without_its_parameters_shows_the_nodes_envelope(
+    chromium: Path, console_url: str
+) -> None:
+    async with browser_page(chromium, console_url) as page:
+        by_id = "GetCertificateDataByCertificateID"
+        await call_from_form(page, "hlj-harbin", by_id, "UseFor=办理业务")
+        await page.wait_for_selector("#outcome[data-status='12']", timeout=WAIT_MS)
+        assert '"status": "12"' in await page.inner_text("#envelope")
+        await call_from_form(page, "hlj-harbin", by_id, "no equals sign")
+        await page.wait_for_selector("#error:not([hidden])", timeout=WAIT_MS)
+        assert "no equals sign" in await page.inner_text("#error")
+
+
+async def test_a_node_going_down_and_up_shows_red_then_green(
+    chromium: Path, console_url: str, network: EcertNetwork
+) -> None:
+    launcher = network.launcher
+    async with browser_page(chromium, console_url) as page:
+        await launcher.kill_node("mot")
+        try:
+            await page.wait_for_selector(".row.down[data-node='mot']", timeout=WAIT_MS)
+            assert await page.locator(".row.down").count() == 1
+            await call_from_form(page, "mot", "GetCertificateType", "")  # the page says why
+            await page.wait_for_selector("#error:not([hidden])", timeout=WAIT_MS)
+            error = await page.inner_text("#error")  # no account made, or no answer: it says so
+            assert "mot" in error
+            assert "not running" in error or "did not answer" in error
+            assert await page.locator(".row.hop-fail[data-node='mot']").count() == 1
+        finally:
+            await launcher.start_node("mot")
+        await page.wait_for_selector(".row.up[data-node='mot']", timeout=WAIT_MS)
+
+
+async def test_a_stopped_network_is_said_so(chromium: Path, tmp_path: Path) -> None:
+    shape = {"national": {"tier": "national"}, "hlj": {"tier": "province", "parent": "national",
+             "area_code": "230000"}}  # fmt: skip
+    launcher = Launcher(write_topology(tmp_path, shape=shape), tmp_path / "state", per_node=1,
+                        die_with_owner=True)  # fmt: skip
+    try:
+        await launcher.up()
+        with console(launcher.state.root) as url:
+            async with browser_page(chromium, url) as page:
+                await launcher.down()
+                await page.wait_for_selector("#banner[data-state='stopped']", timeout=WAIT_MS)
+                assert await page.locator(".row.down").count() == 2
+    finally:
+        await launcher.down()
+
+
+def test_the_console_refuses_to_start_without_a_network(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway.control.cli", "console", "--port", "0",
+         "--state-dir", str(tmp_path / "none")],
+        capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "ecert up" in result.stderr
+    assert result.stdout == ""
+
+
+def post_form(console_url: str, body: bytes) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(
+        f"{console_url}api/call", data=body, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_a_form_that_is_not_a_call_is_a_400_saying_why(console_url: str) -> None:
+    assert post_form(console_url, b"{not json") == (400, {"error": "the body must be JSON"})
+    status, answer = post_form(console_url, b'{"node": "nowhere", "method": "Retrieval"}')
+    assert (status, answer["error"]) == (400, "no node 'nowhere' in this network")
+    status, answer = post_form(console_url, b'{"node": "hlj", "method": "Token"}')
+    assert status == 400
+    assert answer["error"].startswith("no method 'Token'")
+    body = b'{"node": "hlj", "method": "Retrieval", "params": {"UseFor": 7}}'
+    assert post_form(console_url, body)[0] == 400
