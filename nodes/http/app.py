@@ -6,7 +6,16 @@ from aiohttp import web
 
 from nodes.call import Resolver
 from nodes.context import NodeContext
-from nodes.http import admin, admin_catalog, body, files, health, openapi, sharing
+from nodes.http import (
+    admin,
+    admin_catalog,
+    admin_certificates,
+    body,
+    files,
+    health,
+    openapi,
+    sharing,
+)
 from nodes.http.keys import CONTEXT, FILE_RELAY, RESOLVER
 from nodes.http.middleware import REQUEST_IDS, RequestIds, envelope_middleware
 from nodes.relay import FileRelay
@@ -30,4 +39,5 @@ def create_app(ctx: NodeContext, *, resolver: Resolver, file_relay: FileRelay) -
     )
     admin.add_routes(app)
     admin_catalog.add_routes(app)
+    admin_certificates.add_routes(app)
     return app
