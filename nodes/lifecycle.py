@@ -10,6 +10,7 @@ never both pass the check. A refused operation raises ``LifecycleRefused`` and c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import orjson
@@ -147,7 +148,7 @@ def _not_from(transition: Transition, status: Status, certificate_id: str) -> st
     return f"{transition} is not allowed from status {status.value} (only from {allowed})"
 
 
-_NAMES = {Status.CANCELLED: "注销", Status.REVOKED: "吊销"}
+_NAMES = MappingProxyType({Status.CANCELLED: "注销", Status.REVOKED: "吊销"})
 
 
 async def _held(ctx: NodeContext, certificate_id: str) -> Record:

@@ -88,6 +88,12 @@ class AdminClient(SessionOwner):
     async def history(self, certificate_id: str) -> Any:
         return await self.request("GET", f"/admin/certificates/{_part(certificate_id)}/history")
 
+    async def audit(self, **filters: str | int | None) -> Any:
+        """Audit rows, newest first: ``request_id``, ``account``, ``method``, ``since``,
+        ``limit`` (those given)."""
+        query = "&".join(f"{k}={_part(str(v))}" for k, v in filters.items() if v)
+        return await self.request("GET", f"/admin/audit?{query}" if query else "/admin/audit")
+
     async def anomalies(self) -> Any:
         return await self.request("GET", "/admin/anomalies")
 

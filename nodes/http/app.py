@@ -8,6 +8,7 @@ from nodes.call import Resolver
 from nodes.context import NodeContext
 from nodes.http import (
     admin,
+    admin_audit,
     admin_catalog,
     admin_certificates,
     body,
@@ -24,7 +25,10 @@ from nodes.relay import FileRelay
 def create_app(ctx: NodeContext, *, resolver: Resolver, file_relay: FileRelay) -> web.Application:
     """The node app. ``resolver`` answers an authenticated call: locally or along the cascade;
     ``file_relay`` serves the fileUrls that name a file further along it."""
-    app = web.Application(middlewares=[envelope_middleware], client_max_size=body.MAX_BODY)
+    app = web.Application(
+        middlewares=[envelope_middleware, admin_audit.audit_admin_actions],
+        client_max_size=body.MAX_BODY,
+    )
     app[REQUEST_IDS] = RequestIds()
     app[CONTEXT] = ctx
     app[RESOLVER] = resolver
@@ -40,4 +44,5 @@ def create_app(ctx: NodeContext, *, resolver: Resolver, file_relay: FileRelay) -
     admin.add_routes(app)
     admin_catalog.add_routes(app)
     admin_certificates.add_routes(app)
+    admin_audit.add_routes(app)
     return app

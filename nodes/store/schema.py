@@ -201,4 +201,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX certificate_history_by_lineage ON certificate_history (lineage, id);
     CREATE INDEX certificate_history_by_id ON certificate_history (certificate_id, id);
     """,
+    # 7: the audit log holds admin actions and file downloads too (nodes.http.admin_audit,
+    # nodes.http.files): ``detail`` says what was done to what (a path, a CertificateID, the
+    # reason an action was refused). ``audit_by_time`` serves ``GET /admin/audit?since=``.
+    """
+    ALTER TABLE audit_log ADD COLUMN detail TEXT NOT NULL DEFAULT '';
+    CREATE INDEX audit_by_time ON audit_log (time);
+    """,
 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from gateway.control.admin_client import AdminClient
@@ -20,13 +21,15 @@ from gateway.control.cli.common import (
 )
 from gateway.control.errors import AdminError
 
-STATUS_OPERATIONS = {
-    "cancel": "注销 (02, final)",
-    "revoke": "吊销 (03, final)",
-    "lose": "挂失 (04)",
-    "suspend": "暂扣 (05)",
-    "restore": "restore a lost or suspended certificate (04/05 -> 01)",
-}
+STATUS_OPERATIONS = MappingProxyType(
+    {
+        "cancel": "注销 (02, final)",
+        "revoke": "吊销 (03, final)",
+        "lose": "挂失 (04)",
+        "suspend": "暂扣 (05)",
+        "restore": "restore a lost or suspended certificate (04/05 -> 01)",
+    }
+)
 HISTORY_COLUMNS = ("time", "CertificateID", "transition", "from_status", "to_status", "reason")
 
 
