@@ -144,6 +144,12 @@ def test_the_cli_runs_the_lifecycle_and_refuses_a_revival(
     revived = run("restore", latest, "--reason", "恢复")
     assert revived.returncode == 1
     assert "final" in revived.stderr
+    audit = ecert("audit", "--node", OWNER, "--account", "admin", "--json",
+                  cwd=tmp_path, state_env=net.state_dir)  # fmt: skip
+    assert audit.returncode == 0, audit.stderr
+    newest = json.loads(audit.stdout)["rows"][0]
+    assert (newest["status"], newest["use_for"]) == ("409", "恢复")
+    assert newest["detail"].startswith(f"POST /admin/certificates/{latest}/restore: ")
     assert run("lose", latest).returncode == 2  # --reason is required
     history = run("history", latest, "--json")
     transitions = [e["transition"] for e in json.loads(history.stdout)["history"]]

@@ -3,6 +3,7 @@ final statuses, reasons and the history, and what the sharing methods answer aft
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -168,3 +169,25 @@ async def test_a_correction_in_place_needs_an_open_anomaly(node: Node) -> None:
     assert status == 409, answer
     assert "no open catalog anomaly" in answer["error"]
     assert await outbox(node, certificate_id) == [("I", "测试098")]
+
+
+async def test_two_changes_of_one_version_at_once_make_one_new_version(node: Node) -> None:
+    certificate_id = await issued(node, 99)
+    answers = await asyncio.gather(
+        *(
+            operate(
+                node,
+                certificate_id,
+                "change",
+                reason=f"r{i}",
+                fields={"CertificateHolderName": f"名{i}"},
+            )
+            for i in range(4)
+        )
+    )
+    assert sorted(status for status, _ in answers) == [200, 409, 409, 409]
+    assert [t for _, t, _, _ in await history(node, certificate_id)] == [
+        "issue",
+        "change",
+        "change",
+    ]
