@@ -21,6 +21,13 @@ NodeError                      (.code: ReturnCode; an error may also set http_st
 (32, hop budget exhausted or a loop, is a routing plan's answer: ``gateway.core.routing.HopLimit``.)
 
 NodeStartFailed                    the node could not start serving (its address is taken)
+
+LifecycleRefused                   a certificate operation refused (admin API; .http_status)
+├── CertificateUnknown         404 no such certificate at this node
+├── TransitionUnknown          400 not an operation of the lifecycle table
+├── ReasonMissing              400 the operation needs a reason
+├── ChangeInvalid              400 fields a change may not touch, an invalid new record
+└── TransitionNotAllowed       409 not from this status (02 and 03 are final), an ID taken
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from gateway.core.protocol import ReturnCode
 
 class NodeError(Exception):
     code: ReturnCode = ReturnCode.OTHER
+    data: object = None  # the answer's ``data`` (None: the envelope's empty object)
 
     def __init__(self, message: str | None = None):
         super().__init__(message or self.code.message)
@@ -105,11 +113,18 @@ class TooFrequent(NodeError):
 
 
 class CertificateUnusable(NodeError):
-    """Raised with one of CERTIFICATE_REVOKED, CERTIFICATE_EXPIRED, CERTIFICATE_RESTRICTED."""
+    """Raised with one of CERTIFICATE_REVOKED, CERTIFICATE_EXPIRED, CERTIFICATE_RESTRICTED.
 
-    def __init__(self, code: ReturnCode, certificate_id: str):
+    A version a change replaced (``new_certificate_id``) names its successor in the message and
+    in ``data.newCertificateID`` of the answer."""
+
+    def __init__(self, code: ReturnCode, certificate_id: str, *, new_certificate_id: str = ""):
         self.code = code
-        super().__init__(f"{code.message}: {certificate_id}")
+        message = f"{code.message}: {certificate_id}"
+        if new_certificate_id:
+            message += f"; 已变更为新版本 {new_certificate_id}"
+            self.data = {"newCertificateID": new_certificate_id}
+        super().__init__(message)
         self.certificate_id = certificate_id
 
 
@@ -136,3 +151,31 @@ class FaultInjected(NodeError):
 
 class NodeStartFailed(Exception):
     """The node could not listen on its address; the process exits 1 after one log line."""
+
+
+class LifecycleRefused(Exception):
+    http_status = 400
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class CertificateUnknown(LifecycleRefused):
+    http_status = 404
+
+
+class TransitionUnknown(LifecycleRefused):
+    pass
+
+
+class ReasonMissing(LifecycleRefused):
+    pass
+
+
+class ChangeInvalid(LifecycleRefused):
+    pass
+
+
+class TransitionNotAllowed(LifecycleRefused):
+    http_status = 409

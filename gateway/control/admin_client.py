@@ -72,6 +72,28 @@ class AdminClient(SessionOwner):
     async def certificates(self) -> Any:
         return await self.request("GET", "/admin/certificates")
 
+    async def issue(self, record: dict[str, Any]) -> Any:
+        """制证签发: the issued record (without a CertificateID the node assigns one)."""
+        return await self.request("POST", "/admin/certificates", json=record)
+
+    async def certificate(self, certificate_id: str) -> Any:
+        return await self.request("GET", f"/admin/certificates/{_part(certificate_id)}")
+
+    async def lifecycle(self, certificate_id: str, operation: str, body: dict[str, Any]) -> Any:
+        """One lifecycle operation (change, extend, cancel, revoke, lose, suspend, restore):
+        ``{"certificate": …, "previous": …}`` (previous: the version a change replaced)."""
+        path = f"/admin/certificates/{_part(certificate_id)}/{_part(operation)}"
+        return await self.request("POST", path, json=body)
+
+    async def history(self, certificate_id: str) -> Any:
+        return await self.request("GET", f"/admin/certificates/{_part(certificate_id)}/history")
+
+    async def audit(self, **filters: str | int | None) -> Any:
+        """Audit rows, newest first: ``request_id``, ``account``, ``method``, ``since``,
+        ``limit`` (those given)."""
+        query = "&".join(f"{k}={_part(str(v))}" for k, v in filters.items() if v)
+        return await self.request("GET", f"/admin/audit?{query}" if query else "/admin/audit")
+
     async def anomalies(self) -> Any:
         return await self.request("GET", "/admin/anomalies")
 

@@ -57,11 +57,13 @@ class Outbound:
             await self._pause()
 
     async def push_once(self) -> None:
-        """Publish due batches again, then new batches up to the in-flight limit, then types, then
-        anomalies to pass on to children."""
+        """Publish types first (a parent refuses rows of types it does not know, so a type
+        defined here goes ahead of its certificates' rows), then due batches again, then new
+        batches up to the in-flight limit, then anomalies to pass on to children."""
         if not self.exchange.connected.is_set():
             return
         ack_timeout = self.ctx.topology.exchange.ack_timeout
+        await self._push_types(ack_timeout)
         batches = await self.ctx.store.outbox.batches()
         for cd_batch in push.due(batches, now=time.time(), ack_timeout=ack_timeout):
             await self._publish_batch(cd_batch, resend=True)
@@ -72,7 +74,6 @@ class Outbound:
                 break
             await self._publish_batch(formed, resend=False)
             in_flight += 1
-        await self._push_types(ack_timeout)
         await self.relay_anomalies()
 
     async def _publish_batch(self, cd_batch: str, *, resend: bool) -> None:

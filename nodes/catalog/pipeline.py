@@ -132,7 +132,8 @@ class IngestPipeline:
         today = self.ctx.clock.today().isoformat()
         try:
             with map_exceptions():
-                items = await self.validation.prepare(group, today)
+                type_codes = await self.ctx.store.types.codes()
+                items = await self.validation.prepare(group, today, type_codes=type_codes)
         except StepFailed:  # never fatal for the node; the children send the batches again
             self._log.exception("catalog.ingest_failed", messages=len(group))
             return []

@@ -52,6 +52,7 @@ BAD_CD_TIME = "变更时间cd_time格式错误 (cd_time is not an ISO 8601 time)
 FOREIGN_DATA_SOURCE = "数据来源代码与报送方不符 (data_source is not the sender's)"
 UNKNOWN_OPERATION = "未知的操作类型cd_operation (cd_operation is not I, U or D)"
 OWNED_ELSEWHERE = "证照标识已被其他下级系统占用 (the CertificateID is owned by another subtree)"
+UNKNOWN_TYPE = "证照类型代码不在证照类型目录中 (certificate_type_code is not in the type catalogue)"
 
 # E.1 columns that must not be empty: the required B.1 items plus the exchange columns.
 REQUIRED_COLUMNS: tuple[str, ...] = tuple(
@@ -88,6 +89,9 @@ class Sender:
     node_id: str
     data_sources: frozenset[str]  # the A.3 codes of the child's subtree
     jurisdiction: str | None  # area-code prefix, None for anywhere (ministries)
+    # the type codes the parent knows (its type catalogue: built in, defined below, approved);
+    # None: not checked (a parent's pipeline sets them for each validation step)
+    type_codes: frozenset[str] | None = None
 
 
 def sender_of(topology: Topology, node_id: str) -> Sender:
@@ -255,6 +259,10 @@ def row_remarks(row: Row, sender: Sender, today: str) -> list[str]:
         remarks.append(holder)
     if "issue_dept_code" not in missing and not _cached_uscc(row["issue_dept_code"]):
         remarks.append(BAD_ISSUER_CODE)
+    known = sender.type_codes
+    typed = "certificate_type_code" not in missing
+    if known is not None and typed and row["certificate_type_code"] not in known:
+        remarks.append(UNKNOWN_TYPE)
     remarks.extend(_exchange_remarks(row, sender, today, missing))
     return remarks
 
@@ -402,6 +410,8 @@ def _value_checks(sender: Sender, today: str) -> list[tuple[str, Callable[[str],
         "data_source": sender.data_sources.__contains__,
         "cd_operation": OPERATIONS.__contains__,
     }
+    if sender.type_codes is not None:
+        specific["certificate_type_code"] = sender.type_codes.__contains__
     checks: list[tuple[str, Callable[[str], object]]] = [
         (column, _filled_and(specific[column]) if column in specific else str.strip)
         for column in REQUIRED_COLUMNS

@@ -67,8 +67,19 @@ class ValidationWorker:
         self.forward = forward  # the node forwards what it ingests: make the bundles here too
         self._pool: ProcessPoolExecutor | None = None
 
-    async def prepare(self, group: list[Incoming | bytes], today: str) -> list[Prepared | Unread]:
-        """Each message of ``group`` validated, in order."""
+    async def prepare(
+        self,
+        group: list[Incoming | bytes],
+        today: str,
+        *,
+        type_codes: frozenset[str] | None = None,
+    ) -> list[Prepared | Unread]:
+        """Each message of ``group`` validated, in order; ``type_codes``: the type catalogue
+        the rows' certificate_type_code must be in (None: not checked)."""
+        children = self.children
+        if type_codes is not None:
+            children = {c: replace(s, type_codes=type_codes) for c, s in children.items()}
+            group = [_with_sender(item, children) for item in group]
         decoded = [item for item in group if isinstance(item, Incoming)]
         if len(decoded) == len(group) and sum(len(i.rows) for i in decoded) < INLINE_ROWS:
             return list(prepare_batches(decoded, today=today))
@@ -76,14 +87,12 @@ class ValidationWorker:
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(
-                self._started(), _prepare_and_ship, bodies, self.children, today, self.forward
+                self._started(), _prepare_and_ship, bodies, children, today, self.forward
             )
         except (BrokenExecutor, OSError) as exc:  # killed, or could not start: next time anew
             log.warning("catalog.validation_worker_failed", node=self.node_id, error=repr(exc))
             self.close()
-            return await asyncio.to_thread(
-                prepare_bodies, bodies, self.children, today, self.forward
-            )
+            return await asyncio.to_thread(prepare_bodies, bodies, children, today, self.forward)
 
     async def pid(self) -> int:
         """The worker process's id (starting it when needed)."""
@@ -148,6 +157,12 @@ class PackedRows(Sequence[CatalogValues]):
             self._rows = marshal.loads(self._packed)
             self._packed = b""
         return self._rows
+
+
+def _with_sender(item: Incoming | bytes, children: Mapping[str, Sender]) -> Incoming | bytes:
+    if isinstance(item, bytes) or item.sender.node_id not in children:
+        return item
+    return replace(item, sender=children[item.sender.node_id])
 
 
 def _body(incoming: Incoming) -> bytes:

@@ -8,7 +8,9 @@ from nodes.call import Resolver
 from nodes.context import NodeContext
 from nodes.http import (
     admin,
+    admin_audit,
     admin_catalog,
+    admin_certificates,
     admin_faults,
     body,
     faults,
@@ -34,7 +36,10 @@ def create_app(
     """The node app. ``resolver`` answers an authenticated call: locally or along the cascade;
     ``file_relay`` serves the fileUrls that name a file further along it; ``metrics`` are the
     node's (shared with its metered neighbours), new ones when not given."""
-    app = web.Application(middlewares=[envelope_middleware], client_max_size=body.MAX_BODY)
+    app = web.Application(
+        middlewares=[envelope_middleware, admin_audit.audit_admin_actions],
+        client_max_size=body.MAX_BODY,
+    )
     app[REQUEST_IDS] = RequestIds()
     app[CONTEXT] = ctx
     app[RESOLVER] = resolver
@@ -53,6 +58,8 @@ def create_app(
     admin_catalog.add_routes(app)
     admin_faults.add_routes(app)
     faults.setup(app)  # timed faults heal on time
+    admin_certificates.add_routes(app)
+    admin_audit.add_routes(app)
     return app
 
 

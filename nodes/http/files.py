@@ -4,6 +4,9 @@ A plain GET, no credentials: the URL itself is the unguessable, expiring capabil
 link renders this node's certificate with the B.3 copy items recorded when the link was handed
 out; a ``relay`` link fetches the file from the next hop (the entry node relays along the cascade).
 An unknown or expired link is a 404 carrying a status-10 envelope.
+
+Every download is an audit row (``method`` ``file``): the return code (0 when the file went
+out), the copy's cause (UseFor), and ``<CertificateID>.<ext>`` or, for a relayed one, ``relay``.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ from aiohttp import web
 
 from gateway.core.protocol import ReturnCode
 from nodes.context import NodeContext
-from nodes.errors import MethodNotAllowed, NotFound
+from nodes.errors import MethodNotAllowed, NodeError, NotFound
 from nodes.files import render
 from nodes.http.keys import CONTEXT, FILE_RELAY
+from nodes.http.middleware import REQUEST_ID
 from nodes.model.certificate import Certificate
+from nodes.store.audit import AuditRecord
 from nodes.store.files import FileLink
 
 log = structlog.get_logger()
@@ -38,6 +43,39 @@ class FileNotFound(NotFound):
 
 
 async def download(request: web.Request) -> web.StreamResponse:
+    """The file, and its audit row whatever the outcome."""
+    trail: dict[str, str] = {"detail": request.match_info["name"][:80]}
+    code = ReturnCode.SUCCESS
+    try:
+        response = await _download(request, trail)
+        if response.status >= 400:  # a relayed file the next hop did not hand out
+            code = ReturnCode.NOT_FOUND if response.status == 404 else ReturnCode.OTHER
+        return response
+    except NodeError as exc:
+        code = exc.code
+        raise
+    finally:
+        _audit(request, trail, code)
+
+
+def _audit(request: web.Request, trail: dict[str, str], code: ReturnCode) -> None:
+    ctx = request.app[CONTEXT]
+    ctx.store.audit_log.record(
+        AuditRecord(
+            time=ctx.clock.stamp(),
+            request_id=request[REQUEST_ID],
+            account_id="",  # a fileUrl is its own capability
+            peer_ip=request.remote or "",
+            method="file",
+            use_for=trail.get("use_for", ""),
+            status=str(int(code)),
+            route=ctx.node_id,
+            detail=trail["detail"],
+        )
+    )
+
+
+async def _download(request: web.Request, trail: dict[str, str]) -> web.StreamResponse:
     ctx = request.app[CONTEXT]
     if request.method not in ("GET", "HEAD"):
         raise MethodNotAllowed("a fileUrl", request.method, "GET")
@@ -49,7 +87,11 @@ async def download(request: web.Request) -> web.StreamResponse:
     if link is None or link.file_format != ext:
         raise FileNotFound("the file link is unknown or has expired")
     if link.kind == "relay":
+        trail["detail"] = f"relay {token}.{ext}"
         return await _relay(request, link)
+    trail["detail"] = f"{link.certificate_id}.{ext}"
+    if link.copy is not None:
+        trail["use_for"] = link.copy.CertificateCopyCreationCause[:200]
     cert = await _certificate(ctx, link.certificate_id)
     if link.copy is None:
         raise FileNotFound("the file link records no copy")

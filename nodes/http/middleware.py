@@ -66,6 +66,7 @@ def error_response(
     message: str,
     started: float,
     *,
+    data: object = None,
     status: int = 200,
     extra: tuple[tuple[str, str], ...] = (),
     close: bool = False,
@@ -78,7 +79,7 @@ def error_response(
         HEADER_TIMING: f"{node_id};dur={elapsed:.2f}",
         **dict(extra),
     }
-    response = json_response(envelope(code, message=message), headers=headers, status=status)
+    response = json_response(envelope(code, data, message), headers=headers, status=status)
     if close:  # the body may be unread, or not to be trusted: no keep-alive
         response.force_close()
     return response
@@ -125,7 +126,14 @@ async def _enveloped(request: web.Request, handler: Handler, started: float) -> 
         extra = getattr(exc, "http_headers", ())
         close = getattr(exc, "close_connection", False)
         return error_response(
-            request, exc.code, message, started, status=status, extra=extra, close=close
+            request,
+            exc.code,
+            message,
+            started,
+            data=exc.data,
+            status=status,
+            extra=extra,
+            close=close,
         )
     except web.HTTPRequestEntityTooLarge:
         return error_response(

@@ -30,7 +30,10 @@ class Envelope(BaseModel, Generic[T]):
     """Every answer: HTTP 200 and this JSON (SPEC §3.1)."""
 
     head: Head
-    data: T | dict[str, Any] = Field(description="the answer; {} when status is not 0")
+    data: T | dict[str, Any] = Field(
+        description="the answer; {} when status is not 0, but for 21 of a version a change"
+        ' replaced: {"newCertificateID": the CertificateID of the new version}'
+    )
 
 
 class ListOf(BaseModel, Generic[T]):

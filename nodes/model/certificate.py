@@ -112,3 +112,22 @@ class CertificateCopy(BaseModel):
     CertificateCopyCreationOrganization: str
     CertificateCopyCreationCause: str  # the caller's UseFor
     CertificateCopyExpiringTime: datetime
+
+
+def unvalidated(record: dict[str, Any]) -> Certificate:
+    """A Certificate of the values as given, not checked (a record stored on purpose with its
+    faults); ``ValueError`` when a value is not even of its type."""
+    values: dict[str, Any] = {}
+    for name, info in Certificate.model_fields.items():
+        value = record.get(name, info.default if not info.is_required() else "")
+        if name in ("surface", "detail"):
+            model = SurfaceItem if name == "surface" else DetailGroup
+            if not isinstance(value or [], list):
+                raise ValueError(f"{name} must be a list")
+            value = [model.model_validate(item) for item in value or []]
+        elif name == "CertificateStatus":
+            value = Status(value)
+        elif not isinstance(value, str):
+            raise ValueError(f"{name} must be a string")
+        values[name] = value
+    return Certificate.model_construct(**values)

@@ -62,7 +62,7 @@ async def answer_locally(ctx: NodeContext, call: MethodCall) -> Answer:
             raise UnknownMethod(f"{ReturnCode.UNKNOWN_METHOD.message}: {call.method}")
         code, data, message = ReturnCode.SUCCESS, await handler(ctx, call), None
     except NodeError as exc:
-        code, data, message = exc.code, None, exc.message
+        code, data, message = exc.code, exc.data, exc.message
         if code is ReturnCode.OTHER:  # the detail goes to the log, not to the caller
             log.error("local.failed", method=call.method, error=exc.message)
             message = code.message
@@ -150,9 +150,15 @@ async def _nothing_matches(ctx: NodeContext, params: Mapping[str, str]) -> NodeE
 
 
 async def _by_id(ctx: NodeContext, call: MethodCall) -> Record:
+    """The usable record; 21 for a version a change replaced names the new CertificateID."""
     certificate_id = call.params["CertificateID"]
     record = await _record(ctx, certificate_id)
-    _usable([record], ctx.clock.today_iso(), certificate_id)
+    code = unusable_code(record, ctx.clock.today_iso())
+    if code is ReturnCode.CERTIFICATE_REVOKED:
+        successor = await ctx.store.history.successor(certificate_id)
+        raise CertificateUnusable(code, certificate_id, new_certificate_id=successor or "")
+    if code is not None:
+        raise CertificateUnusable(code, certificate_id)
     return record
 
 

@@ -1,4 +1,5 @@
-"""The audit log: one row per call of a §7.3 method, rejected calls included.
+"""The audit log: one row per call of a §7.3 method, rejected calls included, per admin action
+(``method`` ``admin``, ``status`` the HTTP status) and per file download (``method`` ``file``).
 
 Rows are queued in memory and written in batches (every ``batch_size`` rows or ``interval``
 seconds) by ``AuditLog.flush_loop``, so the hot path never waits for SQLite. ``close()`` makes the
@@ -15,12 +16,16 @@ from functools import cache
 import structlog
 
 from nodes.errors import StoreError
-from nodes.store.db import Database
+from nodes.store.db import Database, where_equal
 
 log = structlog.get_logger()
 
-_COLUMNS = 9
-_ROWS_PER_STATEMENT = 200  # 1,800 variables, far below SQLite's limit of 32,766
+_COLUMNS = 10
+_SELECT = (
+    "SELECT time, request_id, account_id, peer_ip, method, use_for, status, caller, route, detail"
+    " FROM audit_log"
+)
+_ROWS_PER_STATEMENT = 200  # 2,000 variables, far below SQLite's limit of 32,766
 
 
 @cache
@@ -30,7 +35,7 @@ def _insert(rows: int) -> str:
     values = ", ".join(["(" + ", ".join(["?"] * _COLUMNS) + ")"] * rows)
     return (
         "INSERT INTO audit_log (time, request_id, account_id, peer_ip, method, use_for, status,"
-        f" caller, route) VALUES {values}"
+        f" caller, route, detail) VALUES {values}"
     )
 
 
@@ -45,6 +50,7 @@ class AuditRecord:
     status: str  # the Appendix D return code answered
     caller: str = ""
     route: str = ""  # comma-separated node ids
+    detail: str = ""  # admin actions and file downloads: what was done to what
 
     def row(self) -> tuple[str, ...]:
         return (
@@ -57,7 +63,22 @@ class AuditRecord:
             self.status,
             self.caller,
             self.route,
+            self.detail,
         )
+
+    def public(self) -> dict[str, str]:
+        return {
+            "time": self.time,
+            "request_id": self.request_id,
+            "account_id": self.account_id,
+            "peer_ip": self.peer_ip,
+            "method": self.method,
+            "use_for": self.use_for,
+            "status": self.status,
+            "caller": self.caller,
+            "route": self.route,
+            "detail": self.detail,
+        }
 
 
 class AuditLog:
@@ -112,18 +133,31 @@ class AuditRepo:
         self.db = db
 
     async def by_request(self, request_id: str) -> list[AuditRecord]:
-        rows = await self.db.fetchall(
-            "SELECT time, request_id, account_id, peer_ip, method, use_for, status, caller, route"
-            " FROM audit_log WHERE request_id = ? ORDER BY id",
-            (request_id,),
-        )
+        rows = await self.db.fetchall(f"{_SELECT} WHERE request_id = ? ORDER BY id", (request_id,))
         return [AuditRecord(*row) for row in rows]
 
     async def recent(self, limit: int = 100) -> list[AuditRecord]:
+        rows = await self.db.fetchall(f"{_SELECT} ORDER BY id DESC LIMIT ?", (limit,))
+        return [AuditRecord(*row) for row in rows]
+
+    async def find(
+        self,
+        *,
+        request_id: str | None = None,
+        account_id: str | None = None,
+        method: str | None = None,
+        since: str | None = None,
+        limit: int = 100,
+    ) -> list[AuditRecord]:
+        """Rows matching every filter given (``since``: an audit time, inclusive), newest first."""
+        where, params = where_equal(
+            [], [("request_id", request_id), ("account_id", account_id), ("method", method)]
+        )
+        if since:
+            where = f"{where} AND time >= ?" if where else " WHERE time >= ?"
+            params.append(since)
         rows = await self.db.fetchall(
-            "SELECT time, request_id, account_id, peer_ip, method, use_for, status, caller, route"
-            " FROM audit_log ORDER BY id DESC LIMIT ?",
-            (limit,),
+            f"{_SELECT}{where} ORDER BY id DESC LIMIT ?", [*params, limit]
         )
         return [AuditRecord(*row) for row in rows]
 

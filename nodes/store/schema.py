@@ -181,4 +181,31 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (day, method, status)
     ) WITHOUT ROWID;
     """,
+    # 6: the lifecycle of certificates (nodes.lifecycle): every transition with its reason and
+    # time, kept for good. ``lineage`` (type.issuer.serial) joins the versions of one certificate;
+    # ``related_id`` is the new version a change made (on the old one's row) or the old one (on
+    # the new one's row).
+    """
+    CREATE TABLE certificate_history (
+        id INTEGER PRIMARY KEY,
+        lineage TEXT NOT NULL,
+        certificate_id TEXT NOT NULL,
+        transition TEXT NOT NULL,
+        from_status TEXT NOT NULL,
+        to_status TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        time TEXT NOT NULL,
+        related_id TEXT NOT NULL DEFAULT '',
+        cd_operation TEXT NOT NULL
+    );
+    CREATE INDEX certificate_history_by_lineage ON certificate_history (lineage, id);
+    CREATE INDEX certificate_history_by_id ON certificate_history (certificate_id, id);
+    """,
+    # 7: the audit log holds admin actions and file downloads too (nodes.http.admin_audit,
+    # nodes.http.files): ``detail`` says what was done to what (a path, a CertificateID, the
+    # reason an action was refused). ``audit_by_time`` serves ``GET /admin/audit?since=``.
+    """
+    ALTER TABLE audit_log ADD COLUMN detail TEXT NOT NULL DEFAULT '';
+    CREATE INDEX audit_by_time ON audit_log (time);
+    """,
 )

@@ -21,6 +21,7 @@ from nodes.store.catalog_cache import CatalogCache
 from nodes.store.certificates import CertificateRepo
 from nodes.store.db import Database, Transaction
 from nodes.store.files import FileLinkRepo
+from nodes.store.history import HistoryRepo
 from nodes.store.outbox import OutboxRepo
 from nodes.store.tokens import TokenRepo
 from nodes.store.types import TypeRepo
@@ -39,6 +40,7 @@ class Store:
         self.catalog = CatalogRepo(db)
         self.certificates = CertificateRepo(db)
         self.files = FileLinkRepo(db)
+        self.history = HistoryRepo(db)
         self.outbox = OutboxRepo(db)
         self.state = NodeState(db)
         self.tokens = TokenRepo(db)

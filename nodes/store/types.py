@@ -101,6 +101,12 @@ class TypeRepo:
         )
         return bool(value)
 
+    async def codes(self) -> frozenset[str]:
+        """Every type code this node knows: built in, defined here or below, approved or not
+        (catalog ingest refuses rows of any other)."""
+        rows = await self.db.fetchall("SELECT type_code FROM certificate_type")
+        return frozenset(str(row[0]) for row in rows)
+
     async def all(self) -> list[StoredType]:
         rows = await self.db.fetchall(
             "SELECT record, defined_at_node, approved, updated_at FROM certificate_type"

@@ -171,9 +171,9 @@ async def test_a_cut_closes_the_connection_unanswered_and_leaves_no_audit_row(
 ) -> None:
     node, events = recorded
     hit, spared = await node.login(APP_IP), await node.login(OTHER_IP)
+    await add(node, id="f1", kind="cut", from_ip=APP_IP)  # an admin action: audited too
     await node.flush_audit()
     audited = await node.ctx.store.audit.count()
-    await add(node, id="f1", kind="cut", from_ip=APP_IP)
     with pytest.raises(aiohttp.ClientConnectionError):
         await lookup(node, hit, APP_IP)
     assert (await lookup(node, spared, OTHER_IP)).code == "0"

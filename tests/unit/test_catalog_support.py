@@ -21,6 +21,8 @@ from nodes.model.identifiers import (
 )
 from nodes.settings import NodeSettings
 from nodes.store.store import Store
+from nodes.store.types import BUILTIN
+from nodes.synth import CATALOGUE
 
 TYPE_CODE = "11100000000013127D001"  # 居民身份证
 HARBIN_PSB = make_uscc("11230100MB0000001")
@@ -112,10 +114,15 @@ def make_certificate(serial: int, **changes: str) -> Certificate:
 async def node_context(
     tmp_path: Path, topo: Topology, node_id: str, *, clock: Clock | None = None
 ) -> AsyncIterator[NodeContext]:
-    """A node's context over a real SQLite file in ``tmp_path/<node_id>/``."""
+    """A node's context over a real SQLite file in ``tmp_path/<node_id>/``, with the built-in
+    certificate types a started node has (catalog ingest refuses rows of unknown types)."""
     settings = NodeSettings(topology=topo, node_id=node_id, state_dir=tmp_path, seed=None)
     async with Store.open(settings.database_path) as store:
-        yield NodeContext(settings=settings, store=store, clock=clock or Clock(topo.zone))
+        ctx = NodeContext(settings=settings, store=store, clock=clock or Clock(topo.zone))
+        await store.types.add_missing(
+            list(CATALOGUE), defined_at_node=BUILTIN, approved=True, now=ctx.clock.stamp()
+        )
+        yield ctx
 
 
 def test_made_rows_pass_every_rule() -> None:

@@ -4,6 +4,7 @@ whether the row comes as an array of values (as catalog messages carry rows) or 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -123,6 +124,7 @@ RULE_REMARKS = [
     v.FOREIGN_DATA_SOURCE,
     v.UNKNOWN_OPERATION,
     v.OWNED_ELSEWHERE,
+    v.UNKNOWN_TYPE,
 ]
 
 
@@ -130,7 +132,17 @@ def test_every_rule_has_a_distinct_chinese_remark_and_a_case_here() -> None:
     remarks = RULE_REMARKS + [v.REQUIRED_EMPTY.format(column=c) for c in v.REQUIRED_COLUMNS]
     assert len(set(remarks)) == len(remarks)
     assert all("\u4e00" <= remark[0] <= "\u9fff" for remark in remarks)
-    assert {case[2] for case in CASES} | {v.OWNED_ELSEWHERE} == set(RULE_REMARKS)
+    assert {case[2] for case in CASES} | {v.OWNED_ELSEWHERE, v.UNKNOWN_TYPE} == set(RULE_REMARKS)
+
+
+@pytest.mark.parametrize("shape", [dict, values_of])
+def test_a_type_code_outside_the_parents_type_catalogue_is_refused(shape: Any) -> None:
+    row = make_row(7)
+    known = replace(HARBIN, type_codes=frozenset({"X" * 21}))
+    assert remarks_of(shape(row), known) == [v.UNKNOWN_TYPE]
+    knowing = replace(HARBIN, type_codes=frozenset({row["certificate_type_code"]}))
+    assert remarks_of(shape(row), knowing) == []
+    assert remarks_of(shape(row)) == []  # no catalogue given: not checked
 
 
 def test_optional_holder_type_may_be_empty_and_chinese_dates_are_normalised() -> None:

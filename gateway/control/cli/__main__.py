@@ -21,6 +21,7 @@ from gateway.control.cli import (
     demo,
     events,
     faults,
+    lifecycle,
     network,
     records,
     scenario,
@@ -36,6 +37,7 @@ examples:
   ecert status                      health and counters of every node
   ecert account create --node hlj-harbin --ip 127.0.0.5
   ecert certs --node hlj-harbin
+  ecert cert cancel --node jl-changchun CERTIFICATE_ID --reason 持证人申请注销
   ecert conformance http://127.0.2.21:8701/ecert --account ID --from-ip 127.0.0.9
   ecert scenario run scenarios/*.yaml --junit out.xml
   ecert fault add latency --node hlj-harbin --peer hlj --latency 200ms --for 30s
@@ -57,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     network.add_parsers(subparsers)
     accounts.add_parsers(subparsers)
     records.add_parsers(subparsers)
+    lifecycle.add_parsers(subparsers)
     call.add_parsers(subparsers)
     demo.add_parsers(subparsers)
     topology.add_parsers(subparsers)

@@ -1,4 +1,5 @@
-"""``ecert certs``, ``ecert anomalies``, ``ecert types list|approve``: what one node holds."""
+"""``ecert certs``, ``ecert anomalies``, ``ecert types list|approve``, ``ecert audit``: what one
+node holds."""
 
 from __future__ import annotations
 
@@ -46,6 +47,16 @@ ANOMALY_COLUMNS = (
     "status",
     "relay_to",
 )
+AUDIT_COLUMNS = (
+    "time",
+    "request_id",
+    "account_id",
+    "peer_ip",
+    "method",
+    "status",
+    "use_for",
+    "detail",
+)
 TYPE_COLUMNS = (
     "CertificateTypeCode",
     "CertificateTypeName",
@@ -76,7 +87,18 @@ def add_parsers(subparsers: Any) -> None:
     add_node_option(approve)
     approve.add_argument("code", metavar="CODE", help="the CertificateTypeCode")
     approve.set_defaults(handler=run_approve)
-    for parser in (certs, anomalies, types, listing, approve):
+    audit = subparsers.add_parser(
+        "audit", help="the audit log: method calls, admin actions, file downloads"
+    )
+    add_node_option(audit)
+    audit.add_argument("--request-id", metavar="ID", help="one request, end to end")
+    audit.add_argument("--account", metavar="ID", help="one AccountId (admin: admin actions)")
+    audit.add_argument("--method", help="a method name, admin or file")
+    audit.add_argument("--since", metavar="TIME", help="ISO 8601, e.g. 2026-12-05T08:00")
+    audit.add_argument("--limit", type=int, default=100, help="rows at most (default 100)")
+    add_json_option(audit)
+    audit.set_defaults(handler=run_audit)
+    for parser in (certs, anomalies, types, listing, approve, audit):
         add_global_options(parser, subcommand=True)
 
 
@@ -109,6 +131,19 @@ def run_approve(args: argparse.Namespace) -> int:
     with_admin(args, call)
     console().print(f"approved certificate type {args.code} on {args.node}")
     return 0
+
+
+def run_audit(args: argparse.Namespace) -> int:
+    async def call(admin: AdminClient) -> Any:
+        return await admin.audit(
+            request_id=args.request_id,
+            account=args.account,
+            method=args.method,
+            since=args.since,
+            limit=args.limit,
+        )
+
+    return _show(args, with_admin(args, call), AUDIT_COLUMNS, "audit rows")
 
 
 def _show(

@@ -166,11 +166,13 @@ class _Source:
             body = step.model_dump(by_alias=True, exclude={"name"})
             for loc, message in refs.problems(body, issued):
                 yield self.problem((*at, *loc), f"{_dotted(loc)}: {message}", step=index)
-            if isinstance(step, Issue):
-                if step.issue in issued:
-                    message = f"issue: {step.issue!r} names an earlier certificate already"
-                    yield self.problem((*at, "issue"), message, step=index)
-                issued.add(step.issue)
+            named = step.issue if isinstance(step, Issue) else getattr(step, "previous", None)
+            if named is not None:
+                if named in issued:
+                    message = f"{step.KIND}: {named!r} names an earlier certificate already"
+                    key = "issue" if isinstance(step, Issue) else "previous"
+                    yield self.problem((*at, key), message, step=index)
+                issued.add(named)
 
 
 def _without_tags(loc: Loc) -> Loc:

@@ -3,11 +3,11 @@
 A scenario names a network (``topology``: a path relative to the file, or the topology inline),
 the synthetic data the network starts with when the runner starts it (``seed``, ``per_node``),
 and ``steps``. A step is a mapping with exactly one *kind key* — ``call``, ``issue``, ``change``,
-``cancel``, ``status``, ``wait_routable``, ``expect_anomaly`` or ``sleep`` — whose value is the
-step's subject (the method, the name to give a certificate, the certificate, the seconds), and
-the kind's other keys beside it. Adding a kind is one class here (with ``KIND``, one line in
-``StepKinds``) and one executor in ``gateway.control.scenario.steps``; the values steps hold are in
-``gateway.control.scenario.values``.
+``correct``, ``cancel``, ``status``, ``wait_routable``, ``expect_anomaly`` or ``sleep`` — whose
+value is the step's subject (the method, the name to give a certificate, the certificate, the
+seconds), and the kind's other keys beside it. Adding a kind is one class here (with ``KIND``,
+one line in ``StepKinds``) and one executor in ``gateway.control.scenario.steps``; the values
+steps hold are in ``gateway.control.scenario.values``.
 
 A string anywhere in a step may hold ``${issued.NAME}`` (the CertificateID the ``issue`` step
 ``NAME`` got), ``${issued.NAME.FIELD}`` (a field of that certificate's record) or ``${run.id}``
@@ -128,16 +128,34 @@ class Issue(StepBase):
 
 
 class Change(StepBase):
-    """Correct fields of a certificate at the node that holds it (证照维护): a U row upward."""
+    """Change a certificate at the node that holds it (证照维护): a new version (same 流水号,
+    版本号 + 1, a new CertificateID; an I row upward, and a D row for the old version, which
+    answers 21 naming the new one). Every name that referred to the certificate follows the new
+    version; ``previous`` names the old one."""
 
     KIND: ClassVar[str] = "change"
     change: CertificateRef
     node: NodeId
     fields: CertificateFields
-    validate_: bool = Field(True, alias="validate")
+    reason: Annotated[str, Field(min_length=1)] = "变更"
+    previous: Name | None = Field(None, description="a name for the old version")
 
     def title(self) -> str:
         return self.name or f"change {self.change} at {self.node}"
+
+
+class Correct(StepBase):
+    """Correct in place a record the parent's catalog refused (§7.6 e, an open E.2 anomaly):
+    the same CertificateID, a U row upward."""
+
+    KIND: ClassVar[str] = "correct"
+    correct: CertificateRef
+    node: NodeId
+    fields: CertificateFields
+    validate_: bool = Field(True, alias="validate")
+
+    def title(self) -> str:
+        return self.name or f"correct {self.correct} at {self.node}"
 
 
 class Cancel(StepBase):
@@ -210,6 +228,7 @@ StepKinds = (
     Annotated[Call, Tag(Call.KIND)]
     | Annotated[Issue, Tag(Issue.KIND)]
     | Annotated[Change, Tag(Change.KIND)]
+    | Annotated[Correct, Tag(Correct.KIND)]
     | Annotated[Cancel, Tag(Cancel.KIND)]
     | Annotated[Status, Tag(Status.KIND)]
     | Annotated[WaitRoutable, Tag(WaitRoutable.KIND)]

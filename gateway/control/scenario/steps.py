@@ -28,6 +28,7 @@ from gateway.control.scenario.model import (
     Call,
     Cancel,
     Change,
+    Correct,
     ExpectAnomaly,
     Issue,
     Sleep,
@@ -111,8 +112,12 @@ class RunContext:
 
     def remember(self, record: dict[str, Any]) -> None:
         """A changed certificate: the issued records of the same id follow it."""
+        self.follow(record.get("CertificateID"), record)
+
+    def follow(self, certificate_id: Any, record: dict[str, Any]) -> None:
+        """The names of ``certificate_id`` now stand for ``record`` (its new version, too)."""
         for name, known in self.issued.items():
-            if known.get("CertificateID") == record.get("CertificateID"):
+            if known.get("CertificateID") == certificate_id:
                 self.issued[name] = record
 
 
@@ -199,10 +204,26 @@ async def run_issue(step: Issue, ctx: RunContext) -> Passed:
 @execute.register
 async def run_change(step: Change, ctx: RunContext) -> Passed:
     certificate_id = ctx.resolve(step.change)
+    body = {"reason": ctx.resolve(step.reason), "fields": ctx.resolve(step.fields.record())}
+    changed = await ctx.admin(step.node, "POST", _certificate_path(certificate_id, "/change"), body)
+    new = changed["certificate"]
+    ctx.follow(certificate_id, new)
+    if step.previous is not None:
+        ctx.issued[step.previous] = changed["previous"]
+    new_id = new.get("CertificateID", "")
+    return Passed(
+        f"changed {', '.join(step.fields.record())}: new version {new_id}",
+        {"CertificateID": new_id, "previous": certificate_id},
+    )
+
+
+@execute.register
+async def run_correct(step: Correct, ctx: RunContext) -> Passed:
+    certificate_id = ctx.resolve(step.correct)
     path = _certificate_path(certificate_id, _validation(step.validate_))
     changed = await ctx.admin(step.node, "PATCH", path, ctx.resolve(step.fields.record()))
     ctx.remember(changed)
-    return Passed(f"changed {', '.join(step.fields.record())}", {"CertificateID": certificate_id})
+    return Passed(f"corrected {', '.join(step.fields.record())}", {"CertificateID": certificate_id})
 
 
 async def _set_status(ctx: RunContext, node: str, reference: str, to: str, reason: str) -> Passed:
