@@ -150,7 +150,9 @@ class EcertNetwork:
         itself): ``with net.fault("cut", node="hlj", peer="national", from_ip=ip): ...``. The
         fields are ``FaultSpec``'s (``latency_ms=200``, ``for_seconds=5``, ...); an impossible
         fault raises ``FaultInvalid`` before anything changes. As ``Faults.applied``, but each
-        half on an event loop of its own, as every method here."""
+        half on an event loop of its own, as every method here. From an async test, a node a
+        ``kill`` stopped is started again from a passing thread, and the kernel stops it again
+        when that thread ends (see the module's docstring): kill nodes from plain tests."""
         faults = Faults(self.launcher, by="pytest")
         spec = FaultSpec.parse({"kind": kind, **fields})
         record = _run(faults.add(spec))
