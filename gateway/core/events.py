@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +32,9 @@ import orjson
 import structlog
 
 from gateway.core.trace import decode_route, decode_timing
+
+PRIVATE_DIR = 0o700  # what a tool creates in a state directory, whatever its umask
+PRIVATE_FILE = 0o600
 
 log = structlog.get_logger()
 
@@ -225,7 +229,8 @@ def append_event(
     One ``write`` of one line to a file opened for appending, so lines of processes writing at
     the same time do not interleave.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)  # the state is private
     line = encode(time.time() if at is None else at, node, event, {"by": by, **fields})
-    with path.open("ab") as handle:
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE_FILE)
+    with os.fdopen(descriptor, "ab") as handle:
         handle.write(line)
