@@ -6,8 +6,9 @@ Fixtures:
 
 - ``ecert_network`` — a running, settled network (``gateway.control.testing.EcertNetwork``):
   node URLs, ``account(node, ip)``, ``call(node, method, ...)`` returning envelope, route and
-  timings, ``certificates(node)``, ``admin(...)``, ``wait()``. Tests asking for the same network
-  share it for the whole session.
+  timings, ``certificates(node)``, ``admin(...)``, ``wait()``, and ``fault(kind, ...)``, a
+  context manager holding a fault (``gateway.control.faults``) in force for its block. Tests
+  asking for the same network share it for the whole session.
 - ``ecert_networks`` — the session's ``NetworkPool``, for fixtures of a wider scope.
 
 Which network: ``@pytest.mark.ecert_topology("path.yaml", seed=..., per_node=...,

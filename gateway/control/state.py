@@ -172,7 +172,7 @@ class StateDir:
 
     def prepare(self) -> None:
         """Create the directories the launcher writes into, private."""
-        for directory in (self.root, self.logs_dir, self.run_dir):
+        for directory in (self.root, self.logs_dir, self.run_dir, self.events_dir):
             private_dir(directory)
 
     # -- pid files ------------------------------------------------------------------------------

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +27,8 @@ from typing import Any, TypeVar
 
 from gateway.control.admin_client import AdminClient
 from gateway.control.app_client import DEFAULT_FROM_IP, AppCaller, CallResult
+from gateway.control.errors import FaultNotFound
+from gateway.control.faults import FaultKind, FaultRecord, Faults, FaultSpec
 from gateway.control.launcher import Launcher, NodeStatus
 from gateway.control.relocate import relocated, topology_yaml
 from gateway.control.settle import wait_settled
@@ -140,6 +143,25 @@ class EcertNetwork:
     def status(self) -> list[NodeStatus]:
         """Every node's process, health and counters, as ``ecert status`` shows them."""
         return _run(self.launcher.status())
+
+    @contextmanager
+    def fault(self, kind: str, **fields: Any) -> Iterator[FaultRecord]:
+        """The fault in force for the ``with`` block, healed after it (unless it healed by
+        itself): ``with net.fault("cut", node="hlj", peer="national", from_ip=ip): ...``. The
+        fields are ``FaultSpec``'s (``latency_ms=200``, ``for_seconds=5``, ...); an impossible
+        fault raises ``FaultInvalid`` before anything changes. As ``Faults.applied``, but each
+        half on an event loop of its own, as every method here. From an async test, a node a
+        ``kill`` stopped is started again from a passing thread, and the kernel stops it again
+        when that thread ends (see the module's docstring): kill nodes from plain tests."""
+        faults = Faults(self.launcher, by="pytest")
+        spec = FaultSpec.parse({"kind": kind, **fields})
+        record = _run(faults.add(spec))
+        try:
+            yield record
+        finally:
+            if spec.kind is not FaultKind.BROKER_RESTART:
+                with suppress(FaultNotFound):
+                    _run(faults.clear(record.id))
 
     def wait(self, within: float = SETTLE_WITHIN) -> None:
         """Until every catalog row is at national again (after issuing, say)."""

@@ -33,6 +33,9 @@ import structlog
 
 from gateway.core.trace import decode_route, decode_timing
 
+PRIVATE_DIR = 0o700  # what a tool creates in a state directory, whatever its umask
+PRIVATE_FILE = 0o600
+
 log = structlog.get_logger()
 
 EVENTS_DIR = "events"
@@ -233,5 +236,5 @@ def append_event(
 def open_private(path: Path) -> BinaryIO:
     """``path`` opened for appending, made 0600 in a 0700 folder if new: an event stream holds
     accounts and callers' addresses, and the state directory is private."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
+    path.parent.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE), "ab")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.control.errors import FaultInvalid
 from gateway.control.testing import DEMO_TOPOLOGY, EcertNetwork
 from gateway.core.client import client_session
 from gateway.core.protocol import ReturnCode
@@ -100,6 +101,54 @@ async def test_an_account_serves_the_applications_own_client(ecert_network: Ecer
         session.post(f"{account.url}/GetCertificateType", data=body) as answer,
     ):
         assert (await answer.json())["head"]["status"] == "14"
+
+
+def test_fault_holds_a_fault_for_its_block_only(ecert_network: EcertNetwork) -> None:
+    net = ecert_network
+    cert = net.certificates("jl-jilin", usable=True)[0]
+    params = {"CertificateID": cert["CertificateID"], "UseFor": "核验"}
+    route = ["hlj-daqing", "hlj", "national", "jl", "jl-jilin"]
+    with net.fault("cut", node="national", peer="jl", direction="out", from_ip="127.0.9.71"):
+        hit = net.call("hlj-daqing", "GetCertificateDataByCertificateID", params,
+                       from_ip="127.0.9.71")  # fmt: skip
+        spared = net.call("hlj-daqing", "GetCertificateDataByCertificateID", params,
+                          from_ip="127.0.9.72")  # fmt: skip
+    assert (hit.status, hit.route) == (ReturnCode.CASCADE_UNREACHABLE, route[:3]), hit.envelope
+    assert (spared.status, spared.route) == (ReturnCode.SUCCESS, route)
+    healed = net.call("hlj-daqing", "GetCertificateDataByCertificateID", params,
+                      from_ip="127.0.9.71")  # fmt: skip
+    assert (healed.status, healed.route) == (ReturnCode.SUCCESS, route)
+    assert net.admin("national", "GET", "/admin/faults")["faults"] == []
+
+
+class BlockFailed(Exception):
+    pass
+
+
+def test_fault_kills_and_starts_a_node_again_even_when_the_block_fails(
+    ecert_network: EcertNetwork,
+) -> None:
+    net = ecert_network
+    seen: list[int | None] = []
+    try:
+        with net.fault("kill", node="hlj-amr") as killed:
+            seen.append(net.launcher.node_pid(str(killed.spec.node)))
+            raise BlockFailed
+    except BlockFailed:
+        pass
+    assert seen == [None]  # dead inside the block
+    assert net.launcher.node_pid("hlj-amr") is not None
+    assert all(status.healthy for status in net.status())
+
+
+def test_an_impossible_fault_is_refused_before_anything_changes(
+    ecert_network: EcertNetwork,
+) -> None:
+    with (
+        pytest.raises(FaultInvalid, match="not neighbours"),
+        ecert_network.fault("cut", node="hlj-harbin", peer="jl"),
+    ):
+        pytest.fail("never entered")
 
 
 # -- another topology, chosen by the marker --------------------------------------------------------

@@ -26,6 +26,7 @@ from tests.e2e.cli import ecert, stop_everything
 from tests.e2e.harness import PROJECT_ROOT, provinces_shape, write_topology
 
 WRONG_ROUTE = Path(__file__).with_name("scenarios") / "wrong_route.yaml"
+FAULTS_LEFT = Path(__file__).with_name("scenarios") / "faults_left_in_force.yaml"
 EXPECTED = "hlj-harbin → hlj → national → jl → jl-jilin"
 ACTUAL = "hlj-harbin → hlj → national → jl → jl-changchun"
 WITHIN = 60.0  # seconds for a run to reach a step, or for processes to be gone
@@ -106,6 +107,39 @@ def test_json_reports_a_passing_run_on_the_running_network(
     assert report["counts"] == {"passed": 4, "failed": 0, "skipped": 0}
     call = report["scenarios"][0]["steps"][2]
     assert call["facts"]["route"] == ACTUAL.split(" → ")
+
+
+def test_a_failing_scenario_heals_its_faults_and_saves_the_events_beside_the_junit(
+    ecert_network: EcertNetwork, tmp_path: Path
+) -> None:
+    scenario = on(tmp_path / "faults.yaml", ecert_network.state_dir / "topology.yaml", FAULTS_LEFT)
+    junit = tmp_path / "out.xml"
+    done = ecert("--state-dir", str(ecert_network.state_dir), "scenario", "run", str(scenario),
+                 "--junit", str(junit), cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "healing the scenario's faults" in done.stderr
+    [suite] = JUnitXml.fromfile(str(junit))
+    # the heal step is skipped, and no case is added: healing as the scenario ended went well
+    assert [(case.name[:2], case.is_passed) for case in suite] == [
+        ("01", True),
+        ("02", True),
+        ("03", False),
+        ("04", False),
+    ]
+    assert isinstance(list(suite)[3].result[0], Skipped)
+    # healed all the same: Daqing runs again, Changchun holds no fault
+    assert all(status.healthy for status in ecert_network.status())
+    assert ecert_network.admin("jl-changchun", "GET", "/admin/faults")["faults"] == []
+    assert ecert_network.call("hlj-daqing", "GetCertificateType").status == 0
+
+    events = [json.loads(line) for line in (tmp_path / "out.events.jsonl").read_text().splitlines()]
+    assert [e["ts"] for e in events] == sorted(e["ts"] for e in events)
+    assert {e["scenario"] for e in events} == {"faults left in force by a failing scenario"}
+    faults = {(e["event"], e.get("node"), e.get("kind")) for e in events if "fault" in e["event"]}
+    assert faults >= {("fault.applied", "jl-changchun", "error"),
+                      ("fault.healed", "jl-changchun", "error"),
+                      ("fault.applied", "hlj-daqing", "kill"),
+                      ("fault.healed", "hlj-daqing", "kill")}  # fmt: skip
 
 
 # -- networks a run starts itself -----------------------------------------------------------------

@@ -9,6 +9,7 @@ import json
 import re
 import shutil
 from pathlib import Path
+from typing import get_args
 
 import jsonschema
 import pytest
@@ -16,8 +17,10 @@ import yaml
 
 from gateway.control.cli.__main__ import main
 from gateway.control.errors import ScenarioInvalid
+from gateway.control.faults import Direction, FaultKind, FaultSpec
 from gateway.control.scenario.loading import load_scenario, load_scenarios
-from gateway.control.scenario.model import STEP_KINDS, Call, Scenario
+from gateway.control.scenario.model import STEP_KINDS, Call, Fault, Scenario
+from gateway.control.scenario.values import FaultKindName
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -204,3 +207,107 @@ def test_the_schema_refuses_what_the_model_refuses(step: object, schema: object)
 def test_a_call_step_defaults() -> None:
     step = Call.model_validate({"call": "Retrieval", "node": "hlj"})
     assert (step.expect.status, step.from_ip, step.params) == (0, "127.0.9.1", {})
+
+
+# -- fault and heal steps -------------------------------------------------------------------------
+def test_fault_steps_become_the_fault_specs_they_name(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "steps:\n"
+        "  - fault: slow_link\n    kind: latency\n    node: national\n    peer: jl\n"
+        "    direction: out\n    latency: 2s\n    jitter: 100\n    from_ip: 127.0.9.5\n"
+        "    for: 3s\n"
+        "  - fault: ahead\n    kind: skew\n    node: hlj\n    skew: -1d\n"
+        "  - heal: slow_link\n"
+        "  - heal: all\n",
+    )
+    first, second, heal, heal_all = load_scenario(path).scenario.steps
+    assert isinstance(first, Fault)
+    assert isinstance(second, Fault)
+    assert first.spec() == FaultSpec(kind=FaultKind.LATENCY, node="national", peer="jl",
+                                     direction=Direction.OUT, latency_ms=2000, jitter_ms=100,
+                                     from_ip="127.0.9.5", for_seconds=3)  # fmt: skip
+    assert second.spec().skew_seconds == -86400
+    assert (heal.title(), heal_all.title()) == ("heal slow_link", "heal every fault")
+
+
+def test_the_fault_kinds_of_steps_are_the_fault_kinds() -> None:
+    assert set(get_args(FaultKindName)) == {str(kind) for kind in FaultKind}
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            "  - fault: f\n    kind: melt\n    node: hlj\n",
+            r"s\.yaml:4: step 1 \(fault\): kind: Input should be 'kill', 'pause'",
+        ),
+        (
+            "  - fault: f\n    kind: kill\n    node: hlj-harbinn\n",
+            r"s\.yaml:5: step 1 \(fault\): node: no node 'hlj-harbinn' in network demo",
+        ),
+        (
+            "  - fault: f\n    kind: cut\n    node: hlj-harbin\n    peer: jl\n",
+            r"s\.yaml:4: step 1 \(fault\): kind: hlj-harbin and jl are not neighbours",
+        ),
+        (
+            "  - fault: f\n    kind: kill\n    node: hlj\n    latency: 20\n",
+            r"s\.yaml:4: step 1 \(fault\): kind: invalid fault: kill takes no latency",
+        ),
+        (
+            "  - fault: f\n    kind: latency\n    node: hlj\n",
+            r"s\.yaml:4: step 1 \(fault\): kind: invalid fault: latency needs latency",
+        ),
+        (
+            "  - fault: f\n    kind: error\n    node: hlj\n    for: soon\n",
+            r"s\.yaml:6: step 1 \(fault\): for: Value error, 'soon' is not a duration",
+        ),
+        (
+            "  - heal: f\n",
+            r"s\.yaml:3: step 1 \(heal\): heal: no earlier fault step is named 'f' \(named: none",
+        ),
+        (
+            "  - fault: f\n    kind: error\n    node: hlj\n  - fault: f\n    kind: kill\n"
+            "    node: jl\n",
+            r"s\.yaml:6: step 2 \(fault\): fault: 'f' names an earlier fault already",
+        ),
+        (
+            "  - fault: all\n    kind: error\n    node: hlj\n",
+            r"s\.yaml:3: step 1 \(fault\): fault: 'all' is heal's word for every fault",
+        ),
+    ],
+)
+def test_a_bad_fault_step_is_refused_naming_file_line_and_step(
+    tmp_path: Path, body: str, expected: str
+) -> None:
+    found = problems(write(tmp_path, "steps:\n" + body))
+    assert any(re.search(expected, line) for line in found), found
+
+
+def test_a_bad_fault_step_exits_2_and_starts_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = write(tmp_path, "steps:\n  - fault: f\n    kind: cut\n    node: hlj-harbin\n"
+                          "    peer: jl-changchun\n")  # fmt: skip
+    state = tmp_path / "state"
+    assert main(["--state-dir", str(state), "scenario", "run", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}:4: step 1 (fault): kind: hlj-harbin and jl-changchun are not neighbours" in err
+    assert not state.exists()
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        {"fault": "f", "kind": "melt", "node": "hlj"},
+        {"fault": "f", "kind": "kill", "node": "hlj", "for": "soon"},
+        {"fault": "f", "kind": "kill", "node": "hlj", "colour": "red"},
+        {"heal": 1},
+    ],
+)
+def test_the_schema_refuses_bad_fault_steps(step: object, schema: object) -> None:
+    document = {"topology": "t.yaml", "steps": [step]}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(document, schema)
+    with pytest.raises(ValueError, match="validation error"):
+        Scenario.model_validate(document)

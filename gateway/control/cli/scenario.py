@@ -1,8 +1,9 @@
 """``ecert scenario run FILE...`` and ``ecert scenario schema``: scripted routing checks (README).
 
 ``run`` refuses bad files before anything starts (exit 2, file, line and step of each problem),
-runs every scenario, prints a report (or ``--json``), writes JUnit XML with ``--junit`` and exits
-1 when a step failed; 130 on Ctrl-C and 143 on SIGTERM, after stopping what it started.
+runs every scenario, prints a report (or ``--json``), writes JUnit XML with ``--junit`` and the
+run's merged event stream beside it (``out.xml`` → ``out.events.jsonl``), and exits 1 when a
+step failed; 130 on Ctrl-C and 143 on SIGTERM, after stopping what it started.
 """
 
 from __future__ import annotations
@@ -44,7 +45,10 @@ def add_parsers(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
     run.add_argument("files", nargs="+", type=Path, metavar="FILE", help="scenario files")
-    run.add_argument("--junit", type=Path, metavar="PATH", help="write a JUnit XML report")
+    run.add_argument(
+        "--junit", type=Path, metavar="PATH",
+        help="write a JUnit XML report, and the run's events beside it (out.events.jsonl)",
+    )  # fmt: skip
     run.add_argument("--json", action="store_true", help="print the outcome as JSON")
     run.add_argument(
         "--keep-up", action="store_true", help="leave the networks the run started running"
@@ -95,7 +99,8 @@ def run_files(args: argparse.Namespace) -> int:
         print("ecert: terminated; what the run started is stopped", file=sys.stderr)
         return TERMINATED
     if args.junit:
-        write_report(args.junit, outcomes)
+        events = write_report(args.junit, outcomes)
+        _progress(f"JUnit XML in {args.junit}, the run's events in {events}")
     if args.json:
         print_json(as_json(outcomes))
     else:

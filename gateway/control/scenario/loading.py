@@ -19,12 +19,15 @@ from gateway.control.errors import ScenarioInvalid, ScenarioProblem
 from gateway.control.scenario import refs
 from gateway.control.scenario.model import (
     STEP_KINDS,
+    Fault,
+    Heal,
     Issue,
     Loc,
     Scenario,
     StepBase,
     step_kind,
 )
+from gateway.control.scenario.values import ALL_FAULTS
 from gateway.core.errors import TopologyError
 from gateway.core.topology import Topology, load_topology
 
@@ -155,6 +158,7 @@ class _Source:
         self, steps: Sequence[StepBase], topology: Topology
     ) -> Iterable[ScenarioProblem]:
         issued: set[str] = set()
+        faulted: set[str] = set()
         for index, step in enumerate(steps):
             at: Loc = ("steps", index)
             for loc, node_id in step.node_refs():
@@ -173,6 +177,19 @@ class _Source:
                     key = "issue" if isinstance(step, Issue) else "previous"
                     yield self.problem((*at, key), message, step=index)
                 issued.add(named)
+            yield from (self.problem((*at, *loc), message, step=index)
+                        for loc, message in _fault_names(step, faulted))  # fmt: skip
+
+
+def _fault_names(step: StepBase, faulted: set[str]) -> Iterable[tuple[Loc, str]]:
+    """A fault step's name is new; a heal step's is an earlier fault step's (or ``all``)."""
+    if isinstance(step, Fault):
+        if step.fault in faulted:
+            yield ("fault",), f"fault: {step.fault!r} names an earlier fault already"
+        faulted.add(step.fault)
+    elif isinstance(step, Heal) and step.heal != ALL_FAULTS and step.heal not in faulted:
+        known = ", ".join(sorted(faulted)) or "none yet"
+        yield ("heal",), f"heal: no earlier fault step is named {step.heal!r} (named: {known})"
 
 
 def _without_tags(loc: Loc) -> Loc:

@@ -3,11 +3,12 @@
 A scenario names a network (``topology``: a path relative to the file, or the topology inline),
 the synthetic data the network starts with when the runner starts it (``seed``, ``per_node``),
 and ``steps``. A step is a mapping with exactly one *kind key* — ``call``, ``issue``, ``change``,
-``correct``, ``cancel``, ``status``, ``wait_routable``, ``expect_anomaly`` or ``sleep`` — whose
-value is the step's subject (the method, the name to give a certificate, the certificate, the
-seconds), and the kind's other keys beside it. Adding a kind is one class here (with ``KIND``,
-one line in ``StepKinds``) and one executor in ``gateway.control.scenario.steps``; the values
-steps hold are in ``gateway.control.scenario.values``.
+``correct``, ``cancel``, ``status``, ``wait_routable``, ``expect_anomaly``, ``fault``, ``heal`` or
+``sleep`` — whose value is the step's subject (the method, the name to give a certificate or a
+fault, the certificate, the seconds), and the kind's other keys beside it. Adding a kind is one
+class here (with ``KIND``, one line in ``StepKinds``) and one executor in
+``gateway.control.scenario.steps``; the values steps hold are in
+``gateway.control.scenario.values``.
 
 A string anywhere in a step may hold ``${issued.NAME}`` (the CertificateID the ``issue`` step
 ``NAME`` got), ``${issued.NAME.FIELD}`` (a field of that certificate's record) or ``${run.id}``
@@ -16,12 +17,17 @@ A string anywhere in a step may hold ``${issued.NAME}`` (the CertificateID the `
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from types import MappingProxyType
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
+from gateway.control.errors import FaultInvalid
+from gateway.control.faults import FaultSpec, check_spec
 from gateway.control.scenario.values import (
+    ALL_FAULTS,
     DEFAULT_FROM_IP,
     DEFAULT_PER_NODE,
     DEFAULT_SEED,
@@ -30,7 +36,9 @@ from gateway.control.scenario.values import (
     CertificateFields,
     CertificateRef,
     CertificateStatusCode,
+    Duration,
     Expect,
+    FaultKindName,
     IpAddress,
     Method,
     Name,
@@ -212,6 +220,104 @@ class ExpectAnomaly(StepBase):
         return self.name or f"{self.state} anomaly of {self.expect_anomaly} at {self.node}"
 
 
+class Fault(StepBase):
+    """Apply a fault (``gateway.control.faults``), named for ``heal`` steps; every fault of a
+    scenario is healed when the scenario ends, however it ends."""
+
+    KIND: ClassVar[str] = "fault"
+    fault: Annotated[Name, Field(description="the name heal steps use ('all' is heal's)")]
+    kind: FaultKindName
+    node: NodeId | None = Field(None, description="the node (every kind but the broker's)")
+    peer: NodeId | None = Field(
+        None, description="a neighbour of node: cut, latency, drop on that link; error, slow "
+        "for requests from it",
+    )  # fmt: skip
+    direction: Literal["out", "in", "both"] | None = Field(
+        None, description="with peer: out node → peer, in peer → node, both (default)"
+    )
+    from_ip: IpAddress | None = Field(None, description="only the requests of this application")
+    latency: Duration | None = Field(None, description="latency: milliseconds, or 200ms, 1s")
+    jitter: Duration | None = Field(None, description="latency: ± milliseconds")
+    delay: Duration | None = Field(None, description="slow: milliseconds before answering")
+    fraction: Annotated[float, Field(gt=0, le=1)] | None = Field(
+        None, description="the share of requests hit (default all)"
+    )
+    skew: Duration | None = Field(None, description="skew: seconds, or 1d, -2h")
+    for_: Duration | None = Field(
+        None, alias="for", description="heals by itself after: seconds, or 3s, 500ms"
+    )
+
+    def title(self) -> str:
+        return self.name or f"fault {self.fault}: {self.kind}" + (
+            f" {self.node}" if self.node else ""
+        )
+
+    def spec(self) -> FaultSpec:
+        """The ``FaultSpec`` the step asks for; FaultInvalid when it does not fit its kind."""
+        given = {SPEC_FIELDS.get(key, key): value
+                 for key, value in self.model_dump(exclude={"name", "fault"}).items()
+                 if value is not None}  # fmt: skip
+        return FaultSpec.parse(given)
+
+    def node_refs(self) -> Iterator[tuple[Loc, str]]:
+        yield from super().node_refs()
+        if self.peer is not None:
+            yield ("peer",), self.peer
+
+    def problems(self, topology: Topology) -> Iterator[tuple[Loc, str]]:
+        if self.fault == ALL_FAULTS:
+            yield ("fault",), f"{ALL_FAULTS!r} is heal's word for every fault: name it otherwise"
+        if any(node_id not in topology.by_id for _, node_id in self.node_refs()):
+            return  # named as an unknown node already
+        try:
+            embedded = topology.exchange.broker == "embedded"
+            check_spec(topology, self.spec(), embedded_broker=embedded)
+        except FaultInvalid as exc:
+            yield ("kind",), _step_words(str(exc))
+
+
+SPEC_FIELDS = MappingProxyType(
+    {  # a fault step's key → the FaultSpec field
+        "latency": "latency_ms",
+        "jitter": "jitter_ms",
+        "delay": "delay_ms",
+        "skew": "skew_seconds",
+        "for_": "for_seconds",
+    }
+)
+_OPTION_WORDS = MappingProxyType(
+    {  # FaultSpec's messages name the CLI's options → the step's keys
+        "--from-ip": "from_ip",
+        "--latency": "latency",
+        "--jitter": "jitter",
+        "--delay": "delay",
+        "--skew": "skew",
+        "--for": "for",
+        "--node": "node",
+        "--peer": "peer",
+        "--direction": "direction",
+        "--fraction": "fraction",
+    }
+)
+
+
+def _step_words(message: str) -> str:
+    """A FaultSpec message in the keys of a fault step (it speaks the CLI's options)."""
+    for option, key in _OPTION_WORDS.items():
+        message = re.sub(rf"{option}\b", key, message)
+    return message
+
+
+class Heal(StepBase):
+    """Heal a fault an earlier step applied (by its name), or ``all`` of the scenario's."""
+
+    KIND: ClassVar[str] = "heal"
+    heal: Annotated[Name, Field(description="a fault step's name, or 'all'")]
+
+    def title(self) -> str:
+        return self.name or ("heal every fault" if self.heal == ALL_FAULTS else f"heal {self.heal}")
+
+
 class Sleep(StepBase):
     """Let time pass, only where time itself is the subject (say why in ``reason``)."""
 
@@ -233,6 +339,8 @@ StepKinds = (
     | Annotated[Status, Tag(Status.KIND)]
     | Annotated[WaitRoutable, Tag(WaitRoutable.KIND)]
     | Annotated[ExpectAnomaly, Tag(ExpectAnomaly.KIND)]
+    | Annotated[Fault, Tag(Fault.KIND)]
+    | Annotated[Heal, Tag(Heal.KIND)]
     | Annotated[Sleep, Tag(Sleep.KIND)]
 )
 STEP_CLASSES: tuple[type[StepBase], ...] = tuple(

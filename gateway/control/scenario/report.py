@@ -1,10 +1,13 @@
-"""Scenario outcomes as JUnit XML (one suite per scenario, one case per step) and as JSON."""
+"""Scenario outcomes as JUnit XML (one suite per scenario, one case per step) and as JSON; the
+event stream of the run as JSON lines beside the XML."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from gateway.control.junit import Case, Suite, write_junit
 from gateway.control.scenario.runner import ScenarioOutcome, StepOutcome
@@ -41,8 +44,27 @@ def suites(outcomes: Sequence[ScenarioOutcome]) -> list[Suite]:
     return found
 
 
-def write_report(path: Path, outcomes: Sequence[ScenarioOutcome]) -> None:
+def write_report(path: Path, outcomes: Sequence[ScenarioOutcome]) -> Path:
+    """The JUnit XML at ``path``, and the run's events beside it: where those went."""
     write_junit(path, suites(outcomes))
+    events = events_path(path)
+    write_events(events, outcomes)
+    return events
+
+
+def events_path(junit: Path) -> Path:
+    """``out.xml`` → ``out.events.jsonl``."""
+    return junit.with_name(f"{junit.stem}.events.jsonl")
+
+
+def write_events(path: Path, outcomes: Sequence[ScenarioOutcome]) -> None:
+    """Every scenario's events in time order, one JSON object a line, each with ``scenario``."""
+    records = sorted((record for outcome in outcomes for record in outcome.events),
+                     key=lambda record: str(record.get("ts", "")))  # fmt: skip
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as out:
+        for record in records:
+            out.write(orjson.dumps(record) + b"\n")
 
 
 def as_json(outcomes: Sequence[ScenarioOutcome]) -> dict[str, Any]:

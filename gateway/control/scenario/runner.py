@@ -8,7 +8,10 @@ ports unless told to keep the file's, and stops it when its scenarios are done, 
 killed, Linux sends them SIGTERM. Every network is waited on until it has settled
 (``gateway.control.settle``) before the first step.
 
-In a scenario, the first failed step ends it: the steps after it are reported as skipped.
+In a scenario, the first failed step ends it: the steps after it are reported as skipped. The
+faults it left in force are healed as it ends (a failure to heal is one more failed step). Each
+outcome holds the event stream of its network while the scenario ran (``<state>/events``), so it
+is kept even when the network's directory is removed.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any, Literal, TypeVar
 
 import aiohttp
 
+from gateway.control.events import EventFilter, read_events
 from gateway.control.launcher import Launcher
 from gateway.control.relocate import relocated, topology_yaml
 from gateway.control.scenario.loading import LoadedScenario
@@ -33,10 +37,13 @@ from gateway.control.scenario.steps import RunContext, StepFailed, execute
 from gateway.control.settle import wait_settled
 from gateway.control.state import StateDir
 from gateway.core.errors import GatewayError
+from gateway.core.events import timestamp
 from gateway.core.topology import Topology, load_topology
 
 SETTLE_WITHIN = 120.0  # seconds for a network to settle before the first step
+FLUSH_GRACE = 0.5  # seconds: nodes write their events every 0.2 s (gateway.core.events)
 T = TypeVar("T")
+Record = dict[str, Any]
 Outcome = Literal["passed", "failed", "skipped"]
 Progress = Callable[[str], None]
 
@@ -69,7 +76,9 @@ class ScenarioOutcome:
     network: str = ""  # which network, in words
     state_dir: str = ""
     setup_error: str = ""  # the network could not be had
+    started: str = ""  # the ``ts`` when its first step began
     steps: list[StepOutcome] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)  # the stream while it ran
 
     @property
     def failed(self) -> bool:
@@ -82,6 +91,8 @@ class _Network:
     description: str
     started: bool
     failed: bool = False
+    since: str = field(default_factory=lambda: timestamp(time.time()))
+    events: list[Record] = field(default_factory=list)  # its stream from ``since``, at the end
 
 
 async def run_scenarios(
@@ -101,17 +112,28 @@ async def run_scenarios(
                     outcome = await run_scenario(scenarios[index], network, progress)
                     network.failed |= outcome.failed
                     outcomes[index] = outcome
+            _share_events(network.events, [outcomes[index] for index in indexes])
         except (GatewayError, aiohttp.ClientError, OSError) as exc:
             for index in indexes:
                 outcomes.setdefault(index, _not_run(scenarios[index], str(exc)))
     return [outcomes[index] for index in range(len(scenarios))]
 
 
+def _share_events(records: list[Record], outcomes: list[ScenarioOutcome]) -> None:
+    """Each record to the scenario that was running when it was written (those of the network's
+    start to the first), tagged with the scenario's name."""
+    for record in records:
+        at = str(record.get("ts", ""))
+        owner = next((o for o in reversed(outcomes) if o.started <= at), outcomes[0])
+        owner.events.append({**record, "scenario": owner.scenario.name})
+
+
 async def run_scenario(
     loaded: LoadedScenario, network: _Network, progress: Progress
 ) -> ScenarioOutcome:
     launcher = network.launcher
-    outcome = ScenarioOutcome(loaded, network.description, str(launcher.state.root))
+    outcome = ScenarioOutcome(loaded, network.description, str(launcher.state.root),
+                              started=timestamp(time.time()))  # fmt: skip
     steps = loaded.scenario.steps
     failed_at: int | None = None
     async with RunContext(launcher) as ctx:
@@ -128,7 +150,25 @@ async def run_scenario(
             outcome.steps.append(done)
             if done.outcome == "failed":
                 failed_at = index
+        if ctx.in_force:
+            progress(f"{loaded.path}: healing the scenario's faults")
+            healed = await _heal_left(ctx, len(steps), loaded.step_lines[-1])
+            if healed is not None:
+                outcome.steps.append(healed)
     return outcome
+
+
+async def _heal_left(ctx: RunContext, index: int, line: int) -> StepOutcome | None:
+    """The faults a scenario left in force, healed as it ends: an outcome only if that failed."""
+    try:
+        await ctx.heal_all()
+    except StepFailed as exc:
+        return StepOutcome(index, "heal", "heal the faults left in force", line, "failed",
+                           message=exc.message)  # fmt: skip
+    except (GatewayError, aiohttp.ClientError, OSError) as exc:
+        return StepOutcome(index, "heal", "heal the faults left in force", line, "failed",
+                           message=str(exc))  # fmt: skip
+    return None
 
 
 async def _run_step(step: StepBase, ctx: RunContext, index: int, line: int) -> StepOutcome:
@@ -182,7 +222,10 @@ async def _network(
         where = f"the running network {topology.network} in {reused.state.root}"
         progress(f"using {where}")
         await wait_settled(reused, within=options.settle_within)
-        yield _Network(reused, where, started=False)
+        network = _Network(reused, where, started=False)
+        yield network
+        await asyncio.sleep(FLUSH_GRACE)  # the nodes' last events, still in their memory
+        network.events = read_events(reused.state, EventFilter(since=network.since))
         return
     workdir = Path(tempfile.mkdtemp(prefix="ecert-scenario-"))
     path = workdir / "topology.yaml"
@@ -197,12 +240,16 @@ async def _network(
         await wait_settled(launcher, within=options.settle_within)
         progress(f"network {topology.network} is up and settled")
         yield network
+        if options.keep_up:
+            await asyncio.sleep(FLUSH_GRACE)  # as for a running network
+            network.events = read_events(launcher.state, EventFilter(since=network.since))
     except Exception:  # not an interrupt: its logs are worth keeping
         network.failed = True
         raise
     finally:
         if not options.keep_up:
-            await _to_the_end(launcher.down())
+            await _to_the_end(launcher.down())  # the nodes write what they hold as they stop
+            network.events = read_events(launcher.state, EventFilter(since=network.since))
             if network.failed:
                 progress(f"network {topology.network} stopped; its logs are in {workdir}")
             else:

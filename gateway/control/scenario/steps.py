@@ -20,7 +20,8 @@ from urllib.parse import quote
 
 from gateway.control.admin_client import AdminClient
 from gateway.control.app_client import AppCaller, CallResult
-from gateway.control.errors import AdminError, CallError
+from gateway.control.errors import AdminError, CallError, FaultError, FaultNotFound
+from gateway.control.faults import FaultRecord, Faults
 from gateway.control.launcher import Launcher
 from gateway.control.scenario import refs
 from gateway.control.scenario.expect import describe, mismatches, route_text
@@ -30,13 +31,15 @@ from gateway.control.scenario.model import (
     Change,
     Correct,
     ExpectAnomaly,
+    Fault,
+    Heal,
     Issue,
     Sleep,
     Status,
     StepBase,
     WaitRoutable,
 )
-from gateway.control.scenario.values import Expect
+from gateway.control.scenario.values import ALL_FAULTS, Expect
 from gateway.control.state import StateDir
 from gateway.core.protocol import HEADER_HOPS, HEADER_ROUTE
 from gateway.core.topology import Topology
@@ -62,7 +65,8 @@ class StepFailed(Exception):
 
 class RunContext:
     """One scenario's run on its network (``launcher``: its processes, for steps that act on
-    them): the certificates it issued and its open clients."""
+    them): the certificates it issued, the faults it holds in force and its open clients.
+    Leaving it heals those faults (``heal_all`` first reports what could not be healed)."""
 
     def __init__(self, launcher: Launcher):
         self.launcher = launcher
@@ -70,6 +74,8 @@ class RunContext:
         self.state: StateDir = launcher.state
         self.issued: dict[str, dict[str, Any]] = {}
         self.run_id = secrets.token_hex(4).upper()
+        self.faults = Faults(launcher, by="scenario")
+        self.in_force: dict[str, FaultRecord] = {}  # by the fault step's name
         self._callers: dict[tuple[str, str, str | None], AppCaller] = {}
         self._stack = AsyncExitStack()
 
@@ -79,7 +85,36 @@ class RunContext:
     async def __aexit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        await self._stack.aclose()
+        try:
+            await self.heal_all()
+        except StepFailed:
+            pass  # reported by the runner when the scenario ended normally
+        finally:
+            await self._stack.aclose()
+
+    async def heal(self, name: str) -> str:
+        """Heal the fault named ``name``: how it went, in words."""
+        record = self.in_force.pop(name)
+        try:
+            await self.faults.clear(record.id, reason=f"scenario heal {name}")
+        except FaultNotFound:
+            return f"{name} ({record.id}) had healed by itself"
+        except FaultError as exc:
+            raise StepFailed(f"cannot heal {name} ({record.id}): {exc}") from None
+        return f"{name} ({record.id}) healed"
+
+    async def heal_all(self) -> list[str]:
+        """Heal every fault still in force, newest first; StepFailed naming those that failed."""
+        done: list[str] = []
+        failures: list[str] = []
+        for name in reversed(list(self.in_force)):
+            try:
+                done.append(await self.heal(name))
+            except StepFailed as exc:
+                failures.append(exc.message)
+        if failures:
+            raise StepFailed("; ".join(failures))
+        return done
 
     def resolve(self, value: Any) -> Any:
         try:
@@ -299,6 +334,31 @@ async def run_expect_anomaly(step: ExpectAnomaly, ctx: RunContext) -> Passed:
         + f" within {step.timeout:g} s",
         detail=f"anomalies of {certificate_id} at {step.node}: {seen}",
     )
+
+
+# -- faults ---------------------------------------------------------------------------------------
+@execute.register
+async def run_fault(step: Fault, ctx: RunContext) -> Passed:
+    spec = step.spec()
+    try:
+        record = await ctx.faults.add(spec)
+    except FaultError as exc:
+        raise StepFailed(f"cannot apply {spec.describe()}: {exc}") from None
+    if spec.kind != "broker-restart":  # over at once: nothing to heal
+        ctx.in_force[step.fault] = record
+    left = f", heals by itself in {spec.for_seconds:g} s" if spec.for_seconds else ""
+    return Passed(f"{record.id}: {spec.describe()}{left}",
+                  {"fault": record.id, "nodes": list(record.nodes)})  # fmt: skip
+
+
+@execute.register
+async def run_heal(step: Heal, ctx: RunContext) -> Passed:
+    if step.heal == ALL_FAULTS:
+        done = await ctx.heal_all()
+        return Passed("; ".join(done) or "no fault was in force")
+    if step.heal not in ctx.in_force:
+        return Passed(f"{step.heal} was healed already")
+    return Passed(await ctx.heal(step.heal))
 
 
 @execute.register

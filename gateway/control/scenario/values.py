@@ -8,11 +8,13 @@ reads unquoted are taken as the text they were.
 from __future__ import annotations
 
 import ipaddress
+from contextlib import suppress
 from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from gateway.control.faults.spec import parse_duration
 from gateway.core.protocol import ReturnCode
 from gateway.core.topology import NODE_ID_PATTERN
 
@@ -24,6 +26,30 @@ EXTENSION_PREFIX = "x-"
 NodeId = Annotated[str, Field(pattern=NODE_ID_PATTERN, description="a node id of the topology")]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=63)]
 Seconds = Annotated[float, Field(gt=0, le=3600)]
+
+
+def _duration(value: Any) -> Any:
+    """A number or text such as ``3s``, kept as given (``FaultSpec`` reads it); one clear error
+    for anything else."""
+    if not isinstance(value, bool) and isinstance(value, int | float):
+        return value
+    if isinstance(value, str):
+        with suppress(ValueError):
+            parse_duration(value)
+            return value
+    raise ValueError(f"{value!r} is not a duration (a number, or such as 3s, 200ms, 1.5m, 2h, 1d)")
+
+
+Duration = Annotated[
+    float | Annotated[str, Field(pattern=r"^[+-]?\d+(\.\d+)?\s*(ms|s|m|h|d)?$")],
+    BeforeValidator(_duration),
+    Field(description="a number, or text with a unit: 200ms, 3s, 1.5m, 2h, 1d"),
+]
+FaultKindName = Literal[
+    "kill", "pause", "cut", "latency", "drop", "error", "slow", "skew", "broker-restart",
+    "broker-down",
+]  # fmt: skip
+ALL_FAULTS = "all"  # ``heal: all``
 CertificateRef = Annotated[
     str,
     Field(min_length=1, description="a CertificateID, or ${issued.NAME} of an earlier issue step"),
