@@ -47,6 +47,14 @@ MAX_SKEW_SECONDS = 10 * 365 * 86_400.0
 MAX_FOR_SECONDS = 30 * 86_400.0
 
 
+def ip_address_text(value: str) -> str:
+    """An IP address as ``ipaddress`` writes it (a caller's address a fault is kept to)."""
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IP address") from None
+
+
 class RuleKind(StrEnum):
     CUT = "cut"
     LATENCY = "latency"
@@ -95,12 +103,7 @@ class FaultRule(BaseModel):
     @field_validator("from_ip")
     @classmethod
     def _an_address(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            return str(ipaddress.ip_address(value.strip()))
-        except ValueError:
-            raise ValueError(f"{value!r} is not an IP address") from None
+        return None if value is None else ip_address_text(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -34,7 +34,6 @@ Durations may be numbers or text with a unit: ``200ms``, ``30s``, ``1.5m``, ``2h
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -53,7 +52,12 @@ from pydantic import (
 )
 
 from gateway.control.errors import FaultInvalid
-from gateway.core.faults import MAX_DELAY_MS, MAX_FOR_SECONDS, MAX_SKEW_SECONDS
+from gateway.core.faults import (
+    MAX_DELAY_MS,
+    MAX_FOR_SECONDS,
+    MAX_SKEW_SECONDS,
+    ip_address_text,
+)
 from gateway.core.topology import NODE_ID_PATTERN
 
 
@@ -177,12 +181,7 @@ class FaultSpec(BaseModel):
     @field_validator("from_ip")
     @classmethod
     def _an_address(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            return str(ipaddress.ip_address(value.strip()))
-        except ValueError:
-            raise ValueError(f"{value!r} is not an IP address") from None
+        return None if value is None else ip_address_text(value)
 
     @model_validator(mode="after")
     def _fits_its_kind(self) -> Self:
