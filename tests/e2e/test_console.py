@@ -25,6 +25,7 @@ from gateway.control.launcher import Launcher
 from gateway.control.pytest_plugin import network_spec
 from gateway.control.testing import EcertNetwork
 from tests.e2e.harness import PROJECT_ROOT, write_topology
+from tests.e2e.test_demo_aggregation import resident_id_card
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
@@ -206,6 +207,27 @@ async def test_a_link_cut_from_the_page_fails_the_lookup_in_red_until_healed(
             await page.wait_for_selector(".row.hop-fail[data-node='hlj-harbin']", timeout=WAIT_MS)
     finally:
         await Faults(network.launcher).clear_all()
+
+
+async def test_batches_going_up_and_an_anomaly_coming_down_show_as_they_happen(
+    chromium: Path, console_url: str, network: EcertNetwork
+) -> None:
+    """A new certificate at jl-changchun goes up to jl and national; one outside its area comes
+    back down from jl as an anomaly: each step a line of the activity list, from the stream.
+    (``anomaly.relayed`` is a province passing one on below its child: not in this shape.)"""
+    async with browser_page(chromium, console_url) as page:
+        await page.wait_for_selector("body[data-live='1']", timeout=WAIT_MS)
+        network.admin("jl-changchun", "POST", "/admin/certificates",
+                      json=resident_id_card(7, area="220102"))  # fmt: skip
+        for node, event in (("jl-changchun", "batch.published"), ("jl", "batch.committed"),
+                            ("national", "batch.committed")):  # fmt: skip
+            line = f"#activity li[data-event='{event}'][data-node='{node}']"
+            await page.wait_for_selector(line, timeout=WAIT_MS)
+        outside = resident_id_card(8, area="230102")  # a Harbin area code, sent by Changchun
+        network.admin("jl-changchun", "POST", "/admin/certificates?validate=false", json=outside)
+        received = "#activity li[data-event='anomaly.received'][data-node='jl-changchun']"
+        await page.wait_for_selector(received, timeout=WAIT_MS)  # sent back down by jl
+        assert "anomalies 1" in await page.locator(received).first.inner_text()  # one anomaly
 
 
 async def test_a_call_without_its_parameters_shows_the_nodes_envelope(

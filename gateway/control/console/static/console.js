@@ -433,8 +433,10 @@ function onEvent(record) {
 function activityText(record) {
   const time = (record.ts || "").slice(11, 19);
   const extra = record.event.startsWith("batch.")
-    ? [record.cd_batch || record.batch_id || "", record.rows ?? record.count ?? ""]
-    : record.event.startsWith("anomaly.") ? [record.child || "", record.anomalies ?? ""]
+    ? [record.cd_batch || "", record.child ? `← ${nodeLabel(record.child)}` : "", `rows ${record.rows ?? "-"}`,
+       record.anomalies ? `anomalies ${record.anomalies}` : ""]
+    : record.event.startsWith("anomaly.")
+    ? [record.cd_batch || "", record.child ? `→ ${nodeLabel(record.child)}` : "", `anomalies ${record.anomalies ?? "-"}`]
     : [record.fault || "", record.description || record.kind || "", record.reason || ""];
   return `${time} ${nodeLabel(record.node || "control")} ${record.event} ${extra.filter((x) => x !== "").join(" ")}`;
 }
