@@ -15,7 +15,8 @@ catalog rows, outbox, anomalies, last exchange) is read when a scrape arrives (`
 - ``ecert_forward_duration_seconds{neighbour}``: the time one forward waited on its neighbour;
 - gauges ``ecert_certificates``, ``ecert_catalog_rows``, ``ecert_outbox_pending``,
   ``ecert_open_anomalies``, ``ecert_anomaly_relays_pending``,
-  ``ecert_last_exchange_timestamp_seconds`` (0 before the first exchange).
+  ``ecert_last_exchange_timestamp_seconds`` (0 before the first exchange), ``ecert_faults_active``
+  (the injected faults the node holds in force).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class StoreFigures:
     open_anomalies: int
     anomaly_relays_pending: int
     last_exchange_at: str | None
+    faults_active: int = 0  # rules of the node's fault table in force
 
 
 class NodeMetrics:
@@ -89,6 +91,7 @@ class NodeMetrics:
                 ("open_anomalies", "Catalog anomalies not yet resolved"),
                 ("anomaly_relays_pending", "Anomalies waiting to be relayed down"),
                 ("last_exchange_timestamp_seconds", "Unix time of the last catalog exchange"),
+                ("faults_active", "Injected faults this node holds in force"),
             )
         }
 
@@ -115,6 +118,7 @@ class NodeMetrics:
         gauges["open_anomalies"].set(figures.open_anomalies)
         gauges["anomaly_relays_pending"].set(figures.anomaly_relays_pending)
         gauges["last_exchange_timestamp_seconds"].set(_timestamp(figures.last_exchange_at))
+        gauges["faults_active"].set(figures.faults_active)
         return generate_latest(self.registry)
 
     def metered(self, neighbours: Neighbours) -> MeteredNeighbours:

@@ -14,7 +14,8 @@ from nodes.store.batches import LAST_EXCHANGE_AT
 
 
 async def metrics(request: web.Request) -> web.Response:
-    store = request.app[CONTEXT].store
+    ctx = request.app[CONTEXT]
+    store = ctx.store
     figures = StoreFigures(
         certificates=await store.certificates.count(),
         catalog_rows=await store.catalog.count(),
@@ -22,6 +23,7 @@ async def metrics(request: web.Request) -> web.Response:
         open_anomalies=await store.anomalies.open_count(),
         anomaly_relays_pending=await store.anomalies.relays_pending(),
         last_exchange_at=await store.state.get(LAST_EXCHANGE_AT),
+        faults_active=len(ctx.faults.table.held()),
     )
     body = request.app[METRICS].scraped(figures)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})

@@ -6,6 +6,7 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from gateway.core.faults import FaultRule, RuleKind
 from tests.service.certs import issue, make_certificate
 from tests.service.conftest import Node
 
@@ -68,3 +69,14 @@ async def test_unknown_method_names_share_one_label(node: Node) -> None:
     samples = await scrape(node)
     assert value(samples, "ecert_requests_total", method="unknown", code="2") == 2
     assert not any("NoSuchMethod" in str(labels) for _, labels in samples)
+
+
+async def test_faults_active_counts_the_rules_in_force(node: Node) -> None:
+    assert value(await scrape(node), "ecert_faults_active") == 0
+    node.ctx.faults.add(FaultRule(id="m-1", kind=RuleKind.LATENCY, latency_ms=1))
+    node.ctx.faults.add(FaultRule(id="m-2", kind=RuleKind.ERROR, fraction=0.5))
+    assert value(await scrape(node), "ecert_faults_active") == 2
+    node.ctx.faults.remove("m-1")
+    assert value(await scrape(node), "ecert_faults_active") == 1
+    node.ctx.faults.clear()
+    assert value(await scrape(node), "ecert_faults_active") == 0

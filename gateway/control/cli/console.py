@@ -23,6 +23,7 @@ from gateway.control.errors import LauncherError
 from gateway.control.launcher import Launcher
 
 DEFAULT_PORT = 8780
+STREAMS_END_WITHIN = 2.0  # seconds a stopping console gives open event streams (pages) to end
 
 
 def add_parsers(subparsers: Any) -> None:
@@ -64,7 +65,8 @@ async def _serve(launcher: Launcher, args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    runner = web.AppRunner(create_console_app(launcher), access_log=None, handle_signals=False)
+    runner = web.AppRunner(create_console_app(launcher), access_log=None, handle_signals=False,
+                            shutdown_timeout=STREAMS_END_WITHIN)  # fmt: skip
     await runner.setup()
     try:
         site = web.TCPSite(runner, args.host, args.port)

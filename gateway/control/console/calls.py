@@ -115,6 +115,7 @@ class ConsoleCalls:
             record["error"] = str(exc)
         else:
             record["plan"] = plan.data.get("plan", []) if isinstance(plan.data, dict) else []
+            record["plan_request_id"] = plan.request_id  # the explain's, in the event stream too
             record["answer"] = answer.as_dict()
             record["status"] = answer.status
         self.recent.appendleft(record)

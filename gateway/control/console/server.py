@@ -9,9 +9,9 @@
   ``{"error"}``;
 - ``GET /api/recent``: the recent calls, newest first.
 
-Live events and fault switches (issue #16, the ``faults`` work) plug in beside these: an
-``/api/events`` stream whose route events the page hands to the same ``showRoute`` as a call's
-answer, and ``/api/faults`` read and switched through the fault API.
+and, from ``live``: ``GET /api/events`` (server-sent events of the network's event stream; the
+page hands each ``request.handled`` to the same ``showRoute`` as a call's answer) and
+``/api/faults`` (read, switched on and healed through the fault API).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import orjson
 from aiohttp import web
 
 from gateway.control.console.calls import CALLABLE, ConsoleCalls, FormInvalid, request_of
+from gateway.control.console.live import add_live_routes
 from gateway.control.console.watch import REFRESH_EVERY, StatusWatch
 from gateway.control.launcher import Launcher
 
@@ -60,6 +61,7 @@ def create_console_app(launcher: Launcher, *, every: float = REFRESH_EVERY) -> w
     app.router.add_get("/api/status", status)
     app.router.add_post("/api/call", call)
     app.router.add_get("/api/recent", recent)
+    add_live_routes(app, launcher)
     return app
 
 

@@ -1,7 +1,8 @@
 // ecert console: the tree of sharing systems, their health, and calls lit up hop by hop.
 // Plain DOM, no build step, nothing loaded from elsewhere. Reads /api/network once, /api/status
-// every few seconds; a call goes to /api/call. Live events (when the console gets a stream) are
-// handed to showRoute() the same way as a call's answer.
+// and /api/faults every few seconds; a call goes to /api/call. /api/events (server-sent events)
+// brings the network's event stream: each request's route goes to showRoute() the same way as a
+// call's answer; catalog batches (up) and anomalies (down) flash their node and add a line.
 "use strict";
 
 const REFRESH_MS = 2000;
@@ -19,6 +20,9 @@ const TEXT = {
     below: "个下级", downBelow: "个不可用", nodes: "个节点", healthy: "个正常", other: "English",
     badParams: "参数格式不对", noAnswer: "无应答", code: "返回码",
     filter: "按入口节点或请求 ID 筛选",
+    faults: "故障开关", kind: "类型", peer: "对端（链路）", latency: "延迟 ms", forTime: "持续",
+    switchOn: "开启故障", heal: "恢复", untilCleared: "直到恢复", left: "剩余",
+    live: "实时请求（事件流）", activity: "目录汇聚与故障（事件流）",
     tiers: { national: "国家", ministry: "部委", province: "省", department: "厅局", city: "市" },
   },
   en: {
@@ -32,6 +36,10 @@ const TEXT = {
     exchanged: "exchange", never: "never", below: "below", downBelow: "down",
     nodes: "nodes", healthy: "healthy", other: "中文", badParams: "Parameters not understood",
     noAnswer: "no answer", code: "code", filter: "filter by entry node or request id",
+    faults: "Fault switches", kind: "Kind", peer: "Peer (a link)", latency: "Latency ms",
+    forTime: "For", switchOn: "Switch on", heal: "heal", untilCleared: "until healed",
+    left: "left", live: "Live requests (event stream)",
+    activity: "Catalog aggregation and faults (event stream)",
     tiers: { national: "national", ministry: "ministry", province: "province",
              department: "department", city: "city" },
   },
@@ -45,7 +53,11 @@ const state = {
   running: true,
   lastRecord: null,
   recent: [], // /api/recent, newest first
+  live: [], // request.handled events at entry nodes, newest first
+  faults: [], // /api/faults
 };
+const LIVE_KEPT = 50; // live requests and activity lines kept on the page
+const FLASH_MS = 1500;
 
 const $ = (id) => document.getElementById(id);
 const t = (key) => TEXT[state.lang][key];
@@ -78,7 +90,7 @@ function buildTree() {
     const toggle = el("button", "toggle");
     toggle.type = "button";
     row.append(toggle, el("span", "dot"), el("span", "name"), el("span", "id", spec.id),
-               el("span", "below"), el("span", "badge"), el("span", "stats"));
+               el("span", "below"), el("span", "badge"), el("span", "faults"), el("span", "stats"));
     li.append(row);
     state.nodes.set(spec.id, { spec, li, row, children: [], list: null });
   }
@@ -144,6 +156,9 @@ function paintNode(entry) {
       `${t("anomalies")} ${s.open_anomalies ?? "-"} · ${t("exchanged")} ${agoText(s.last_exchange_at)}`
     : t("down");
   setText(entry.row.querySelector(".stats"), stats);
+  const held = state.faults.filter((f) => f.nodes.includes(entry.spec.id));
+  setText(entry.row.querySelector(".faults"), held.map((f) => `⚡${f.kind}`).join(" "));
+  entry.row.dataset.faults = held.map((f) => f.id).join(" ");
   if (entry.list) {
     const below = descendants(entry);
     const downBelow = below.filter((e) => !(state.running && state.status.get(e.spec.id)?.healthy)).length;
@@ -217,6 +232,18 @@ function fillForm() {
   }));
   if (chosenNode) nodeSelect.value = chosenNode;
   if (chosenMethod) methodSelect.value = chosenMethod;
+  for (const [id, blank] of [["x-node", false], ["x-peer", true]]) {
+    const select = $(id);
+    const chosen = select.value;
+    const options = state.network.nodes.map((spec) => {
+      const option = el("option", null, state.lang === "zh" ? `${spec.name}（${spec.id}）` : spec.id);
+      option.value = spec.id;
+      return option;
+    });
+    if (blank) { const none = el("option", null, "—"); none.value = ""; options.unshift(none); }
+    select.replaceChildren(...options);
+    if (chosen) select.value = chosen;
+  }
 }
 
 async function submitCall(event) {
@@ -355,6 +382,7 @@ function matchesFilter(record, wanted) {
 
 function paintRecent() {
   const wanted = $("recent-filter").value.trim().toLowerCase();
+  paintLive(wanted);
   $("recent").replaceChildren(...(state.recent || []).filter((r) => matchesFilter(r, wanted)).map((record) => {
     const li = el("li");
     const status = record.answer ? String(record.status) : t("noAnswer");
@@ -375,6 +403,136 @@ function replay(request) {
   call(request);
 }
 
+// -- the event stream: live requests, catalog batches and anomalies, faults --------------------
+function timingsOf(record) {
+  const timings = Array.isArray(record.timings) ? record.timings : [];
+  return Object.fromEntries(timings.map((entry) => [entry.node, entry.ms]));
+}
+
+function onEvent(record) {
+  if (record.event === "request.handled") {
+    const route = record.route || [record.node];
+    // the entry node's record (the whole route): there the caller is the account that called;
+    // a node a call was forwarded to was called by its neighbour's account on the caller's behalf
+    if (!record.account || record.account !== record.caller) return;
+    state.live.unshift(record);
+    state.live.length = Math.min(state.live.length, LIVE_KEPT);
+    paintLive($("recent-filter").value.trim().toLowerCase());
+    // the form's own calls are on the tree already; a token is no route worth a look
+    const ids = (r) => (r && r.answer ? [r.answer.request_id, r.plan_request_id] : []);
+    const fromForm = [state.lastRecord, ...state.recent].some((r) => ids(r).includes(record.request_id));
+    if (!fromForm && record.method !== "Token") showRoute(route, timingsOf(record), outcomeClass(record.status));
+    return;
+  }
+  addActivity(record);
+  if (record.event.startsWith("fault.")) { refreshFaults(); return; }
+  const up = record.event.startsWith("batch.");
+  flash(record.node, up ? "flash-up" : "flash-down");
+}
+
+function activityText(record) {
+  const time = (record.ts || "").slice(11, 19);
+  const extra = record.event.startsWith("batch.")
+    ? [record.cd_batch || "", record.child ? `← ${nodeLabel(record.child)}` : "", `rows ${record.rows ?? "-"}`,
+       record.anomalies ? `anomalies ${record.anomalies}` : ""]
+    : record.event.startsWith("anomaly.")
+    ? [record.cd_batch || "", record.child ? `→ ${nodeLabel(record.child)}` : "", `anomalies ${record.anomalies ?? "-"}`]
+    : [record.fault || "", record.description || record.kind || "", record.reason || ""];
+  return `${time} ${nodeLabel(record.node || "control")} ${record.event} ${extra.filter((x) => x !== "").join(" ")}`;
+}
+
+function addActivity(record) {
+  const li = el("li", null, activityText(record));
+  li.dataset.event = record.event;
+  li.dataset.node = record.node || "";
+  const list = $("activity");
+  list.prepend(li);
+  while (list.children.length > LIVE_KEPT) list.lastChild.remove();
+}
+
+function flash(id, cls) {
+  const entry = state.nodes.get(id);
+  if (!entry) return;
+  entry.row.classList.add(cls);
+  setTimeout(() => entry.row.classList.remove(cls), FLASH_MS);
+}
+
+function paintLive(wanted) {
+  const matches = (r) => !wanted || [r.node, nodeLabel(r.node), r.request_id || ""].some((x) => x.toLowerCase().includes(wanted));
+  $("live").replaceChildren(...state.live.filter(matches).map((record) => {
+    const li = el("li", outcomeClass(record.status));
+    const hops = (record.route || []).length;
+    li.textContent = `${(record.ts || "").slice(11, 19)} ${nodeLabel(record.node)} · ${record.method} → ${record.status} (${hops})`;
+    li.title = record.request_id || "";
+    li.dataset.requestId = record.request_id || "";
+    li.dataset.status = String(record.status);
+    li.addEventListener("click", () => showRoute(record.route || [record.node], timingsOf(record), outcomeClass(record.status)));
+    return li;
+  }));
+}
+
+function listen() {
+  const source = new EventSource("/api/events");
+  source.onopen = () => { document.body.dataset.live = "1"; };
+  source.onmessage = (message) => {
+    try { onEvent(JSON.parse(message.data)); } catch (err) { /* one bad record is skipped */ }
+  };
+  source.onerror = () => { document.body.dataset.live = "0"; }; // EventSource reconnects itself
+}
+
+// -- fault switches ----------------------------------------------------------------------------
+async function refreshFaults() {
+  try {
+    const response = await fetch("/api/faults", { cache: "no-store" });
+    if (!response.ok) return;
+    state.faults = await response.json();
+  } catch (err) { return; }
+  paintFaults();
+  paintAll();
+}
+
+function paintFaults() {
+  $("faults").replaceChildren(...state.faults.map((fault) => {
+    const li = el("li");
+    li.dataset.fault = fault.id;
+    li.dataset.kind = fault.kind;
+    const left = fault.time_left === null ? t("untilCleared") : `${Math.ceil(fault.time_left)}s ${t("left")}`;
+    const heal = el("button", "heal", t("heal"));
+    heal.type = "button";
+    heal.addEventListener("click", () => switchFault("DELETE", `/api/faults/${encodeURIComponent(fault.id)}`));
+    li.append(el("span", null, `${fault.id} ${fault.text} · `), el("span", "left", left), heal);
+    return li;
+  }));
+}
+
+async function submitFault(event) {
+  event.preventDefault();
+  const kind = $("x-kind").value;
+  const spec = { kind, node: $("x-node").value, for_seconds: $("x-for").value.trim() || null };
+  if (kind === "cut" || kind === "latency") spec.peer = $("x-peer").value || null;
+  if (kind === "latency") spec.latency_ms = $("x-latency").value;
+  await switchFault("POST", "/api/faults", spec);
+}
+
+async function switchFault(method, url, body) {
+  const error = $("fault-error");
+  $("x-submit").disabled = true;
+  try {
+    const response = await fetch(url, {
+      method, headers: { "Content-Type": "application/json" }, body: body && JSON.stringify(body),
+    });
+    const answer = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
+    error.hidden = response.ok;
+    error.textContent = response.ok ? "" : answer.error || String(response.status);
+  } catch (err) {
+    error.hidden = false;
+    error.textContent = t("unreachable");
+  } finally {
+    $("x-submit").disabled = false;
+    await refreshFaults();
+  }
+}
+
 // -- languages ---------------------------------------------------------------------------------
 function relabel() {
   document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
@@ -387,6 +545,7 @@ function relabel() {
     entry.row.querySelector(".id").textContent = state.lang === "zh" ? `${entry.spec.id} · ${tier}` : tier;
   }
   fillForm();
+  paintFaults();
   paintAll();
   if (state.lastRecord && state.lastRecord.answer) showRecord(state.lastRecord);
   if ($("banner").dataset.state) setBanner($("banner").dataset.state);
@@ -400,14 +559,16 @@ async function start() {
   buildTree();
   $("call-form").addEventListener("submit", submitCall);
   $("recent-filter").addEventListener("input", paintRecent);
+  $("fault-form").addEventListener("submit", submitFault);
+  listen();
   $("lang").addEventListener("click", () => {
     state.lang = state.lang === "zh" ? "en" : "zh";
     localStorage.setItem("ecert.lang", state.lang);
     relabel();
   });
-  await refreshStatus();
+  await Promise.all([refreshStatus(), refreshFaults()]);
   document.body.dataset.ready = "1";
-  setInterval(refreshStatus, REFRESH_MS);
+  setInterval(() => { refreshStatus(); refreshFaults(); }, REFRESH_MS);
 }
 
 start();
