@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
+from types import MappingProxyType
 
 import structlog
 
@@ -25,18 +26,33 @@ _SELECT = (
     "SELECT time, request_id, account_id, peer_ip, method, use_for, status, caller, route, detail"
     " FROM audit_log"
 )
-_ROWS_PER_STATEMENT = 200  # 2,000 variables, far below SQLite's limit of 32,766
 
 
-@cache
 def _insert(rows: int) -> str:
     """One INSERT of ``rows`` rows: SQLite runs it in one step, so the worker thread gives the
-    event loop back the interpreter once per batch rather than once per row."""
+    event loop back the interpreter once per statement rather than once per row."""
     values = ", ".join(["(" + ", ".join(["?"] * _COLUMNS) + ")"] * rows)
     return (
         "INSERT INTO audit_log (time, request_id, account_id, peer_ip, method, use_for, status,"
         f" caller, route, detail) VALUES {values}"
     )
+
+
+# A batch is written as statements of these sizes only, largest first. Each distinct text is a
+# prepared statement in the connection's cache (SQLite's native memory, which tracemalloc does
+# not see): with a statement for every batch length, a busy node's memory grew with each new
+# length its batches took (scripts/soak.py). 256 × 10 variables, far below SQLite's 32,766.
+_STATEMENT_ROWS = (256, 64, 16, 4, 1)
+_INSERTS = MappingProxyType({rows: _insert(rows) for rows in _STATEMENT_ROWS})
+
+
+def _statements(count: int) -> Iterator[tuple[int, int]]:
+    """(start, rows) of the statements that write ``count`` rows."""
+    start = 0
+    for rows in _STATEMENT_ROWS:
+        while count - start >= rows:
+            yield start, rows
+            start += rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,9 +120,9 @@ class AuditLog:
             return 0
         try:
             async with self.db.transaction() as tx:
-                for start in range(0, len(batch), _ROWS_PER_STATEMENT):
-                    chunk = batch[start : start + _ROWS_PER_STATEMENT]
-                    await tx.execute(_insert(len(chunk)), [v for e in chunk for v in e.row()])
+                for start, rows in _statements(len(batch)):
+                    chunk = batch[start : start + rows]
+                    await tx.execute(_INSERTS[rows], [v for e in chunk for v in e.row()])
         except StoreError as exc:
             log.error("audit.write_failed", rows=len(batch), error=str(exc))
             return 0

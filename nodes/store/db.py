@@ -123,7 +123,11 @@ class Database:
                 f"PRAGMA wal_autocheckpoint={WAL_PAGES}",  # else see checkpoint_soon
                 "PRAGMA foreign_keys=ON",
                 "PRAGMA busy_timeout=5000",
-                "PRAGMA cache_size=-65536",
+                # 2 MiB of page cache: the hot pages (indexes, catalog, accounts) stay in it,
+                # and the audit log's new pages, which are written and not read again, do not
+                # grow a busy node by the 64 MiB a larger cache would fill (scripts/soak.py);
+                # the rest is read from the OS's file cache.
+                "PRAGMA cache_size=-2048",
             ):
                 await self._conn.execute(pragma)
             await self._migrate()
