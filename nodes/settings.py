@@ -24,6 +24,7 @@ class NodeSettings(BaseModel):
     audit_retention_days: int = 90  # audit rows older than this are rolled up per day
     audit_max_rows: int = 1_000_000  # ... and so are those beyond the newest this many
     housekeeping_every: float = 300.0  # seconds between sweeps (nodes.housekeeping)
+    qr_rate_limit: float = 5.0  # VerifyQr checks a second from one address (no account: §8.4.2)
     # neighbour id → the key of the link to it (gateway.core.links); a keyed link's calls are
     # signed both ways. The launcher writes them; a node started by hand may have none.
     link_keys: Mapping[str, bytes] = Field(default_factory=dict)

@@ -19,6 +19,7 @@ from nodes.http import (
     openapi,
     scrape,
     sharing,
+    verify_qr,
 )
 from nodes.http.keys import CONTEXT, FILE_RELAY, METRICS, RESOLVER
 from nodes.http.middleware import REQUEST_IDS, RequestIds, envelope_middleware
@@ -50,6 +51,7 @@ def create_app(
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/metrics", scrape.metrics)
     app.router.add_get(f"{path}/openapi.json", openapi.openapi_json)
+    verify_qr.add_routes(app, path)  # public, no account (§8.4.2)
     app.router.add_route("*", f"{path}/file{{name}}", files.download)  # every fileUrl-like path
     app.router.add_route(
         "*", f"{path}/{{method}}", sharing.call_method, expect_handler=body.expect_small_body
