@@ -12,6 +12,7 @@ from nodes.http import (
     admin_catalog,
     admin_certificates,
     admin_faults,
+    admin_verify,
     body,
     faults,
     files,
@@ -62,6 +63,7 @@ def create_app(
     faults.setup(app)  # timed faults heal on time
     admin_certificates.add_routes(app)
     admin_audit.add_routes(app)
+    admin_verify.add_routes(app)  # batch verification (§8.1.5)
     return app
 
 

@@ -26,6 +26,7 @@ from gateway.control.cli import (
     records,
     scenario,
     topology,
+    verify,
 )
 from gateway.control.cli.common import Handler, add_global_options, resolve_paths
 from gateway.control.errors import FaultInvalid
@@ -42,6 +43,7 @@ examples:
   ecert scenario run scenarios/*.yaml --junit out.xml
   ecert fault add latency --node hlj-harbin --peer hlj --latency 200ms --for 30s
   ecert events --follow
+  ecert verify --node hlj-harbin --batch rows.csv
   ecert console --open              the network on a web page
   ecert down
 """
@@ -68,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     faults.add_parsers(subparsers)
     events.add_parsers(subparsers)
     console.add_parsers(subparsers)
+    verify.add_parsers(subparsers)
     return parser
 
 
