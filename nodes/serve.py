@@ -30,6 +30,7 @@ from nodes.http.app import create_app, node_metrics
 from nodes.http.keys import CONTEXT
 from nodes.preparation import prepare
 from nodes.relay import FileRelay
+from nodes.reminders import reminders
 from nodes.settings import NodeSettings
 from nodes.sharing.local import answer_locally
 from nodes.store.store import Store
@@ -103,6 +104,7 @@ async def assembled(
             relay_links=file_relay.relay_links,
         )
         await stack.enter_async_context(aggregation(ctx))
+        await stack.enter_async_context(reminders(ctx))  # §8.3.4
         yield create_app(ctx, resolver=cascade.resolve, file_relay=file_relay, metrics=metrics)
 
 

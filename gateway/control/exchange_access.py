@@ -7,7 +7,9 @@ secret; the broker knows only the SHA-256 of each password. Topic ACLs follow th
   ``types`` topics, and acknowledgements and anomalies only on its own children's ``ack`` and
   ``anomaly`` topics;
 - it subscribes only to what is addressed to it: its own ``catalog``/``types`` topics (when it has
-  children) and its own ``ack``/``anomaly`` topics (when it has a parent).
+  children) and its own ``ack``/``anomaly`` topics (when it has a parent);
+- it publishes its expiry reminders (§8.3.4) on its own ``reminders`` topic, which its parent may
+  read (a province watches its cities' reminders).
 
 So an anonymous client gets nothing, and no node can forge an acknowledgement to another node's
 child, nor read rows that are not sent to it.
@@ -20,7 +22,13 @@ import hmac
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.core.exchange import ack_topic, anomaly_topic, catalog_topic, types_topic
+from gateway.core.exchange import (
+    ack_topic,
+    anomaly_topic,
+    catalog_topic,
+    reminders_topic,
+    types_topic,
+)
 from gateway.core.topology import Topology
 
 
@@ -50,7 +58,7 @@ def exchange_access(topology: Topology, secret: bytes) -> ExchangeAccess:
     subscribe: dict[str, list[str]] = {}
     for node in topology.nodes:
         users[node.id] = password_digest(exchange_password(secret, node.id))
-        mine: list[str] = []
+        mine: list[str] = [reminders_topic(network, node.id)]
         readable: list[str] = []
         if node.parent is not None:
             mine += [catalog_topic(network, node.parent), types_topic(network, node.parent)]
@@ -58,6 +66,7 @@ def exchange_access(topology: Topology, secret: bytes) -> ExchangeAccess:
         children = topology.children(node.id)
         for child in children:
             mine += [ack_topic(network, child.id), anomaly_topic(network, child.id)]
+            readable.append(reminders_topic(network, child.id))
         if children:
             readable += [catalog_topic(network, node.id), types_topic(network, node.id)]
         publish[node.id], subscribe[node.id] = mine, readable

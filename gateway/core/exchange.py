@@ -54,6 +54,7 @@ class TopicKind(StrEnum):
     TYPES = "types"  # child → parent: type catalogue
     ANOMALY = "anomaly"  # parent → child: rejected rows (E.2)
     ACK = "ack"  # parent → child: committed batches
+    REMINDERS = "reminders"  # a node's expiry reminders (§8.3.4), retained; its parent may read
 
 
 # -- topics -------------------------------------------------------------------------------------
@@ -80,6 +81,10 @@ def anomaly_topic(network: str, child_id: str) -> str:
 
 def ack_topic(network: str, child_id: str) -> str:
     return _topic(network, TopicKind.ACK, child_id)
+
+
+def reminders_topic(network: str, node_id: str) -> str:
+    return _topic(network, TopicKind.REMINDERS, node_id)
 
 
 def parse_topic(topic: str) -> tuple[TopicKind, str]:
@@ -203,17 +208,22 @@ class Exchange:
         self._log.info("exchange.closed")
 
     # -- sending -------------------------------------------------------------------------------
-    async def publish(self, topic: str, payload: dict[str, Any] | bytes) -> None:
+    async def publish(
+        self, topic: str, payload: dict[str, Any] | bytes, *, retain: bool = False
+    ) -> None:
         """Publish at QoS 1 and wait for the broker's PUBACK, at most ``publish_timeout``.
 
-        ``payload`` is a JSON object, or one already encoded."""
+        ``payload`` is a JSON object, or one already encoded; ``retain``: the broker keeps it
+        for whoever subscribes later (the latest of the topic)."""
         client = self._client
         if client is None:
             raise ExchangeUnavailable("not connected", broker=self.broker)
         body = payload if isinstance(payload, bytes) else orjson.dumps(payload)
         try:
             async with asyncio.timeout(self.publish_timeout):
-                await client.publish(topic, body, qos=QOS, timeout=self.publish_timeout)
+                await client.publish(
+                    topic, body, qos=QOS, retain=retain, timeout=self.publish_timeout
+                )
         except (aiomqtt.MqttError, TimeoutError) as exc:
             raise ExchangeUnavailable(
                 f"publish to {topic} failed: {str(exc) or 'timed out'}", broker=self.broker

@@ -12,6 +12,7 @@ from nodes.http import (
     admin_catalog,
     admin_certificates,
     admin_faults,
+    admin_reminders,
     admin_verify,
     body,
     faults,
@@ -64,6 +65,7 @@ def create_app(
     admin_certificates.add_routes(app)
     admin_audit.add_routes(app)
     admin_verify.add_routes(app)  # batch verification (§8.1.5)
+    admin_reminders.add_routes(app)  # expiry reminders (§8.3.4)
     return app
 
 

@@ -20,6 +20,7 @@ from nodes.store.catalog import CatalogRepo
 from nodes.store.catalog_cache import CatalogCache
 from nodes.store.certificates import CertificateRepo
 from nodes.store.db import Database, Transaction
+from nodes.store.expiry import ExpiryRepo
 from nodes.store.files import FileLinkRepo
 from nodes.store.history import HistoryRepo
 from nodes.store.outbox import OutboxRepo
@@ -39,6 +40,7 @@ class Store:
         self.batches = IngestedBatchRepo(db)
         self.catalog = CatalogRepo(db)
         self.certificates = CertificateRepo(db)
+        self.expiry = ExpiryRepo(db)
         self.files = FileLinkRepo(db)
         self.history = HistoryRepo(db)
         self.outbox = OutboxRepo(db)

@@ -15,6 +15,7 @@ import aiohttp
 
 from gateway.control.cli import (
     accounts,
+    application,
     call,
     conformance,
     console,
@@ -44,6 +45,7 @@ examples:
   ecert fault add latency --node hlj-harbin --peer hlj --latency 200ms --for 30s
   ecert events --follow
   ecert verify --node hlj-harbin --batch rows.csv
+  ecert reminders --node jl-changchun --within 60
   ecert console --open              the network on a web page
   ecert down
 """
@@ -71,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     events.add_parsers(subparsers)
     console.add_parsers(subparsers)
     verify.add_parsers(subparsers)
+    application.add_parsers(subparsers)
     return parser
 
 
