@@ -21,6 +21,8 @@ from aiohttp import web
 
 from gateway.core.events import EventLog, node_events_path
 from gateway.core.forwarder import Forwarder
+from nodes.authorisation.honour import Authorised
+from nodes.authorisation.index import grant_index
 from nodes.cascade import Cascade
 from nodes.catalog.lifetime import aggregation
 from nodes.clock import Clock
@@ -105,7 +107,9 @@ async def assembled(
         )
         await stack.enter_async_context(aggregation(ctx))
         await stack.enter_async_context(reminders(ctx))  # §8.3.4
-        yield create_app(ctx, resolver=cascade.resolve, file_relay=file_relay, metrics=metrics)
+        await stack.enter_async_context(grant_index(ctx))  # §8.1.3
+        resolver = Authorised(cascade.resolve, store.authorisations)  # authorisations honoured
+        yield create_app(ctx, resolver=resolver, file_relay=file_relay, metrics=metrics)
 
 
 async def ready_to_serve(ctx: NodeContext) -> None:

@@ -55,6 +55,7 @@ class TopicKind(StrEnum):
     ANOMALY = "anomaly"  # parent → child: rejected rows (E.2)
     ACK = "ack"  # parent → child: committed batches
     REMINDERS = "reminders"  # a node's expiry reminders (§8.3.4), retained; its parent may read
+    GRANTS = "grants"  # a node's active authorisations (§8.1.3), retained; every node reads
 
 
 # -- topics -------------------------------------------------------------------------------------
@@ -85,6 +86,15 @@ def ack_topic(network: str, child_id: str) -> str:
 
 def reminders_topic(network: str, node_id: str) -> str:
     return _topic(network, TopicKind.REMINDERS, node_id)
+
+
+def grants_topic(network: str, node_id: str) -> str:
+    return _topic(network, TopicKind.GRANTS, node_id)
+
+
+def every_grants_topic(network: str) -> str:
+    """The filter of every node's ``grants`` topic."""
+    return grants_topic(network, "x").rsplit("/", 1)[0] + "/+"
 
 
 def parse_topic(topic: str) -> tuple[TopicKind, str]:

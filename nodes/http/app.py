@@ -9,6 +9,7 @@ from nodes.context import NodeContext
 from nodes.http import (
     admin,
     admin_audit,
+    admin_authorisations,
     admin_catalog,
     admin_certificates,
     admin_faults,
@@ -66,6 +67,7 @@ def create_app(
     admin_audit.add_routes(app)
     admin_verify.add_routes(app)  # batch verification (§8.1.5)
     admin_reminders.add_routes(app)  # expiry reminders (§8.3.4)
+    admin_authorisations.add_routes(app)  # my certificates, authorisation (§8.1.2-8.1.4)
     return app
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from nodes.store.accounts import AccountRepo
 from nodes.store.anomalies import AnomalyRepo
 from nodes.store.audit import AuditLog, AuditRepo
+from nodes.store.authorisations import AuthorisationRepo
 from nodes.store.batches import IngestedBatchRepo, NodeState
 from nodes.store.catalog import CatalogRepo
 from nodes.store.catalog_cache import CatalogCache
@@ -36,6 +37,7 @@ class Store:
         self.accounts = AccountRepo(db)
         self.anomalies = AnomalyRepo(db)
         self.audit = AuditRepo(db)
+        self.authorisations = AuthorisationRepo(db)
         self.audit_log = AuditLog(db)  # the buffered writer; its flush loop runs with the app
         self.batches = IngestedBatchRepo(db)
         self.catalog = CatalogRepo(db)
