@@ -46,6 +46,8 @@ examples:
   ecert events --follow
   ecert verify --node hlj-harbin --batch rows.csv
   ecert reminders --node jl-changchun --within 60
+  ecert authorise --node jl-changchun CERTIFICATE_ID --grantor CODE NAME --to CODE NAME
+  ecert mine --node hlj-harbin --holder CODE NAME
   ecert console --open              the network on a web page
   ecert down
 """
