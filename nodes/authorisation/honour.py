@@ -13,7 +13,9 @@ a fan-out's do (``gateway.core.trace``). ``my_certificates`` answers §8.1.2: wh
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import replace
+from types import MappingProxyType
 from typing import Any
 
 from gateway.core.protocol import ReturnCode
@@ -21,11 +23,13 @@ from gateway.core.trace import combine_codes, merge_data, merge_routes, merge_ti
 from nodes.call import Answer, MethodCall, Relayed, Resolver
 from nodes.store.authorisations import AuthorisationRepo, IndexEntry
 
-BY_ID_OF = {
-    "GetCertificateFileByHolder": "GetCertificateFileByCertificateID",
-    "GetCertificateDataByHolder": "GetCertificateDataByCertificateID",
-    "GetCertificatePictureByHolder": "GetCertificatePictureByCertificateID",
-}
+BY_ID_OF: Mapping[str, str] = MappingProxyType(
+    {
+        "GetCertificateFileByHolder": "GetCertificateFileByCertificateID",
+        "GetCertificateDataByHolder": "GetCertificateDataByCertificateID",
+        "GetCertificatePictureByHolder": "GetCertificatePictureByCertificateID",
+    }
+)
 _MERGEABLE = frozenset({ReturnCode.SUCCESS, ReturnCode.NOT_FOUND, ReturnCode.PARTIAL_RESULT})
 _PASSED_ON = ("UseFor", "Format")
 

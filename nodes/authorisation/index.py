@@ -22,7 +22,13 @@ from typing import Any
 import structlog
 
 from gateway.core.errors import ExchangeError
-from gateway.core.exchange import Exchange, every_grants_topic, grants_topic, parse_topic
+from gateway.core.exchange import (
+    Exchange,
+    TopicKind,
+    every_grants_topic,
+    grants_topic,
+    parse_topic,
+)
 from nodes.context import NodeContext
 from nodes.errors import StoreError
 from nodes.store.authorisations import IndexEntry
@@ -71,7 +77,9 @@ def entries_of(node_id: str, payload: dict[str, Any]) -> list[IndexEntry]:
 async def apply_grants(ctx: NodeContext, topic: str, payload: dict[str, Any]) -> None:
     """Store what a node published (its own grants are stored when made: skipped here)."""
     try:
-        _, node_id = parse_topic(topic)
+        kind, node_id = parse_topic(topic)
+        if kind is not TopicKind.GRANTS:  # amqtt 0.12 hands retained messages to any client
+            return
         entries = entries_of(node_id, payload)
     except (ExchangeError, ValueError) as exc:
         log.warning("grants.message_rejected", topic=topic, reason=str(exc))

@@ -26,7 +26,8 @@ async def published_with(net: EcertNetwork, certificate_id: str) -> dict[str, An
     arrived: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
     async def collect(topic: str, payload: dict[str, Any]) -> None:
-        await arrived.put(payload)
+        if topic == reminders_topic(network, OWNER):  # amqtt also hands over other retained ones
+            await arrived.put(payload)
 
     exchange = Exchange(
         network=network,
