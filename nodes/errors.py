@@ -108,6 +108,14 @@ class BodyUnreadable(ParameterInvalid):
         super().__init__("body", f"cannot be decoded: {reason}")
 
 
+class BodyLate(ParameterInvalid):
+    http_status = 408
+    close_connection = True  # the rest of the body may still come
+
+    def __init__(self, within: float):
+        super().__init__("body", f"not received within {within:g} s")
+
+
 class TooFrequent(NodeError):
     code = ReturnCode.TOO_FREQUENT
 

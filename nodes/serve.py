@@ -30,6 +30,8 @@ from nodes.context import NodeContext
 from nodes.errors import NodeStartFailed
 from nodes.http.app import create_app, node_metrics
 from nodes.http.keys import CONTEXT
+from nodes.http.listener import ConnectionLimits, listen
+from nodes.http.middleware import REQUEST_IDS
 from nodes.preparation import prepare
 from nodes.relay import FileRelay
 from nodes.reminders import reminders
@@ -53,20 +55,39 @@ async def serve(
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         try:
-            site = web.TCPSite(runner, settings.node.host, settings.node.port, backlog=1024)
+            listener = await _listen(runner, settings)
             try:
-                await site.start()
-            except OSError as exc:
-                address = f"{settings.node.host}:{settings.node.port}"
-                log.error("node.bind_failed", address=address, error=exc.strerror or str(exc))
-                raise NodeStartFailed(f"cannot listen on {address}") from None
-            log.info("node.started", url=settings.node.url, tier=settings.node.tier)
-            events.emit("node.started", url=settings.node.url, pid=os.getpid())
-            await shutdown_trigger()
+                log.info("node.started", url=settings.node.url, tier=settings.node.tier)
+                events.emit("node.started", url=settings.node.url, pid=os.getpid())
+                await shutdown_trigger()
+            finally:
+                listener.close()
         finally:
             await runner.cleanup()
             events.emit("node.stopped")
     log.info("node.stopped")
+
+
+async def _listen(runner: web.AppRunner, settings: NodeSettings) -> asyncio.Server:
+    """The node's socket (``nodes.http.listener``); a taken address fails the start, named."""
+    limits = ConnectionLimits(
+        per_address=settings.connections_per_address,
+        head_within=settings.head_within,
+        idle_within=settings.idle_within,
+    )
+    try:
+        return await listen(
+            runner,
+            settings.node.host,
+            settings.node.port,
+            node_id=settings.node_id,
+            limits=limits,
+            request_ids=runner.app[REQUEST_IDS],
+        )
+    except OSError as exc:
+        address = f"{settings.node.host}:{settings.node.port}"
+        log.error("node.bind_failed", address=address, error=exc.strerror or str(exc))
+        raise NodeStartFailed(f"cannot listen on {address}") from None
 
 
 @asynccontextmanager

@@ -23,6 +23,11 @@ class NodeSettings(BaseModel):
     file_link_ttl: float = 600.0  # fileUrl lifetime in seconds
     audit_retention_days: int = 90  # audit rows older than this are rolled up per day
     audit_max_rows: int = 1_000_000  # ... and so are those beyond the newest this many
+    # the endpoint's limits (nodes.http.listener, nodes.http.body)
+    connections_per_address: int = 512  # open connections from one remote address
+    head_within: float = 10.0  # seconds for a request's line and headers, from its first byte
+    body_within: float = 30.0  # seconds for its body
+    idle_within: float = 75.0  # an idle keep-alive connection is closed after this
     housekeeping_every: float = 300.0  # seconds between sweeps (nodes.housekeeping)
     qr_rate_limit: float = 5.0  # VerifyQr checks a second from one address (no account: §8.4.2)
     # neighbour id → the key of the link to it (gateway.core.links); a keyed link's calls are

@@ -25,6 +25,7 @@ from nodes.http import (
     verify_qr,
 )
 from nodes.http.keys import CONTEXT, FILE_RELAY, METRICS, RESOLVER
+from nodes.http.listener import head_met
 from nodes.http.middleware import REQUEST_IDS, RequestIds, envelope_middleware
 from nodes.metrics import NodeMetrics
 from nodes.relay import FileRelay
@@ -41,7 +42,7 @@ def create_app(
     ``file_relay`` serves the fileUrls that name a file further along it; ``metrics`` are the
     node's (shared with its metered neighbours), new ones when not given."""
     app = web.Application(
-        middlewares=[envelope_middleware, admin_audit.audit_admin_actions],
+        middlewares=[head_met, envelope_middleware, admin_audit.audit_admin_actions],
         client_max_size=body.MAX_BODY,
     )
     app[REQUEST_IDS] = RequestIds()

@@ -2,12 +2,14 @@
 
 Anything else is 15. A body over ``MAX_BODY`` is 15 with HTTP 413, answered before reading when
 the Content-Length says so (also after ``Expect: 100-continue``, which is then not granted); a
-body that does not decode as its Content-Encoding says is 15 and closes the connection; a name
-given twice, in a form or a JSON object, is 15.
+body that does not decode as its Content-Encoding says is 15 and closes the connection, and so
+is one that does not arrive in time (HTTP 408); a name given twice, in a form or a JSON object,
+is 15.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +19,7 @@ import orjson
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from nodes.errors import BodyTooLarge, BodyUnreadable, ParameterInvalid
+from nodes.errors import BodyLate, BodyTooLarge, BodyUnreadable, ParameterInvalid
 
 MAX_BODY = 1024 * 1024  # 1 MiB
 MAX_FIELDS = 64
@@ -39,12 +41,15 @@ async def expect_small_body(request: web.Request) -> None:
         request.writer.output_size = 0  # as aiohttp's own handler: the answer is still to come
 
 
-async def read_body(request: web.Request) -> Body:
-    """The call's body and its parameters."""
+async def read_body(request: web.Request, *, within: float) -> Body:
+    """The call's body and its parameters; the body must be in within ``within`` seconds."""
     if (request.content_length or 0) > MAX_BODY:
         raise BodyTooLarge(MAX_BODY)
     try:
-        body = await request.read()
+        async with asyncio.timeout(within):
+            body = await request.read()
+    except TimeoutError:
+        raise BodyLate(within) from None
     except web.RequestPayloadError as exc:  # e.g. marked "gzip" but not compressed
         cause = exc.__cause__
         reason = cause.message if isinstance(cause, HttpProcessingError) else str(exc)

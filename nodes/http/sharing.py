@@ -160,7 +160,7 @@ def _meter(request: web.Request, trail: _Trail, seconds: float) -> None:
 async def _handle(request: web.Request, ctx: NodeContext, trail: _Trail) -> web.Response:
     started = time.perf_counter()
     trail.method = method = method_of(request)
-    body = await read_body(request)
+    body = await read_body(request, within=ctx.settings.body_within)
     raw = body.params
     trail.body_read = True
     trail.account_id = _text(raw, "AccountId")[:MAX_ACCOUNT_ID]

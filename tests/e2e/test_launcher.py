@@ -112,7 +112,7 @@ def test_the_state_is_readable_by_its_owner_only(cli_network: CliNetwork) -> Non
         assert mode == (0o700 if path.is_dir() else 0o600), f"{path}: {oct(mode)}"
 
 
-def test_every_log_line_is_json_even_after_requests_aiohttp_rejects(
+def test_requests_aiohttp_rejects_get_an_envelope_and_one_json_log_line(
     cli_network: CliNetwork,
 ) -> None:
     node = cli_network.topology.node("hlj-harbin")
@@ -123,10 +123,17 @@ def test_every_log_line_is_json_even_after_requests_aiohttp_rejects(
     ):
         with socket.create_connection((node.host, node.port), timeout=10) as conn:
             conn.sendall(request.encode())
-            assert b" 400 " in conn.recv(200).split(b"\r\n")[0]
+            answer = b""
+            while chunk := conn.recv(65536):
+                answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert b" 400 " in head.split(b"\r\n")[0]
+        assert json.loads(body)["head"]["status"] == "15"
     lines = (cli_network.state_dir / "logs" / "hlj-harbin.log").read_text().splitlines()
     records = [json.loads(line) for line in lines]  # fails on any line that is not JSON
-    assert any(r.get("logger") == "aiohttp.server" for r in records), records[-3:]
+    rejected = [r for r in records if r.get("event") == "request.rejected_by_parser"]
+    assert len(rejected) >= 3, records[-3:]
+    assert not any("Traceback" in line for line in lines)
 
 
 def test_status_table_shows_every_node(cli_network: CliNetwork) -> None:

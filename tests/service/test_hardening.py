@@ -175,3 +175,20 @@ async def test_a_peer_account_without_the_link_signature_is_refused(
         headers[HEADER_LINK_SIGNATURE] = sign(key, "GetCertificateType", headers, body)
         signed = await node.post("GetCertificateType", data=body, headers=headers, source=PEER_IP)
         assert signed.code == "0"
+
+
+async def test_a_body_that_does_not_arrive_in_time_is_15_and_closes(
+    aiohttp_server: Any, topology: Topology, tmp_path: Path
+) -> None:
+    request = (
+        f"POST {topology.path}/GetCertificateType HTTP/1.1\r\n"
+        "Host: x\r\nContent-Type: application/json\r\n"
+        'Content-Length: 5000\r\n\r\n{"AccountId": '  # ... and the rest never comes
+    ).encode()
+    async for slow in start_node(aiohttp_server, topology, tmp_path, body_within=0.2):
+        head, body = envelope_of(await raw_exchange(slow, request))
+        assert head.startswith("HTTP/1.1 408")
+        assert body["head"] == {
+            "status": "15",
+            "message": "参数值不符合规范: body: not received within 0.2 s",
+        }
