@@ -74,7 +74,8 @@ async def _answer(request: web.Request, peer_ip: str, request_id: str) -> Answer
     ctx = request.app[CONTEXT]
     if not request.app[QR_LIMITER].allow(peer_ip, ctx.settings.qr_rate_limit):
         raise TooFrequent(f"{ReturnCode.TOO_FREQUENT.message}: {METHOD} from {peer_ip}")
-    token = (await read_body(request)).params.get(PARAMETER)
+    body = await read_body(request, within=ctx.settings.body_within)
+    token = body.params.get(PARAMETER)
     if not isinstance(token, str) or not token.strip():
         raise ParameterMissing(PARAMETER)
     return await verify_qr(request.app[RESOLVER], token, request_id=request_id, peer_ip=peer_ip)
