@@ -13,6 +13,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
+from nodes.files.pdf import render_pdf
 from nodes.files.picture import render_picture_zip
 from nodes.model.certificate import Certificate, CertificateCopy
 from nodes.sharing.items import data_item
@@ -79,3 +80,14 @@ def test_the_qr_code_on_a_picture_reads_back_as_the_certificate_token(cert: Cert
     texts = [result.text for result in zxingcpp.read_barcodes(page)]
     assert texts == [certificate_token(cert)]
     assert read_token(texts[0]).digest == data_digest(data_item(cert.to_record()))
+
+
+def test_the_pdf_carries_the_qr_code_as_an_image(cert: Certificate) -> None:  # noqa: F811
+    now = datetime(2026, 12, 5, 10, 0, tzinfo=timezone(timedelta(hours=8)))
+    copy = CertificateCopy(
+        CertificateCopyCreationTime=now,
+        CertificateCopyCreationOrganization="哈尔滨市",
+        CertificateCopyCreationCause="核验",
+        CertificateCopyExpiringTime=now + timedelta(minutes=10),
+    )
+    assert b"/Subtype /Image" in render_pdf(cert, copy)
