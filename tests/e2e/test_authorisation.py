@@ -73,6 +73,12 @@ def test_an_authorised_holder_finds_the_certificate_from_another_province(
     assert mine.returncode == 0, mine.stderr
     (authorised,) = json.loads(mine.stdout)["authorised"]
     assert (authorised["certificateID"], authorised["status"]) == (record["CertificateID"], "0")
+    table = run("mine", "--node", ENTRY, "--holder", GRANTEE, GRANTEE_NAME)
+    assert table.returncode == 0, table.stderr
+    assert f"authorised to {GRANTEE_NAME}: 1" in table.stdout
+    listed = run("authorisations", "--node", OWNER, "--holder", GRANTEE, "--active")
+    assert listed.returncode == 0, listed.stderr
+    assert f"authorisations at {OWNER} (1)" in listed.stdout
     held = json.loads(run("mine", "--node", ENTRY, "--holder", holder, name, "--json").stdout)
     assert record["CertificateID"] in {item["certificateID"] for item in held["held"]}
 

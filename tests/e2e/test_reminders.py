@@ -70,6 +70,9 @@ def test_a_certificate_expiring_soon_is_published_and_listed(
     listed = json.loads(run.stdout)
     assert record["CertificateID"] in {r["certificateID"] for r in listed["reminders"]}
     assert listed["published_at"]
+    table = ecert("reminders", "--node", OWNER, cwd=tmp_path, state_env=net.state_dir)
+    assert table.returncode == 0, table.stderr
+    assert f"expiring at {OWNER} within 30 days" in table.stdout
     short = ecert("reminders", "--node", OWNER, "--within", "5", "--json",
                   cwd=tmp_path, state_env=net.state_dir)  # fmt: skip
     assert record["CertificateID"] not in {
