@@ -21,6 +21,8 @@ from aiohttp import web
 
 from gateway.core.events import EventLog, node_events_path
 from gateway.core.forwarder import Forwarder
+from nodes.authorisation.honour import Authorised
+from nodes.authorisation.index import grant_index
 from nodes.cascade import Cascade
 from nodes.catalog.lifetime import aggregation
 from nodes.clock import Clock
@@ -32,6 +34,7 @@ from nodes.http.listener import ConnectionLimits, listen
 from nodes.http.middleware import REQUEST_IDS
 from nodes.preparation import prepare
 from nodes.relay import FileRelay
+from nodes.reminders import reminders
 from nodes.settings import NodeSettings
 from nodes.sharing.local import answer_locally
 from nodes.store.store import Store
@@ -124,7 +127,10 @@ async def assembled(
             relay_links=file_relay.relay_links,
         )
         await stack.enter_async_context(aggregation(ctx))
-        yield create_app(ctx, resolver=cascade.resolve, file_relay=file_relay, metrics=metrics)
+        await stack.enter_async_context(reminders(ctx))  # §8.3.4
+        await stack.enter_async_context(grant_index(ctx))  # §8.1.3
+        resolver = Authorised(cascade.resolve, store.authorisations)  # authorisations honoured
+        yield create_app(ctx, resolver=resolver, file_relay=file_relay, metrics=metrics)
 
 
 async def ready_to_serve(ctx: NodeContext) -> None:

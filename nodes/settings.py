@@ -29,6 +29,7 @@ class NodeSettings(BaseModel):
     body_within: float = 30.0  # seconds for its body
     idle_within: float = 75.0  # an idle keep-alive connection is closed after this
     housekeeping_every: float = 300.0  # seconds between sweeps (nodes.housekeeping)
+    qr_rate_limit: float = 5.0  # VerifyQr checks a second from one address (no account: §8.4.2)
     # neighbour id → the key of the link to it (gateway.core.links); a keyed link's calls are
     # signed both ways. The launcher writes them; a node started by hand may have none.
     link_keys: Mapping[str, bytes] = Field(default_factory=dict)

@@ -16,6 +16,8 @@ class Wakeups:
     def __init__(self) -> None:
         self.push = asyncio.Event()  # the outbox (or the type catalogue) has something to push
         self.approved: asyncio.Queue[str] = asyncio.Queue()  # types approved here, to announce
+        self.reminders = asyncio.Event()  # publish expiry reminders now (nodes.reminders)
+        self.grants = asyncio.Event()  # publish this node's grants now (nodes.authorisation)
 
     def push_now(self) -> None:
         """Push this node's outbox now rather than at the next interval."""

@@ -7,7 +7,11 @@ secret; the broker knows only the SHA-256 of each password. Topic ACLs follow th
   ``types`` topics, and acknowledgements and anomalies only on its own children's ``ack`` and
   ``anomaly`` topics;
 - it subscribes only to what is addressed to it: its own ``catalog``/``types`` topics (when it has
-  children) and its own ``ack``/``anomaly`` topics (when it has a parent).
+  children) and its own ``ack``/``anomaly`` topics (when it has a parent);
+- it publishes its expiry reminders (§8.3.4) on its own ``reminders`` topic, which its parent may
+  read (a province watches its cities' reminders);
+- it publishes its active authorisations (§8.1.3) on its own ``grants`` topic, and reads every
+  node's (each node finds what is authorised to a holder anywhere).
 
 So an anonymous client gets nothing, and no node can forge an acknowledgement to another node's
 child, nor read rows that are not sent to it.
@@ -20,7 +24,15 @@ import hmac
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.core.exchange import ack_topic, anomaly_topic, catalog_topic, types_topic
+from gateway.core.exchange import (
+    ack_topic,
+    anomaly_topic,
+    catalog_topic,
+    every_grants_topic,
+    grants_topic,
+    reminders_topic,
+    types_topic,
+)
 from gateway.core.topology import Topology
 
 
@@ -50,14 +62,15 @@ def exchange_access(topology: Topology, secret: bytes) -> ExchangeAccess:
     subscribe: dict[str, list[str]] = {}
     for node in topology.nodes:
         users[node.id] = password_digest(exchange_password(secret, node.id))
-        mine: list[str] = []
-        readable: list[str] = []
+        mine: list[str] = [reminders_topic(network, node.id), grants_topic(network, node.id)]
+        readable: list[str] = [every_grants_topic(network)]
         if node.parent is not None:
             mine += [catalog_topic(network, node.parent), types_topic(network, node.parent)]
             readable += [ack_topic(network, node.id), anomaly_topic(network, node.id)]
         children = topology.children(node.id)
         for child in children:
             mine += [ack_topic(network, child.id), anomaly_topic(network, child.id)]
+            readable.append(reminders_topic(network, child.id))
         if children:
             readable += [catalog_topic(network, node.id), types_topic(network, node.id)]
         publish[node.id], subscribe[node.id] = mine, readable

@@ -54,6 +54,8 @@ class TopicKind(StrEnum):
     TYPES = "types"  # child → parent: type catalogue
     ANOMALY = "anomaly"  # parent → child: rejected rows (E.2)
     ACK = "ack"  # parent → child: committed batches
+    REMINDERS = "reminders"  # a node's expiry reminders (§8.3.4), retained; its parent may read
+    GRANTS = "grants"  # a node's active authorisations (§8.1.3), retained; every node reads
 
 
 # -- topics -------------------------------------------------------------------------------------
@@ -80,6 +82,19 @@ def anomaly_topic(network: str, child_id: str) -> str:
 
 def ack_topic(network: str, child_id: str) -> str:
     return _topic(network, TopicKind.ACK, child_id)
+
+
+def reminders_topic(network: str, node_id: str) -> str:
+    return _topic(network, TopicKind.REMINDERS, node_id)
+
+
+def grants_topic(network: str, node_id: str) -> str:
+    return _topic(network, TopicKind.GRANTS, node_id)
+
+
+def every_grants_topic(network: str) -> str:
+    """The filter of every node's ``grants`` topic."""
+    return grants_topic(network, "x").rsplit("/", 1)[0] + "/+"
 
 
 def parse_topic(topic: str) -> tuple[TopicKind, str]:
@@ -203,17 +218,22 @@ class Exchange:
         self._log.info("exchange.closed")
 
     # -- sending -------------------------------------------------------------------------------
-    async def publish(self, topic: str, payload: dict[str, Any] | bytes) -> None:
+    async def publish(
+        self, topic: str, payload: dict[str, Any] | bytes, *, retain: bool = False
+    ) -> None:
         """Publish at QoS 1 and wait for the broker's PUBACK, at most ``publish_timeout``.
 
-        ``payload`` is a JSON object, or one already encoded."""
+        ``payload`` is a JSON object, or one already encoded; ``retain``: the broker keeps it
+        for whoever subscribes later (the latest of the topic)."""
         client = self._client
         if client is None:
             raise ExchangeUnavailable("not connected", broker=self.broker)
         body = payload if isinstance(payload, bytes) else orjson.dumps(payload)
         try:
             async with asyncio.timeout(self.publish_timeout):
-                await client.publish(topic, body, qos=QOS, timeout=self.publish_timeout)
+                await client.publish(
+                    topic, body, qos=QOS, retain=retain, timeout=self.publish_timeout
+                )
         except (aiomqtt.MqttError, TimeoutError) as exc:
             raise ExchangeUnavailable(
                 f"publish to {topic} failed: {str(exc) or 'timed out'}", broker=self.broker

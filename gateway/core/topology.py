@@ -108,11 +108,20 @@ class ExchangeSpec(_Strict):
         return self.port if self.broker == "embedded" else int(self.broker.rsplit(":", 1)[1])
 
 
+class RemindersSpec(_Strict):
+    """Expiry reminders (§8.3.4): certificates expiring within ``within_days`` days, found by
+    every node every ``every`` seconds (a day by default)."""
+
+    within_days: Annotated[int, Field(ge=1, le=3650)] = 30
+    every: Annotated[float, Field(gt=0, le=7 * 86400)] = 86400.0
+
+
 class Topology(_Strict):
     network: Annotated[str, Field(pattern=NODE_ID_PATTERN)]
     timezone: str = "Asia/Shanghai"
     path: Annotated[str, Field(pattern=r"^(/[A-Za-z0-9._-]+)+$")] = "/ecert"
     exchange: ExchangeSpec = ExchangeSpec()
+    reminders: RemindersSpec = RemindersSpec()
     nodes: tuple[NodeSpec, ...]
 
     @field_validator("timezone")

@@ -49,8 +49,10 @@ class Inbound:
             await self.on_types(payload)
         elif kind is TopicKind.ANOMALY:
             await self.on_anomalies(payload)
-        else:
+        elif kind is TopicKind.ACK:
             await self.on_ack(payload)
+        # else: a retained message of the application topics (reminders, grants), which amqtt
+        # 0.12 hands to every client connecting if anyone subscribes to it: not aggregation's
 
     async def on_anomalies(self, payload: dict[str, Any]) -> None:
         cd_batch, rows = payload.get("cd_batch"), payload.get("anomalies")

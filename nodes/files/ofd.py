@@ -24,6 +24,7 @@ from xml.etree import ElementTree as ET
 from nodes.files.archive import zip_bytes
 from nodes.files.layout import PAGE_HEIGHT, PAGE_WIDTH, Block, copy_items, layout
 from nodes.model.certificate import Certificate, CertificateCopy
+from nodes.verification.qr import certificate_token
 
 OFD_NS = "http://www.ofdspec.org/2016"
 ET.register_namespace("ofd", OFD_NS)
@@ -71,6 +72,7 @@ def ofd_xml(cert: Certificate, copy: CertificateCopy, title: str) -> bytes:
     _sub(info, "CreatorVersion", CREATOR_VERSION)
     custom = _sub(info, "CustomDatas")
     _sub(custom, "CustomData", cert.CertificateID, Name="CertificateID")
+    _sub(custom, "CustomData", certificate_token(cert), Name="VerificationToken")  # §8.4.2
     for name, value in copy_items(copy).items():
         _sub(custom, "CustomData", value, Name=name)
     _sub(body, "DocRoot", DOC_ROOT)

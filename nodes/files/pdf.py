@@ -11,12 +11,14 @@ import io
 from functools import cache
 
 from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 
 from nodes.files.layout import PAGE_HEIGHT, PAGE_WIDTH, copy_items, layout
 from nodes.model.certificate import Certificate, CertificateCopy
+from nodes.verification.qr import QR_SIZE_MM, certificate_qr_png
 
 FONT = "STSong-Light"
 CREATOR = "ecert-cascade"
@@ -45,7 +47,11 @@ def render_pdf(cert: Certificate, copy: CertificateCopy, *, title: str | None = 
     canvas.setAuthor(cert.CertificateIssuingAuthorityName)
     canvas.setCreator(CREATOR)
     canvas.setKeywords(keywords(cert, copy))
-    for blocks in layout(cert, copy, title=title):
+    qr = ImageReader(io.BytesIO(certificate_qr_png(cert)))  # §8.4.2, bottom right of page 1
+    for number, blocks in enumerate(layout(cert, copy, title=title), start=1):
+        if number == 1:
+            corner = (PAGE_WIDTH - QR_SIZE_MM - 11) * mm, 11 * mm
+            canvas.drawImage(qr, *corner, width=QR_SIZE_MM * mm, height=QR_SIZE_MM * mm)
         for block in blocks:
             canvas.setFont(font, block.size * mm)
             for index, line in enumerate(block.lines):

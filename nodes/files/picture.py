@@ -20,6 +20,7 @@ from PIL.PngImagePlugin import PngInfo
 from nodes.files.archive import zip_bytes
 from nodes.files.layout import MARGIN, PAGE_HEIGHT, PAGE_WIDTH, Block, copy_items, layout
 from nodes.model.certificate import Certificate, CertificateCopy
+from nodes.verification.qr import certificate_qr_png
 
 DPI = 100
 PX_PER_MM = DPI / 25.4
@@ -85,6 +86,10 @@ def render_pages(cert: Certificate, copy: CertificateCopy) -> list[bytes]:
         draw.rectangle((edge, edge, image.width - edge, image.height - edge), outline=0, width=2)
         for block in blocks:
             _draw_block(draw, block)
+        if number == 1:  # the verification QR code (§8.4.2), bottom right of the first page
+            qr = Image.open(io.BytesIO(certificate_qr_png(cert, scale=2))).convert("L")
+            edge = _px(MARGIN / 2) + 4
+            image.paste(qr, (image.width - edge - qr.width, image.height - edge - qr.height))
         buffer = io.BytesIO()
         image.save(buffer, format="PNG", pnginfo=_png_info(cert, copy, number), optimize=False)
         pictures.append(buffer.getvalue())

@@ -9,9 +9,12 @@ from nodes.context import NodeContext
 from nodes.http import (
     admin,
     admin_audit,
+    admin_authorisations,
     admin_catalog,
     admin_certificates,
     admin_faults,
+    admin_reminders,
+    admin_verify,
     body,
     faults,
     files,
@@ -19,6 +22,7 @@ from nodes.http import (
     openapi,
     scrape,
     sharing,
+    verify_qr,
 )
 from nodes.http.keys import CONTEXT, FILE_RELAY, METRICS, RESOLVER
 from nodes.http.listener import head_met
@@ -51,6 +55,7 @@ def create_app(
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/metrics", scrape.metrics)
     app.router.add_get(f"{path}/openapi.json", openapi.openapi_json)
+    verify_qr.add_routes(app, path)  # public, no account (§8.4.2)
     app.router.add_route("*", f"{path}/file{{name}}", files.download)  # every fileUrl-like path
     app.router.add_route(
         "*", f"{path}/{{method}}", sharing.call_method, expect_handler=body.expect_small_body
@@ -61,6 +66,9 @@ def create_app(
     faults.setup(app)  # timed faults heal on time
     admin_certificates.add_routes(app)
     admin_audit.add_routes(app)
+    admin_verify.add_routes(app)  # batch verification (§8.1.5)
+    admin_reminders.add_routes(app)  # expiry reminders (§8.3.4)
+    admin_authorisations.add_routes(app)  # my certificates, authorisation (§8.1.2-8.1.4)
     return app
 
 

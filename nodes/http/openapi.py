@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
 from gateway.core.protocol import METHODS, ReturnCode
+from nodes.http import verify_qr
 from nodes.http.keys import CONTEXT
 from nodes.http.middleware import json_response
 from nodes.sharing.params import PARAMS, VerifyParams
@@ -186,6 +187,7 @@ def openapi_document(path: str, title: str) -> dict[str, Any]:
             }
         }
     paths[f"{path}/file{{token}}.{{ext}}"] = _file_path()
+    paths[f"{path}/VerifyQr"] = verify_qr.openapi_path()
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": "DB23/T 2836-2021"},

@@ -208,4 +208,40 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE audit_log ADD COLUMN detail TEXT NOT NULL DEFAULT '';
     CREATE INDEX audit_by_time ON audit_log (time);
     """,
+    # 8: authorisation (§8.1.3, §8.1.4; nodes.authorisation): the grants of certificates held
+    # here (kept for good; ``withdrawn_at`` set on withdrawal), and the network's grant index:
+    # every node's active grants as it last published them, by grantee, so that any node can
+    # find what is authorised to a holder and look it up by ID.
+    """
+    CREATE TABLE authorisation (
+        id INTEGER PRIMARY KEY,
+        certificate_id TEXT NOT NULL,
+        type_code TEXT NOT NULL,
+        number TEXT NOT NULL,
+        grantor_code TEXT NOT NULL,
+        grantor_name TEXT NOT NULL,
+        grantee_code TEXT NOT NULL,
+        grantee_name TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        granted_at TEXT NOT NULL,
+        withdrawn_at TEXT NOT NULL DEFAULT '',
+        withdraw_reason TEXT NOT NULL DEFAULT ''
+    );
+    CREATE UNIQUE INDEX authorisation_active ON authorisation (certificate_id, grantee_code)
+        WHERE withdrawn_at = '';
+    CREATE INDEX authorisation_by_grantee ON authorisation (grantee_code);
+    CREATE INDEX authorisation_by_grantor ON authorisation (grantor_code);
+    CREATE TABLE grant_index (
+        node_id TEXT NOT NULL,
+        certificate_id TEXT NOT NULL,
+        type_code TEXT NOT NULL,
+        number TEXT NOT NULL,
+        grantor_code TEXT NOT NULL,
+        grantor_name TEXT NOT NULL,
+        grantee_code TEXT NOT NULL,
+        grantee_name TEXT NOT NULL,
+        PRIMARY KEY (grantee_code, certificate_id, node_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX grant_index_by_node ON grant_index (node_id);
+    """,
 )

@@ -15,11 +15,13 @@ from pathlib import Path
 from nodes.store.accounts import AccountRepo
 from nodes.store.anomalies import AnomalyRepo
 from nodes.store.audit import AuditLog, AuditRepo
+from nodes.store.authorisations import AuthorisationRepo
 from nodes.store.batches import IngestedBatchRepo, NodeState
 from nodes.store.catalog import CatalogRepo
 from nodes.store.catalog_cache import CatalogCache
 from nodes.store.certificates import CertificateRepo
 from nodes.store.db import Database, Transaction
+from nodes.store.expiry import ExpiryRepo
 from nodes.store.files import FileLinkRepo
 from nodes.store.history import HistoryRepo
 from nodes.store.outbox import OutboxRepo
@@ -35,10 +37,12 @@ class Store:
         self.accounts = AccountRepo(db)
         self.anomalies = AnomalyRepo(db)
         self.audit = AuditRepo(db)
+        self.authorisations = AuthorisationRepo(db)
         self.audit_log = AuditLog(db)  # the buffered writer; its flush loop runs with the app
         self.batches = IngestedBatchRepo(db)
         self.catalog = CatalogRepo(db)
         self.certificates = CertificateRepo(db)
+        self.expiry = ExpiryRepo(db)
         self.files = FileLinkRepo(db)
         self.history = HistoryRepo(db)
         self.outbox = OutboxRepo(db)

@@ -140,7 +140,7 @@ async def test_healthz(node: Node) -> None:
     assert b'"node":"hlj-harbin"' in body
 
 
-async def test_openapi_describes_the_ten_methods_from_the_param_models(node: Node) -> None:
+async def test_openapi_describes_the_ten_methods_and_verify_qr(node: Node) -> None:
     status, _, body = await node.get(f"{node.url}/openapi.json")
     document = orjson.loads(body)
     assert status == 200
@@ -150,8 +150,9 @@ async def test_openapi_describes_the_ten_methods_from_the_param_models(node: Nod
         for path, spec in document["paths"].items()
         if "post" in spec
     }
-    assert len(posts) == 10
+    assert len(posts) == 11  # the ten methods and VerifyQr (§8.4.2, no account)
     assert "token" in posts
+    assert posts["VerifyQr"]["security"] == []
     verify = posts["VerifyCertificate"]["requestBody"]["content"]
     assert set(verify) == {"application/x-www-form-urlencoded", "application/json"}
     ref = verify["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]

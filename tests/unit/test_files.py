@@ -21,6 +21,7 @@ from nodes.files.picture import render_picture_zip
 from nodes.model.certificate import Certificate, CertificateCopy, SurfaceItem
 from nodes.model.identifiers import make_certificate_id, make_uscc
 from nodes.synth.catalogue import BUSINESS_LICENCE
+from nodes.verification.qr import certificate_token
 
 NS = {"ofd": OFD_NS}
 CST = timezone(timedelta(hours=8))
@@ -126,7 +127,12 @@ def test_ofd_custom_datas_carry_the_copy_items(cert: Certificate, copy: Certific
         item.get("Name"): item.text
         for item in ofd.iterfind("ofd:DocBody/ofd:DocInfo/ofd:CustomDatas/ofd:CustomData", NS)
     }
-    assert custom == {"CertificateID": cert.CertificateID, **copy_values(copy)}
+    token = certificate_token(cert)  # the QR code's verification token (§8.4.2)
+    assert custom == {
+        "CertificateID": cert.CertificateID,
+        "VerificationToken": token,
+        **copy_values(copy),
+    }
     assert ofd.findtext("ofd:DocBody/ofd:DocInfo/ofd:Title", namespaces=NS) == "营业执照（副本）"
 
 

@@ -15,6 +15,7 @@ import aiohttp
 
 from gateway.control.cli import (
     accounts,
+    application,
     call,
     conformance,
     console,
@@ -26,6 +27,7 @@ from gateway.control.cli import (
     records,
     scenario,
     topology,
+    verify,
 )
 from gateway.control.cli.common import Handler, add_global_options, resolve_paths
 from gateway.control.errors import FaultInvalid
@@ -42,6 +44,10 @@ examples:
   ecert scenario run scenarios/*.yaml --junit out.xml
   ecert fault add latency --node hlj-harbin --peer hlj --latency 200ms --for 30s
   ecert events --follow
+  ecert verify --node hlj-harbin --batch rows.csv
+  ecert reminders --node jl-changchun --within 60
+  ecert authorise --node jl-changchun CERTIFICATE_ID --grantor CODE NAME --to CODE NAME
+  ecert mine --node hlj-harbin --holder CODE NAME
   ecert console --open              the network on a web page
   ecert down
 """
@@ -68,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     faults.add_parsers(subparsers)
     events.add_parsers(subparsers)
     console.add_parsers(subparsers)
+    verify.add_parsers(subparsers)
+    application.add_parsers(subparsers)
     return parser
 
 
