@@ -12,6 +12,7 @@ from nodes.http import (
     admin_catalog,
     admin_certificates,
     admin_faults,
+    admin_seals,
     body,
     faults,
     files,
@@ -60,6 +61,7 @@ def create_app(
     faults.setup(app)  # timed faults heal on time
     admin_certificates.add_routes(app)
     admin_audit.add_routes(app)
+    admin_seals.add_routes(app)
     return app
 
 

@@ -25,6 +25,7 @@ from gateway.control.cli import (
     network,
     records,
     scenario,
+    seals,
     topology,
 )
 from gateway.control.cli.common import Handler, add_global_options, resolve_paths
@@ -38,6 +39,7 @@ examples:
   ecert account create --node hlj-harbin --ip 127.0.0.5
   ecert certs --node hlj-harbin
   ecert cert cancel --node jl-changchun CERTIFICATE_ID --reason 持证人申请注销
+  ecert seals --node hlj-harbin     the e-seals of the authorities issuing there
   ecert conformance http://127.0.2.21:8701/ecert --account ID --from-ip 127.0.0.9
   ecert scenario run scenarios/*.yaml --junit out.xml
   ecert fault add latency --node hlj-harbin --peer hlj --latency 200ms --for 30s
@@ -60,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     accounts.add_parsers(subparsers)
     records.add_parsers(subparsers)
     lifecycle.add_parsers(subparsers)
+    seals.add_parsers(subparsers)
     call.add_parsers(subparsers)
     demo.add_parsers(subparsers)
     topology.add_parsers(subparsers)
