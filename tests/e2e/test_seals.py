@@ -6,16 +6,22 @@ and fails on one flipped byte."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 import urllib.request
+from pathlib import Path
 
 import pytest
 
 from gateway.control.testing import EcertNetwork
+from nodes.synth.ids import authority_uscc
+from tests.e2e.cli import ecert
 from tests.e2e.test_demo_aggregation import resident_id_card
 from tests.e2e.test_lifecycle import verify
 from tests.service.ofd_check import CheckFailed, check_seal, with_byte_flipped
 
 OWNER, ENTRY = "jl-changchun", "hlj-harbin"
+UNSEALED_AUTHORITY = authority_uscc("220100", "77000777")
 
 
 def download(url: str) -> bytes:
@@ -53,3 +59,26 @@ def test_a_sealed_certificate_verifies_and_its_ofd_seal_holds_two_provinces_away
             with_byte_flipped(package, "Doc_0/Pages/Page_0/Content.xml", "颁发机构".encode()),
             public_key,
         )
+
+
+def test_the_cli_lists_and_creates_seals(ecert_network: EcertNetwork, tmp_path: Path) -> None:
+    net = ecert_network
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return ecert(*args, "--node", OWNER, cwd=tmp_path, state_env=net.state_dir)
+
+    listed = run("seals", "--json")
+    assert listed.returncode == 0, listed.stderr
+    codes = {seal["CertificateIssuingAuthorityCode"] for seal in json.loads(listed.stdout)}
+    assert "112201003661816784" in codes  # 长春市公安局, made with the synthetic data
+    table = run("seals")
+    assert "长春市公安局电子印章" in table.stdout
+    created = run(
+        "seal", "create", "--authority-name", "长春市测试局",
+        "--authority-code", UNSEALED_AUTHORITY, "--json",
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    assert json.loads(created.stdout)["SealID"].startswith(f"ES{UNSEALED_AUTHORITY}")
+    refused = run("seal", "create", "--authority-name", "x", "--authority-code", "123")
+    assert refused.returncode != 0
+    assert "GB 32100" in refused.stderr + refused.stdout
