@@ -69,3 +69,14 @@ def test_a_missing_item_counts_as_empty() -> None:
     del record["RelatedItemName"], record["detail"]
     assert b'"RelatedItemName":""' in canonical_data(record)
     assert b'"detail":[]' in canonical_data(record)
+
+
+def test_a_failed_verification_prints_nothing_to_stderr(capfd: pytest.CaptureFixture[str]) -> None:
+    """GmSSL's C code reports a failed verification on file descriptor 2: a node's JSON log."""
+    public_key, private_key = sm2.generate_key_pair()
+    signature = sm2.sign(private_key, public_key, MESSAGE)
+    assert sm2.verify(public_key, MESSAGE + b"!", signature) is False
+    assert sm2_verify(public_key, MESSAGE + b"!", signature) is False  # the library, as is...
+    assert "GmSSL" in capfd.readouterr().err  # ...prints
+    assert sm2.verify(public_key, MESSAGE + b"!", signature) is False
+    assert capfd.readouterr().err == ""
