@@ -15,6 +15,7 @@ from gmssl_pyx import sm2_sign, sm2_verify
 from nodes.issuing import record_changes
 from nodes.model.catalog import operation_for
 from nodes.model.certificate import Certificate
+from nodes.seals.exchange import merge_seals
 from nodes.seals.keys import read_private_key
 from nodes.synth.ids import authority_uscc
 from nodes.synth.issuers import issuers_of
@@ -213,3 +214,20 @@ async def test_a_certificate_of_an_authority_without_a_seal_here_fails(node: Nod
     await store_as_is(node, {**record, "CertificateSealID": "", "CertificateSignature": ""})
     data = await verify_stored(node, 313)
     assert data["verifyMessage"].startswith("UNSEALED: ")
+
+
+async def test_a_parent_takes_seals_only_from_the_pushing_childs_subtree(node: Node) -> None:
+    """merge_seals as a parent runs it on a types message (here the node merges as if
+    ``hlj-harbin`` were its child: its subtree is itself)."""
+    ctx = node.ctx
+    mine = (await ctx.store.seals.all(node=ctx.node_id))[0]
+    fresh = {**mine.to_record(), "SealID": f"ES{UNSEALED_AUTHORITY}01"}
+    fresh["CertificateIssuingAuthorityCode"] = UNSEALED_AUTHORITY
+    outside = {**fresh, "SealID": f"ES{UNSEALED_AUTHORITY}02", "node": "hlj"}
+    taken_over = {**mine.to_record(), "node": "hlj"}  # the same SealID, another holder
+    broken = {**fresh, "SealID": "ES1"}
+    assert await merge_seals(ctx, [fresh, outside, broken], child="hlj-harbin") == 1
+    assert await merge_seals(ctx, [fresh], child="hlj-harbin") == 0  # nothing new: no rewrite
+    assert await merge_seals(ctx, [taken_over], child="hlj") == 0
+    assert (await ctx.store.seals.get(mine.SealID)) == mine
+    assert await ctx.store.seals.get(f"ES{UNSEALED_AUTHORITY}02") is None
