@@ -26,6 +26,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=2836, help="synthetic data seed (first start)")
     parser.add_argument("--no-seed", action="store_true", help="start with no synthetic data")
     parser.add_argument("--per-node", type=int, default=40, help="synthetic certificates per node")
+    parser.add_argument(
+        "--no-seal-check",
+        action="store_true",
+        help="VerifyCertificate skips the seal signature (to measure its cost; never in service)",
+    )
     return parser.parse_args(argv)
 
 
@@ -74,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         trusted_proxies=frozenset(str(ip) for ip in topology.node(args.node).trusted_proxies),
         link_keys=read_link_keys(node_dir / "link-keys.json"),
         exchange_password=read_secret(node_dir / "exchange.password"),
+        seal_check=not args.no_seal_check,
     )
     try:
         uvloop.run(_main(settings))

@@ -16,6 +16,7 @@ NodeError                      (.code: ReturnCode; an error may also set http_st
 ├── CertificateUnusable        21, 22, 23  revoked/cancelled, expired, restricted
 ├── CascadeUnreachable         30  the node that holds the answer did not answer in time (.node_id)
 ├── StoreError                 99  the database failed
+├── SealError                  99  a seal's key cannot be made or read, a signature not made
 └── FaultInjected              99  an injected fault makes the node answer 99 (.fault)
 
 (32, hop budget exhausted or a loop, is a routing plan's answer: ``gateway.core.routing.HopLimit``.)
@@ -27,7 +28,9 @@ LifecycleRefused                   a certificate operation refused (admin API; .
 ├── TransitionUnknown          400 not an operation of the lifecycle table
 ├── ReasonMissing              400 the operation needs a reason
 ├── ChangeInvalid              400 fields a change may not touch, an invalid new record
-└── TransitionNotAllowed       409 not from this status (02 and 03 are final), an ID taken
+├── TransitionNotAllowed       409 not from this status (02 and 03 are final), an ID taken
+├── SealMissing                409 the issuing authority has no valid seal at this node
+└── SealInvalid                400 a seal record that cannot be created as asked
 """
 
 from __future__ import annotations
@@ -149,6 +152,10 @@ class StoreError(NodeError):
     code = ReturnCode.OTHER
 
 
+class SealError(NodeError):
+    code = ReturnCode.OTHER
+
+
 class FaultInjected(NodeError):
     code = ReturnCode.OTHER
 
@@ -187,3 +194,11 @@ class ChangeInvalid(LifecycleRefused):
 
 class TransitionNotAllowed(LifecycleRefused):
     http_status = 409
+
+
+class SealMissing(LifecycleRefused):
+    http_status = 409
+
+
+class SealInvalid(LifecycleRefused):
+    pass

@@ -40,6 +40,7 @@ from nodes.model.lifecycle import (
     Transition,
     allowed_from,
 )
+from nodes.seals.sealing import require_seal
 from nodes.store.db import Transaction
 
 Record = dict[str, Any]
@@ -87,8 +88,12 @@ def certificate_of(record: Record, *, validate: bool = True) -> Certificate:
         raise ChangeInvalid(f"invalid certificate: {exc}") from None
 
 
-async def issue(ctx: NodeContext, cert: Certificate) -> Record:
-    """制证签发: a certificate new to this node (an issued CertificateID is never reissued)."""
+async def issue(ctx: NodeContext, cert: Certificate, *, sealed: bool = True) -> Record:
+    """制证签发: a certificate new to this node (an issued CertificateID is never reissued),
+    sealed by its authority's seal here (``SealMissing`` without one, unless ``sealed`` is False:
+    a record stored on purpose with its faults is sealed only when a seal happens to exist)."""
+    if sealed:
+        await require_seal(ctx, cert)
     async with ctx.store.transaction() as tx:
         if await ctx.store.certificates.exists(cert.CertificateID):
             raise TransitionNotAllowed(
@@ -106,7 +111,7 @@ async def issue(ctx: NodeContext, cert: Certificate) -> Record:
         )
         await write_changes(ctx, tx, [(cert, operation)], [entry])
     ctx.wakeups.push_now()
-    return cert.to_record()
+    return await _stored(ctx, cert.CertificateID)
 
 
 async def apply(
@@ -149,6 +154,15 @@ def _not_from(transition: Transition, status: Status, certificate_id: str) -> st
 
 
 _NAMES = MappingProxyType({Status.CANCELLED: "注销", Status.REVOKED: "吊销"})
+
+
+async def _stored(ctx: NodeContext, certificate_id: str) -> Record:
+    """The record as written (sealed), read back inside the writing transaction."""
+    stored = await ctx.store.certificates.record_now(certificate_id)
+    if stored is None:  # pragma: no cover - written just before
+        raise CertificateUnknown(f"no certificate {certificate_id} at {ctx.node_id}")
+    record: Record = orjson.loads(stored)
+    return record
 
 
 async def _held(ctx: NodeContext, certificate_id: str) -> Record:
@@ -200,7 +214,7 @@ async def _set_status(
         cd_operation=operation.value,
     )
     await write_changes(ctx, tx, [(cert, operation)], [entry])
-    return Outcome(cert.to_record())
+    return Outcome(await _stored(ctx, cert.CertificateID))
 
 
 async def _new_version(
@@ -246,8 +260,9 @@ async def _new_version(
             old_id, transition.value, _status_of(record).value, "02", reason, now, new_id, "D"
         ),
     ]
+    await require_seal(ctx, new)
     await write_changes(ctx, tx, written, history)
-    return Outcome(new.to_record(), old.to_record())
+    return Outcome(await _stored(ctx, new_id), await _stored(ctx, old_id))
 
 
 def _check_fields(record: Record, transition: Transition, fields: Record) -> None:
@@ -315,4 +330,4 @@ async def _correct(
         cd_operation=operation.value,
     )
     await write_changes(ctx, tx, [(cert, operation)], [entry])
-    return Outcome(cert.to_record())
+    return Outcome(await _stored(ctx, cert.CertificateID))

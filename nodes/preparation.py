@@ -3,9 +3,10 @@
 - the admin key file ``<state>/<node>/admin.key`` (0600, random hex), created once;
 - a peer account ``peer-<neighbour>`` for the parent and each child, bound to the neighbour's host;
 - the built-in certificate types (``nodes.synth.CATALOGUE``), stored approved;
-- synthetic certificates on the very first start when ``settings.seed`` is set, written through
-  ``record_changes`` (as new: cd_operation I, or D for 注销/吊销) so they reach the catalog and
-  the outbox.
+- on the very first start when ``settings.seed`` is set, a seal (SM2 key pair) for every
+  authority issuing here (``nodes.synth.issuers``), then synthetic certificates, sealed, written
+  through ``record_changes`` (as new: cd_operation I, or D for 注销/吊销) so they reach the
+  catalog and the outbox.
   ``node_state['seeded']`` remembers it: a restart never seeds again.
 
 Every step is idempotent.
@@ -22,8 +23,10 @@ import structlog
 from nodes.context import NodeContext
 from nodes.issuing import record_changes
 from nodes.model.catalog import operation_for
+from nodes.seals.sealing import ensure_seals
 from nodes.store.types import BUILTIN
 from nodes.synth import CATALOGUE, generate
+from nodes.synth.issuers import issuers_of
 
 log = structlog.get_logger()
 
@@ -76,8 +79,14 @@ async def seed(ctx: NodeContext) -> int:
         return 0
     certificates = generate(ctx.topology, seed=settings.seed, per_node=settings.per_node)
     mine = certificates.get(ctx.node_id, [])
+    authorities = [(issuer.name, issuer.code) for issuer in issuers_of(ctx.node)]
+    authorities += [
+        (cert.CertificateIssuingAuthorityName, cert.CertificateIssuingAuthorityCode)
+        for cert in mine
+    ]
+    seals = await ensure_seals(ctx, authorities)  # before the certificates they seal
     written = await record_changes(ctx, [(cert, operation_for(cert, new=True)) for cert in mine])
     async with ctx.store.transaction() as tx:
         await ctx.store.state.put(tx, SEEDED, settings.seed)
-    log.info("certificates.seeded", seed=settings.seed, count=written)
+    log.info("certificates.seeded", seed=settings.seed, count=written, seals=seals)
     return written

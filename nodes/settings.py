@@ -34,6 +34,9 @@ class NodeSettings(BaseModel):
     # signed both ways. The launcher writes them; a node started by hand may have none.
     link_keys: Mapping[str, bytes] = Field(default_factory=dict)
     exchange_password: str | None = None  # the broker login (username: the node id), if any
+    # VerifyCertificate checks the seal signature; off only to measure what the check costs
+    # (scripts/bench_verify.py, ``python -m nodes --no-seal-check``)
+    seal_check: bool = True
 
     @property
     def node(self) -> NodeSpec:

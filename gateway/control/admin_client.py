@@ -94,6 +94,27 @@ class AdminClient(SessionOwner):
         query = "&".join(f"{k}={_part(str(v))}" for k, v in filters.items() if v)
         return await self.request("GET", f"/admin/audit?{query}" if query else "/admin/audit")
 
+    async def seals(self, *, node: str | None = None) -> Any:
+        """The seals known at the node; ``node``: only those held there."""
+        query = f"?node={_part(node)}" if node else ""
+        return await self.request("GET", f"/admin/seals{query}")
+
+    async def create_seal(self, body: dict[str, Any]) -> Any:
+        return await self.request("POST", "/admin/seals", json=body)
+
+    async def ensure_seal(self, record: dict[str, Any]) -> Any:
+        """The seal of the record's issuing authority held at the node, created when it has
+        none (an authority must have a seal before it issues: README "Seals")."""
+        code = record.get("CertificateIssuingAuthorityCode")
+        for seal in await self.seals(node=self.node.id):
+            if seal.get("CertificateIssuingAuthorityCode") == code:
+                return seal
+        body = {
+            "CertificateIssuingAuthorityName": record.get("CertificateIssuingAuthorityName"),
+            "CertificateIssuingAuthorityCode": code,
+        }
+        return await self.create_seal(body)
+
     async def anomalies(self) -> Any:
         return await self.request("GET", "/admin/anomalies")
 

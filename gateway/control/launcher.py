@@ -99,7 +99,9 @@ class Launcher:
         ready_within: float = READY_WITHIN,
         stop_within: float = STOP_WITHIN,
         die_with_owner: bool = False,
+        node_args: tuple[str, ...] = (),
     ):
+        self.node_args = node_args  # passed to every ``python -m nodes`` (a benchmark's switch)
         self.source = Path(topology_path).expanduser().resolve()
         self.state = StateDir(state_dir)
         self.topology: Topology = load_topology(self.source)
@@ -325,6 +327,7 @@ class Launcher:
                 "--topology", str(self.state.topology_path),
                 *self._marker(node_id),
                 *seed, "--per-node", str(self.per_node),
+                *self.node_args,
             ],
         )  # fmt: skip
 

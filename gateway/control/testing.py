@@ -140,6 +140,16 @@ class EcertNetwork:
 
         return _run(go())
 
+    def seal(self, node_id: str, record: dict[str, Any]) -> Any:
+        """The seal of ``record``'s issuing authority at the node, created if it has none: an
+        authority needs one before it issues there (README "Seals")."""
+
+        async def go() -> Any:
+            async with AdminClient(self.topology, self.launcher.state, node_id) as client:
+                return await client.ensure_seal(record)
+
+        return _run(go())
+
     def status(self) -> list[NodeStatus]:
         """Every node's process, health and counters, as ``ecert status`` shows them."""
         return _run(self.launcher.status())

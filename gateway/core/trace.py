@@ -141,11 +141,14 @@ def merge_data(method: str, parts: Sequence[Any]) -> Any:
     """The ``data`` of a fan-out from its usable parts' ``data``, in the order given.
 
     Lists are concatenated (``total`` recounted); a by-holder VerifyCertificate is true when any
-    part verified the certificate data.
+    part verified the certificate data, else false with every part's ``verifyMessage``.
     """
     if method == "VerifyCertificate":
         verified = any(isinstance(p, dict) and p.get("verifyResult") == "true" for p in parts)
-        return {"verifyResult": "true" if verified else "false"}
+        if verified:
+            return {"verifyResult": "true"}
+        why = [p["verifyMessage"] for p in parts if isinstance(p, dict) and p.get("verifyMessage")]
+        return {"verifyResult": "false", **({"verifyMessage": " | ".join(why)} if why else {})}
     items: list[Any] = []
     for part in parts:
         listed = part.get("dataList") if isinstance(part, dict) else None

@@ -21,6 +21,7 @@ from nodes.catalog.outbound import Outbound
 from nodes.catalog.pipeline import IngestPipeline
 from nodes.catalog.place import Place
 from nodes.context import NodeContext
+from nodes.seals.exchange import merge_seals
 
 log = structlog.get_logger()
 
@@ -89,6 +90,9 @@ class Inbound:
             self._log.warning("type.message_rejected", child=child)
             return
         changed = await types.merge_types(self.ctx, items, child=child)
+        seals = payload.get("seals")
+        if isinstance(seals, list):
+            changed += await merge_seals(self.ctx, seals, child=str(child))
         if changed and self.place.parent is not None:
             self.ctx.wakeups.push_now()
         with suppress(ExchangeUnavailable):

@@ -5,6 +5,7 @@
   ``types_topic(parent)``, and pushes them again every ``ack_timeout`` until the parent
   acknowledges the newest ``updated_at`` it sent (``types_upto`` on the ack topic). Merging is
   idempotent, so a repeated message changes nothing.
+- The public records of seals (``nodes.seals.exchange``) ride along in the same message.
 - The province of the defining node approves it (national for nodes outside any province); the
   approval changes ``updated_at``, so the approved type travels further up, and the province sends
   it down its subtree (best effort, on the children's ack topic) so every node there knows it.
@@ -21,6 +22,7 @@ from pydantic import ValidationError
 from gateway.core.topology import Topology
 from nodes.context import NodeContext
 from nodes.model.types import CertificateType
+from nodes.seals.exchange import seals_changed
 from nodes.store.batches import TYPES_ACKED_UPTO
 from nodes.store.types import BUILTIN, StoredType, TypeRepo
 
@@ -103,20 +105,30 @@ class TypesSent:
 
 
 async def types_message(ctx: NodeContext) -> dict[str, Any] | None:
-    """The types changed here since the parent's last acknowledgement, None when none."""
+    """The types (and seals, ``nodes.seals.exchange``) changed here since the parent's last
+    acknowledgement, None when none."""
     acked = await ctx.store.state.get(TYPES_ACKED_UPTO) or ""
-    newest = await ctx.store.types.last_change()  # cheap: the push loop asks on every round
-    if newest is None or newest <= acked:
+    # cheap: the push loop asks on every round
+    newest = max(
+        await ctx.store.types.last_change() or "", await ctx.store.seals.last_change() or ""
+    )
+    if newest <= acked:
         return None
     changed = [
         stored
         for stored in await ctx.store.types.all()
         if stored.defined_at_node != BUILTIN and stored.updated_at > acked
     ]
-    if not changed:
+    seals, seals_upto = await seals_changed(ctx, acked)
+    if not changed and not seals:
         return None
-    upto = max(stored.updated_at for stored in changed)
-    return {"from": ctx.node_id, "upto": upto, "types": [_wire(stored) for stored in changed]}
+    upto = max([seals_upto, *(stored.updated_at for stored in changed)])
+    return {
+        "from": ctx.node_id,
+        "upto": upto,
+        "types": [_wire(stored) for stored in changed],
+        "seals": seals,
+    }
 
 
 async def acknowledge_types(ctx: NodeContext, upto: str) -> None:

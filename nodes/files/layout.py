@@ -2,8 +2,11 @@
 
 A page holds the certificate name as its title, one block per surface item (``name：value``,
 wrapped to the text width), the issuing authority and date, and the copy notice with the four B.3
-items. Widths are estimated (a CJK character is one em, anything else half an em), which is what
-matters for wrapping without a font at hand.
+items. Every page carries a watermark line at its top (``watermark``: copy time, organization
+and cause, so a copy is traceable to its request), and the last page the place of the seal
+(``stamp_box``: beside the issuing authority, as an issuer's stamp sits on paper). Widths are
+estimated (a CJK character is one em, anything else half an em), which is what matters for
+wrapping without a font at hand.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ LINE_SPACING = 1.5
 class Block:
     """Some lines of one size; ``y`` is the block's top, line ``i`` sits on ``baseline(i)``."""
 
-    kind: str  # title / item / footer / copy
+    kind: str  # title / item / footer / copy / watermark
     lines: tuple[str, ...]
     size: float
     x: float
@@ -52,6 +55,27 @@ def copy_items(copy: CertificateCopy) -> dict[str, str]:
         "CertificateCopyCreationCause": copy.CertificateCopyCreationCause,
         "CertificateCopyExpiringTime": copy.CertificateCopyExpiringTime.isoformat(),
     }
+
+
+STAMP_SIZE = 40.0  # mm, the diameter of the seal's picture
+
+
+def watermark(copy: CertificateCopy) -> str:
+    """The line every page shows: the B.3 copy time, organization and cause."""
+    return (
+        f"副本 {copy.CertificateCopyCreationTime:%Y-%m-%d %H:%M:%S}"
+        f" · {copy.CertificateCopyCreationOrganization} · 用途：{copy.CertificateCopyCreationCause}"
+    )
+
+
+def stamp_box(pages: list[list[Block]]) -> tuple[int, float, float, float, float]:
+    """(page index, x, y, width, height) of the seal: centred on the issuing authority line."""
+    index = len(pages) - 1
+    footers = [block for block in pages[index] if block.kind == "footer"]
+    anchor_y = footers[0].y + footers[0].height / 2 if footers else PAGE_HEIGHT / 2
+    x = PAGE_WIDTH - MARGIN - STAMP_SIZE - 10.0
+    y = max(MARGIN, min(anchor_y - STAMP_SIZE / 2, PAGE_HEIGHT - MARGIN - STAMP_SIZE))
+    return index, x, y, STAMP_SIZE, STAMP_SIZE
 
 
 def char_width(ch: str, size: float) -> float:
@@ -118,4 +142,6 @@ def layout(
         x = (PAGE_WIDTH - text_width(lines[0], size)) / 2 if kind == "title" else MARGIN
         pages[-1].append(Block(kind, lines, size, x, y, value))
         y += block_height
-    return pages
+    mark = wrap(watermark(copy), SMALL_SIZE)[:1]
+    top = MARGIN / 2 + 1.0  # inside the frame the picture draws at MARGIN / 2
+    return [[Block("watermark", mark, SMALL_SIZE, MARGIN, top), *page] for page in pages]

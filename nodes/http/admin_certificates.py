@@ -107,8 +107,9 @@ async def issue_certificate(request: web.Request) -> web.Response:
     if not record.get("CertificateID"):
         record["CertificateID"] = _new_certificate_id(record)
     try:
-        cert = certificate_of(record, validate=_validating(request))
-        return json_response(await issue(ctx, cert))
+        validating = _validating(request)
+        cert = certificate_of(record, validate=validating)
+        return json_response(await issue(ctx, cert, sealed=validating))
     except LifecycleRefused as exc:
         raise _refused(exc) from None
 

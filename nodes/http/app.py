@@ -14,6 +14,7 @@ from nodes.http import (
     admin_certificates,
     admin_faults,
     admin_reminders,
+    admin_seals,
     admin_verify,
     body,
     faults,
@@ -69,6 +70,7 @@ def create_app(
     admin_verify.add_routes(app)  # batch verification (§8.1.5)
     admin_reminders.add_routes(app)  # expiry reminders (§8.3.4)
     admin_authorisations.add_routes(app)  # my certificates, authorisation (§8.1.2-8.1.4)
+    admin_seals.add_routes(app)
     return app
 
 

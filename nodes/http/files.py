@@ -26,6 +26,7 @@ from nodes.files import render
 from nodes.http.keys import CONTEXT, FILE_RELAY
 from nodes.http.middleware import REQUEST_ID
 from nodes.model.certificate import Certificate
+from nodes.seals.sealing import signing_key
 from nodes.store.audit import AuditRecord
 from nodes.store.files import FileLink
 
@@ -95,8 +96,11 @@ async def _download(request: web.Request, trail: dict[str, str]) -> web.StreamRe
     cert = await _certificate(ctx, link.certificate_id)
     if link.copy is None:
         raise FileNotFound("the file link records no copy")
+    key = await signing_key(ctx, cert.to_record())
+    if key is None:
+        log.warning("file.unsealed", certificate_id=link.certificate_id, reason="no seal here")
     # rendering OFD/PDF/PNG is CPU work: off the event loop
-    body, media_type = await asyncio.to_thread(render, cert, link.copy, link.file_format)
+    body, media_type = await asyncio.to_thread(render, cert, link.copy, link.file_format, key)
     log.info("file.served", certificate_id=link.certificate_id, file_format=ext, size=len(body))
     filename = f"{link.certificate_id}.{ext}"
     return web.Response(

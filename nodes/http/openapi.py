@@ -94,6 +94,12 @@ class FileItem(_Item):
 
 class VerifyResult(BaseModel):
     verifyResult: str = Field(description='"true" or "false"')
+    verifyMessage: str | None = Field(
+        None,
+        description='[P] with "false": why, as CODE: text — DATA_MISMATCH, STATUS_21/22/23,'
+        " UNSEALED, NO_SEAL_FOR_AUTHORITY, SEAL_UNKNOWN, SEAL_OF_ANOTHER_AUTHORITY,"
+        " SIGNATURE_INVALID (the seal signature over the canonical data does not hold)",
+    )
 
 
 class TypeItem(_Item):

@@ -105,6 +105,7 @@ class _Trail:
     body_read: bool = False
     timings: list[tuple[str, float]] = field(default_factory=list)  # Server-Timing as answered
     timing_header: str = ""  # or as passed on, unparsed
+    detail: str = ""  # why a VerifyCertificate answered false (its verifyMessage)
 
 
 async def call_method(request: web.Request) -> web.StreamResponse:
@@ -147,6 +148,7 @@ async def call_method(request: web.Request) -> web.StreamResponse:
                 status=str(int(trail.status)),
                 caller=trail.caller,
                 route=trail.route or ctx.node_id,
+                detail=trail.detail,
             )
         )
         request_handled(ctx, trail, arrived, injected)
@@ -183,6 +185,7 @@ async def _handle(request: web.Request, ctx: NodeContext, trail: _Trail) -> web.
     call = method_call(request, method, params, account, trail)
     trail.caller = call.caller
     answer = await request.app[RESOLVER](call)
+    trail.detail = _verify_message(answer.data)
     if isinstance(answer, Relayed):  # a single neighbour's answer, passed back as it came
         trail.status, trail.route = answer.code, answer.route_header
         trail.timing_header = answer.timing_header
@@ -192,6 +195,13 @@ async def _handle(request: web.Request, ctx: NodeContext, trail: _Trail) -> web.
     answered = envelope(answer.code, answer.data, answer.message)
     route = answer.route or [ctx.node_id]
     return _response(answered, trail.request_id, route, answer.timings, started)
+
+
+def _verify_message(data: Any) -> str:
+    """A VerifyCertificate answer's reason for "false", for the audit log ("" otherwise)."""
+    if isinstance(data, dict) and isinstance(data.get("verifyMessage"), str):
+        return str(data["verifyMessage"])[:1000]
+    return ""
 
 
 def check_link(

@@ -74,6 +74,10 @@ class Certificate(BaseModel):
     # 照面信息 and 明细
     surface: list[SurfaceItem] = []
     detail: list[DetailGroup] = []
+    # the issuing authority's e-seal [P]: its SealID and the base64 DER SM2 signature over the
+    # canonical data (nodes.seals.canonical), set by the node at every write (nodes.issuing)
+    CertificateSealID: str = ""
+    CertificateSignature: str = ""
 
     @model_validator(mode="after")
     def _holder(self) -> Certificate:

@@ -85,6 +85,8 @@ UNCHANGEABLE: frozenset[str] = frozenset(
         "CertificateStatus",
         "CertificateStatusChangeReason",
         "CertificateStatusChangeTime",
+        "CertificateSealID",
+        "CertificateSignature",
     }
 )
 MAX_VERSION = 999

@@ -27,6 +27,11 @@ class CertificateRepo:
         """The stored record's JSON (as stored: a record stored without validation, too)."""
         return await self.memo.get(certificate_id, lambda: self._record(certificate_id))
 
+    async def record_now(self, certificate_id: str) -> bytes | None:
+        """The stored record's JSON read now, not remembered (inside a transaction: as written
+        by it so far)."""
+        return await self._record(certificate_id)
+
     async def _record(self, certificate_id: str) -> bytes | None:
         row = await self.db.fetchone(
             "SELECT record FROM certificate WHERE certificate_id = ?", (certificate_id,)

@@ -244,4 +244,18 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX grant_index_by_node ON grant_index (node_id);
     """,
+    # 9: e-seals (nodes.seals): the node's own authorities' (node = this node; their private keys
+    # are files in the node's private state, never here) and those its subtree pushed up with the
+    # type catalogue. ``updated_at`` drives that push.
+    """
+    CREATE TABLE seal (
+        seal_id TEXT PRIMARY KEY,
+        authority_code TEXT NOT NULL,
+        node TEXT NOT NULL,
+        record BLOB NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX seal_by_authority ON seal (authority_code, node);
+    CREATE INDEX seal_by_time ON seal (updated_at);
+    """,
 )

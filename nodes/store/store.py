@@ -25,6 +25,7 @@ from nodes.store.expiry import ExpiryRepo
 from nodes.store.files import FileLinkRepo
 from nodes.store.history import HistoryRepo
 from nodes.store.outbox import OutboxRepo
+from nodes.store.seals import SealRepo
 from nodes.store.tokens import TokenRepo
 from nodes.store.types import TypeRepo
 
@@ -46,6 +47,7 @@ class Store:
         self.files = FileLinkRepo(db)
         self.history = HistoryRepo(db)
         self.outbox = OutboxRepo(db)
+        self.seals = SealRepo(db)
         self.state = NodeState(db)
         self.tokens = TokenRepo(db)
         self.types = TypeRepo(db)
@@ -65,4 +67,5 @@ class Store:
         """Remember certificate records and routing answers until their tables change (a serving
         node does; until then every lookup asks SQLite)."""
         await self.certificates.memo.install()
+        await self.seals.memo.install()
         await self.routes.memo.install()

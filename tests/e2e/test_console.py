@@ -217,8 +217,9 @@ async def test_batches_going_up_and_an_anomaly_coming_down_show_as_they_happen(
     (``anomaly.relayed`` is a province passing one on below its child: not in this shape.)"""
     async with browser_page(chromium, console_url) as page:
         await page.wait_for_selector("body[data-live='1']", timeout=WAIT_MS)
-        network.admin("jl-changchun", "POST", "/admin/certificates",
-                      json=resident_id_card(7, area="220102"))  # fmt: skip
+        card = resident_id_card(7, area="220102")
+        network.seal("jl-changchun", card)  # the test authority's seal (README "Seals")
+        network.admin("jl-changchun", "POST", "/admin/certificates", json=card)
         for node, event in (("jl-changchun", "batch.published"), ("jl", "batch.committed"),
                             ("national", "batch.committed")):  # fmt: skip
             line = f"#activity li[data-event='{event}'][data-node='{node}']"

@@ -86,6 +86,7 @@ def test_a_new_certificate_reaches_national_and_its_cancellation_follows_as_d(
     net = ecert_network
     record = resident_id_card(1, area="220102")
     certificate_id = record["CertificateID"]
+    net.seal("jl-changchun", record)  # the test authority's seal (README "Seals")
     net.admin("jl-changchun", "POST", "/admin/certificates", json=record)
 
     def everywhere(operation: str) -> bool:

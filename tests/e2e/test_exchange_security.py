@@ -13,7 +13,7 @@ import pytest
 
 from gateway.core.exchange import ack_topic, catalog_topic
 from tests.e2e.harness import Network, network_in_background, write_topology
-from tests.service.certs import make_certificate
+from tests.service.certs import TEST_SEAL, make_certificate
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +118,7 @@ async def test_a_node_kicked_off_the_broker_resumes_and_loses_nothing(net: Netwo
         timeout=5,
     ):
         cert = make_certificate(777)
+        await net.admin("hlj-harbin", "POST", "/admin/seals", json=TEST_SEAL)
         await net.admin("hlj-harbin", "POST", "/admin/certificates", json=cert.to_record())
         await asyncio.sleep(2)  # the squatter holds the session for a while (time is the subject)
     path = f"/admin/catalog?id={cert.CertificateID}"

@@ -22,7 +22,7 @@ from gateway.control.state import KEEPER, StateDir, is_alive
 from tests.e2e.fault_support import ENTRY, OWNER, Lab, eventually_ok, start_lab_network
 from tests.e2e.harness import Network, provinces_shape, write_topology
 from tests.e2e.test_launcher import ecert, stop_everything
-from tests.service.certs import make_certificate
+from tests.service.certs import TEST_SEAL, make_certificate
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +104,7 @@ async def test_with_the_broker_down_nothing_is_acknowledged_until_it_is_back(lab
     down = await lab.add(kind="broker-down", for_seconds=2)
     assert refuses_connections(exchange.broker_host, exchange.broker_port)
     cert = make_certificate(501)
+    await lab.net.admin(ENTRY, "POST", "/admin/seals", json=TEST_SEAL)
     await lab.net.admin(ENTRY, "POST", "/admin/certificates", json=cert.to_record())
     [healed] = await lab.healed(down)
     lab.usable["new"] = cert.to_record()
@@ -122,6 +123,7 @@ async def test_the_broker_down_until_cleared_then_a_restart(lab: Lab) -> None:
     assert restart.id not in await lab.in_force()  # over at once
     assert lab.net.launcher.broker_pid() not in (None, before)
     cert = make_certificate(502)
+    await lab.net.admin(ENTRY, "POST", "/admin/seals", json=TEST_SEAL)
     await lab.net.admin(ENTRY, "POST", "/admin/certificates", json=cert.to_record())
     lab.usable["new"] = cert.to_record()
     await eventually_ok(lab, owner="new", entry="p2-c1")

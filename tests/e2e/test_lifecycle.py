@@ -66,6 +66,7 @@ def test_issue_change_and_cancel_are_honoured_across_provinces(
     net = ecert_network
     record = resident_id_card(501, area="220102")
     old_id = record["CertificateID"]
+    net.seal(OWNER, record)  # the test authority's seal (README "Seals")
     net.admin(OWNER, "POST", "/admin/certificates", record)
     net.wait()
     issued = by_id(net, "hlj-harbin", old_id)
@@ -120,6 +121,7 @@ def test_the_cli_runs_the_lifecycle_and_refuses_a_revival(
     del record["CertificateID"]  # the node assigns one: 版本号 001
     card = tmp_path / "card.json"
     card.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    net.seal(OWNER, record)  # the test authority's seal (README "Seals")
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return ecert("cert", *args, "--node", OWNER, cwd=tmp_path, state_env=net.state_dir)

@@ -32,6 +32,7 @@ def test_rows_of_an_unknown_type_come_back_and_of_a_type_defined_below_go_throug
 ) -> None:
     net = ecert_network
     unknown = with_type(601, CHANGCHUN_PSB + "901")  # a type nobody defined
+    net.seal(OWNER, unknown)  # the test authority's seal (README "Seals")
     net.admin(OWNER, "POST", "/admin/certificates", unknown)
     defined_code = CHANGCHUN_PSB + "902"
     net.admin(OWNER, "POST", "/admin/types", {

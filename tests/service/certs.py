@@ -15,6 +15,11 @@ from nodes.synth.ids import authority_uscc
 
 ISSUER = authority_uscc("230100", "77000001")  # 哈尔滨市公安局 of these tests
 ISSUER_NAME = "哈尔滨市公安局"
+# the body of POST /admin/seals that gives the test authority a seal (README "Seals")
+TEST_SEAL = {
+    "CertificateIssuingAuthorityName": ISSUER_NAME,
+    "CertificateIssuingAuthorityCode": ISSUER,
+}
 
 
 def citizen(sequence: int) -> str:

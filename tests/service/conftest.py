@@ -30,12 +30,14 @@ from nodes.context import NodeContext
 from nodes.http.app import create_app
 from nodes.http.sharing import ACCESS, AUDIT
 from nodes.relay import FileRelay
+from nodes.seals.sealing import ensure_seals
 from nodes.serve import ready_to_serve
 from nodes.settings import NodeSettings
 from nodes.sharing.local import answer_locally
 from nodes.store.accounts import Account
 from nodes.store.store import Store
 from tests.brokers import free_port
+from tests.service.certs import ISSUER, ISSUER_NAME
 
 NODE_ID = "hlj-harbin"
 APP_IP = "127.0.2.251"  # the business application's bound address
@@ -191,6 +193,7 @@ async def start_node(
             events=events or NullEvents(),
         )
         await ready_to_serve(ctx)  # as serve does
+        await ensure_seals(ctx, [(ISSUER_NAME, ISSUER)])  # the tests' own issuing authority
         calls: list[MethodCall] = []
         relay = FileRelay(ctx, forwarder)
         app = create_app(ctx, resolver=recording(ctx, calls), file_relay=relay)

@@ -99,14 +99,16 @@ async def test_verify_false_for_altered_data(
     cert = make_certificate(41, holder=41)
     await issue(node.ctx, cert)
     reply = await verify(node, creds, table_11(41, **change), cert_id=cert.CertificateID)
-    assert (reply.code, reply.body["data"]) == ("0", {"verifyResult": "false"})
+    assert (reply.code, reply.body["data"]["verifyResult"]) == ("0", "false")
+    assert reply.body["data"]["verifyMessage"].startswith("DATA_MISMATCH: ")
 
 
 async def test_verify_false_for_a_revoked_certificate(node: Node, creds: dict[str, str]) -> None:
     cert = make_certificate(42, holder=42, status="03")
     await issue(node.ctx, cert)
     reply = await verify(node, creds, table_11(42), cert_id=cert.CertificateID)
-    assert reply.body["data"] == {"verifyResult": "false"}
+    assert reply.body["data"]["verifyResult"] == "false"
+    assert reply.body["data"]["verifyMessage"].startswith("STATUS_21: ")
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,7 @@ from gateway.control.cli import (
     network,
     records,
     scenario,
+    seals,
     topology,
     verify,
 )
@@ -40,6 +41,7 @@ examples:
   ecert account create --node hlj-harbin --ip 127.0.0.5
   ecert certs --node hlj-harbin
   ecert cert cancel --node jl-changchun CERTIFICATE_ID --reason 持证人申请注销
+  ecert seals --node hlj-harbin     the e-seals of the authorities issuing there
   ecert conformance http://127.0.2.21:8701/ecert --account ID --from-ip 127.0.0.9
   ecert scenario run scenarios/*.yaml --junit out.xml
   ecert fault add latency --node hlj-harbin --peer hlj --latency 200ms --for 30s
@@ -66,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     accounts.add_parsers(subparsers)
     records.add_parsers(subparsers)
     lifecycle.add_parsers(subparsers)
+    seals.add_parsers(subparsers)
     call.add_parsers(subparsers)
     demo.add_parsers(subparsers)
     topology.add_parsers(subparsers)

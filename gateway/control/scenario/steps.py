@@ -145,6 +145,14 @@ class RunContext:
         except AdminError as exc:
             raise StepFailed(str(exc)) from None
 
+    async def seal(self, node_id: str, record: dict[str, Any]) -> Any:
+        """The seal of the record's issuing authority at the node, created if it has none."""
+        try:
+            async with AdminClient(self.topology, self.state, node_id) as client:
+                return await client.ensure_seal(record)
+        except AdminError as exc:
+            raise StepFailed(str(exc)) from None
+
     def remember(self, record: dict[str, Any]) -> None:
         """A changed certificate: the issued records of the same id follow it."""
         self.follow(record.get("CertificateID"), record)
@@ -229,6 +237,8 @@ def _validation(validate: bool) -> str:
 @execute.register
 async def run_issue(step: Issue, ctx: RunContext) -> Passed:
     record = ctx.resolve(step.certificate.record())
+    if step.validate_:  # the issuing authority has a seal there (README "Seals")
+        await ctx.seal(step.node, record)
     path = f"/admin/certificates{_validation(step.validate_)}"
     issued = await ctx.admin(step.node, "POST", path, record)
     ctx.issued[step.issue] = issued
