@@ -24,6 +24,7 @@ from gateway.core.errors import TopologyError
 from gateway.core.topology import Topology
 
 ANSWERED = "answered"
+KEEP = 5000  # requests a RouteBook remembers: more than one look at a busy stream brings
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,7 @@ class RouteBook:
     record as it is. The ``keep`` most recent requests are remembered.
     """
 
-    def __init__(self, topology: Topology, *, keep: int = 500) -> None:
+    def __init__(self, topology: Topology, *, keep: int = KEEP) -> None:
         self.topology = topology
         self.keep = keep
         self._entries: dict[str, Mapping[str, Any]] = {}

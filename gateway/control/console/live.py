@@ -61,8 +61,8 @@ async def events(request: web.Request) -> web.StreamResponse:
         while True:
             shown = [sent for record in tail.read_new() if _shown(record)
                      for sent in book.take(record)]  # fmt: skip
-            for record in shown:
-                await response.write(b"data: " + orjson.dumps(record) + b"\n\n")
+            if shown:  # one write a look: a burst is one chunk, not one each
+                await response.write(b"".join(b"data: " + orjson.dumps(r) + b"\n\n" for r in shown))
             quiet = 0.0 if shown else quiet + POLL_EVERY
             if quiet >= KEEPALIVE_EVERY:  # a page that went away is seen at the next write
                 await response.write(b": still here\n\n")

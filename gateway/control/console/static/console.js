@@ -57,7 +57,7 @@ const state = {
   trees: new Map(), // request id -> its tree of hops as the event stream last gave it
   drawn: null, // the tree lit on the page
   shownId: null, // its request id
-  stats: { received: 0, drawn: 0, skipped: 0, bad: 0 }, // event records (read by the bench)
+  stats: { received: 0, drawn: 0, requests: 0, skipped: 0, bad: 0, connected: 0 }, // event records (read by the bench)
   timings: { treeMs: null }, // building and laying out the tree (read by the bench)
 };
 

@@ -152,8 +152,9 @@ function paintEvents() {
     if (record.event.startsWith("fault.")) refreshFaults();
     else flash(record.node, record.event.startsWith("batch.") ? "flash-up" : "flash-down");
   }
-  pending.live = []; pending.activity = []; pending.tree = null; pending.trees.clear();
   state.stats.drawn += counted;
+  state.stats.requests += pending.live.length; // entry records: the requests drawn
+  pending.live = []; pending.activity = []; pending.tree = null; pending.trees.clear();
 }
 
 // a request's tree grew (a forward seen after its entry): kept, and redrawn if it is on show
@@ -213,7 +214,7 @@ function paintLive(wanted) {
 
 function listen() {
   const source = new EventSource("/api/events");
-  source.onopen = () => { document.body.dataset.live = "1"; };
+  source.onopen = () => { document.body.dataset.live = "1"; state.stats.connected += 1; };
   source.onmessage = (message) => {
     try { onEvent(JSON.parse(message.data)); } catch (err) { state.stats.bad += 1; } // skipped
   };
