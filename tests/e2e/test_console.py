@@ -286,6 +286,9 @@ async def test_a_cut_under_a_fan_out_shows_31_and_the_branch_that_failed(
             assert entry in answered
             assert failed not in answered
             await page.wait_for_selector(f".row.hop-partial[data-node='{entry}']", timeout=WAIT_MS)
+            every_hop_known = ("hopsOf(state.lastRecord.tree).every(h => h.depth === 0 "
+                               "|| h.status !== null || h.outcome !== 'answered')")  # fmt: skip
+            await page.wait_for_function(every_hop_known, timeout=WAIT_MS)  # each forward seen
             await page.screenshot(path=str(SCREENSHOT.with_name("console-partial.png")),
                                   full_page=True)  # fmt: skip
     finally:
