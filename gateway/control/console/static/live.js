@@ -135,6 +135,7 @@ function paintEvents() {
   paintScheduled = false;
   const counted = pending.live.length + pending.activity.length + pending.trees.size;
   for (const record of pending.live) {
+    record.tree = state.trees.get(record.request_id) || record.tree; // a later route.tree's
     state.live.unshift(record);
     const fromForm = [state.lastRecord, ...state.recent].some((r) => r && r.answer && r.answer.request_id === record.request_id);
     if (!fromForm && record.method !== "Token") pending.tree = record; // the newest one is drawn
