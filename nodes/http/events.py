@@ -32,4 +32,5 @@ def request_handled(
         timings=trail.timings or trail.timing_header or None,
         ms=(time.time() - arrived) * 1000,
         fault=injected.fault if injected is not None else None,
+        explain=True if trail.explain else None,  # an explain call: the plan, nothing fetched
     )

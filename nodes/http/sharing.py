@@ -103,6 +103,7 @@ class _Trail:
     caller: str = ""
     route: str = ""  # X-Ecert-Route as answered
     body_read: bool = False
+    explain: bool = False  # X-Ecert-Explain: the plan only, nothing fetched
     timings: list[tuple[str, float]] = field(default_factory=list)  # Server-Timing as answered
     timing_header: str = ""  # or as passed on, unparsed
     detail: str = ""  # why a VerifyCertificate answered false (its verifyMessage)
@@ -183,7 +184,7 @@ async def _handle(request: web.Request, ctx: NodeContext, trail: _Trail) -> web.
     if params is None:
         params = parse_params(method, raw)
     call = method_call(request, method, params, account, trail)
-    trail.caller = call.caller
+    trail.caller, trail.explain = call.caller, call.explain
     answer = await request.app[RESOLVER](call)
     trail.detail = _verify_message(answer.data)
     if isinstance(answer, Relayed):  # a single neighbour's answer, passed back as it came

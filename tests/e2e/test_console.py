@@ -18,12 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 from playwright.async_api import async_playwright
 
 from gateway.control.faults import Faults
 from gateway.control.launcher import Launcher
 from gateway.control.pytest_plugin import network_spec
 from gateway.control.testing import EcertNetwork
+from gateway.core.topology import Topology
 from tests.e2e.harness import PROJECT_ROOT, write_topology
 from tests.e2e.test_demo_aggregation import resident_id_card
 
@@ -145,6 +147,9 @@ async def test_a_cross_province_lookup_lights_up_hop_by_hop(
         assert await page.locator("#plan tbody tr").count() >= len(CROSS_PROVINCE)
         assert cert["CertificateHolderCode"] in await page.inner_text("#envelope")
         assert (await page.locator("#recent li").first.inner_text()).startswith("#")
+        request_id = await page.evaluate("state.lastRecord.answer.request_id")
+        await page.locator(f"#live li[data-request-id='{request_id}']").wait_for(timeout=WAIT_MS)
+        assert await page.locator("#live li").count() == 1  # its explain call is not listed
         SCREENSHOT.parent.mkdir(exist_ok=True)
         await page.screenshot(path=str(SCREENSHOT), full_page=True)
         recent = page.locator("#recent li")  # filtered by request id, then replayed
@@ -205,6 +210,87 @@ async def test_a_link_cut_from_the_page_fails_the_lookup_in_red_until_healed(
             await page.wait_for_selector(owner, timeout=WAIT_MS)
             await live.click()  # replayed from the event: red again on the tree
             await page.wait_for_selector(".row.hop-fail[data-node='hlj-harbin']", timeout=WAIT_MS)
+    finally:
+        await Faults(network.launcher).clear_all()
+
+
+def fan_out_entry(topology: Topology, held: set[str]) -> str | None:
+    """A node holding none of ``held`` whose by-holder lookup asks every one of them: the first
+    subtree on its way up that holds any of them holds them all (cities first)."""
+    for node in sorted(topology.nodes, key=lambda n: n.tier != "city"):
+        if node.id in held:
+            continue
+        for above in [node, *topology.ancestors(node.id)]:
+            below = {n.id for n in topology.subtree(above.id)}
+            if below & held:
+                if held <= below and above.id != node.id:
+                    return node.id
+                break
+    return None
+
+
+def spread_holder(network: EcertNetwork) -> tuple[dict[str, str], str, str, str]:
+    """A by-holder query held at two or more nodes, an entry whose lookup fans out to all of
+    them, one owner (``failed``) and its parent (``asker``), the link between them to cut."""
+    topology = network.launcher.topology
+    owners: dict[tuple[str, str], set[str]] = {}
+    for node in topology.nodes:
+        for cert in network.certificates(node.id):
+            key = (cert["CertificateHolderCode"], cert["CertificateTypeCode"])
+            owners.setdefault(key, set()).add(node.id)
+    for (holder, type_code), held in sorted(owners.items()):
+        entry = fan_out_entry(topology, held) if len(held) > 1 else None
+        failed = sorted(held)[-1]
+        asker = topology.node(failed).parent
+        if entry is not None and asker is not None and entry != asker:
+            query = {"CertificateHolderCode": holder, "CertificateTypeCode": type_code}
+            return query, failed, asker, entry
+    raise AssertionError(f"no holder held at two nodes a lookup fans out to: {owners}")
+
+
+async def test_a_cut_under_a_fan_out_shows_31_and_the_branch_that_failed(
+    chromium: Path, console_url: str, network: EcertNetwork
+) -> None:
+    """A by-holder lookup fans out to two owners; the link to one of them is cut from the page:
+    the answer is 31 (partial), the tree of hops branches, and the cut branch is drawn in the
+    failure colour (from the event stream's forwards) while the other answered."""
+    query, failed, asker, entry = spread_holder(network)
+    params = "\n".join(f"{name}={value}" for name, value in {**query, "UseFor": "办理业务"}.items())
+    try:
+        async with browser_page(chromium, console_url) as page:
+            await page.wait_for_selector("body[data-live='1']", timeout=WAIT_MS)
+            await page.select_option("#x-kind", "cut")
+            await page.select_option("#x-node", failed)
+            await page.select_option("#x-peer", asker)
+            await page.fill("#x-for", "10m")
+            await page.click("#x-submit")
+            applied = f"#activity li[data-event='fault.applied'][data-node='{failed}']"
+            await page.wait_for_selector(applied, timeout=WAIT_MS)
+            await call_from_form(page, entry, "GetCertificateDataByHolder", params)
+            await page.wait_for_selector("#outcome[data-status]", timeout=WAIT_MS)
+            outcome = await page.get_attribute("#outcome", "data-status")
+            assert outcome == "31", (query, failed, asker, entry, await page.inner_text("#result"))
+            branch = f"#route li.hop-fail[data-node='{failed}']"  # the forward's event drew it
+            try:
+                await page.wait_for_selector(branch, timeout=WAIT_MS)
+            except PlaywrightTimeout as exc:  # say what the page had from the stream
+                seen = await page.evaluate("JSON.stringify([[...state.trees], state.stats])")
+                raise AssertionError(seen) from exc
+            assert "unreachable" in await page.locator(branch).inner_text()
+            await page.wait_for_selector(f".row.hop-fail[data-node='{failed}']", timeout=WAIT_MS)
+            fan_out = page.locator(f"#route li[data-node='{asker}'] > ul > li")
+            assert await fan_out.count() >= 1
+            answered = await page.locator("#route li.hop, #route li.hop-partial").evaluate_all(
+                "items => items.map(i => i.dataset.node)"
+            )
+            assert entry in answered
+            assert failed not in answered
+            await page.wait_for_selector(f".row.hop-partial[data-node='{entry}']", timeout=WAIT_MS)
+            every_hop_known = ("hopsOf(state.lastRecord.tree).every(h => h.depth === 0 "
+                               "|| h.status !== null || h.outcome !== 'answered')")  # fmt: skip
+            await page.wait_for_function(every_hop_known, timeout=WAIT_MS)  # each forward seen
+            await page.screenshot(path=str(SCREENSHOT.with_name("console-partial.png")),
+                                  full_page=True)  # fmt: skip
     finally:
         await Faults(network.launcher).clear_all()
 

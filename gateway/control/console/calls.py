@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.control.app_client import DEFAULT_FROM_IP, AppCaller
+from gateway.control.console.hops import hop_tree, timings_of
 from gateway.control.errors import AdminError, CallError
 from gateway.control.state import StateDir
 from gateway.core.protocol import METHODS
@@ -118,5 +119,11 @@ class ConsoleCalls:
             record["plan_request_id"] = plan.request_id  # the explain's, in the event stream too
             record["answer"] = answer.as_dict()
             record["status"] = answer.status
+            record["tree"] = hop_tree(  # drawn at once; the event stream adds failed branches
+                self.topology,
+                record["answer"]["route"],
+                timings_of(record["answer"]["timings"]),
+                status=answer.status,
+            )
         self.recent.appendleft(record)
         return record

@@ -3,6 +3,8 @@
 - ``GET /api/events``: server-sent events, one ``data:`` line a record of the network's event
   stream (``gateway.control.events``) written since the page connected, of the kinds the page
   shows (``SHOWN``): requests handled, catalog batches going up, anomalies going down, faults;
+  an entry node's ``request.handled`` carries the request's ``tree`` of hops, and a
+  ``route.tree`` record follows when a forward seen later changes it (``hops.RouteBook``);
 - ``GET /api/faults``: the faults in force (``Faults.list``), each with its seconds left;
 - ``POST /api/faults`` a fault spec (``FaultSpec``'s fields): applied; a spec that is not a
   fault of this network, or that the network cannot take, is a 400 with ``{"error"}``;
@@ -18,18 +20,22 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from gateway.control.console.hops import RouteBook
 from gateway.control.errors import FaultError, FaultNotFound
 from gateway.control.events import POLL_EVERY, EventTail
 from gateway.control.faults import FaultRecord, Faults, FaultSpec
 from gateway.control.launcher import Launcher
+from gateway.core.topology import Topology
 
-SHOWN = ("request.handled", "batch.", "anomaly.", "fault.")
+SHOWN = ("request.handled", "request.forwarded", "batch.", "anomaly.", "fault.")
 KEEPALIVE_EVERY = 5.0  # seconds of quiet before a comment line keeps the stream (and checks it)
 FAULTS = web.AppKey("console.faults", Faults)
+TOPOLOGY = web.AppKey("console.topology", Topology)
 
 
 def add_live_routes(app: web.Application, launcher: Launcher) -> None:
     app[FAULTS] = Faults(launcher, by="console")
+    app[TOPOLOGY] = launcher.topology
     app.router.add_get("/api/events", events)
     app.router.add_get("/api/faults", faults_in_force)
     app.router.add_post("/api/faults", fault_add)
@@ -49,12 +55,14 @@ async def events(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     await response.write(b": connected\n\n")
     tail = EventTail(request.app[FAULTS].state, from_start=False)
+    book = RouteBook(request.app[TOPOLOGY])
     quiet = 0.0
     try:
         while True:
-            shown = [record for record in tail.read_new() if _shown(record)]
-            for record in shown:
-                await response.write(b"data: " + orjson.dumps(record) + b"\n\n")
+            shown = [sent for record in tail.read_new() if _shown(record)
+                     for sent in book.take(record)]  # fmt: skip
+            if shown:  # one write a look: a burst is one chunk, not one each
+                await response.write(b"".join(b"data: " + orjson.dumps(r) + b"\n\n" for r in shown))
             quiet = 0.0 if shown else quiet + POLL_EVERY
             if quiet >= KEEPALIVE_EVERY:  # a page that went away is seen at the next write
                 await response.write(b": still here\n\n")

@@ -10,7 +10,8 @@
 - ``GET /api/recent``: the recent calls, newest first.
 
 and, from ``live``: ``GET /api/events`` (server-sent events of the network's event stream; the
-page hands each ``request.handled`` to the same ``showRoute`` as a call's answer) and
+page draws each entry node's ``request.handled`` with its tree of hops as it draws a call's
+answer) and
 ``/api/faults`` (read, switched on and healed through the fault API).
 """
 

@@ -1,12 +1,11 @@
 // ecert console: the tree of sharing systems, their health, and calls lit up hop by hop.
 // Plain DOM, no build step, nothing loaded from elsewhere. Reads /api/network once, /api/status
 // and /api/faults every few seconds; a call goes to /api/call. /api/events (server-sent events)
-// brings the network's event stream: each request's route goes to showRoute() the same way as a
-// call's answer; catalog batches (up) and anomalies (down) flash their node and add a line.
+// brings the network's event stream (live.js): each request's tree of hops is drawn the same way
+// as a call's answer; catalog batches (up) and anomalies (down) flash their node and add a line.
 "use strict";
 
 const REFRESH_MS = 2000;
-const HOP_MS = 300; // between two hops lighting up
 const COLLAPSE_OVER = 60; // nodes: above this, provinces and ministries start collapsed
 
 const TEXT = {
@@ -55,9 +54,12 @@ const state = {
   recent: [], // /api/recent, newest first
   live: [], // request.handled events at entry nodes, newest first
   faults: [], // /api/faults
+  trees: new Map(), // request id -> its tree of hops as the event stream last gave it
+  drawn: null, // the tree lit on the page
+  shownId: null, // its request id
+  stats: { received: 0, drawn: 0, requests: 0, skipped: 0, bad: 0, connected: 0 }, // event records (read by the bench)
+  timings: { treeMs: null }, // building and laying out the tree (read by the bench)
 };
-const LIVE_KEPT = 50; // live requests and activity lines kept on the page
-const FLASH_MS = 1500;
 
 const $ = (id) => document.getElementById(id);
 const t = (key) => TEXT[state.lang][key];
@@ -317,51 +319,27 @@ function showRecord(record) {
   outcome.dataset.status = String(record.status);
   outcome.textContent = `${t("code")} ${head.status} ${head.message || ""} · ${answer.elapsed_ms.toFixed(1)} ms`;
   $("envelope").textContent = JSON.stringify(answer.envelope, null, 2);
-  const timings = Object.fromEntries(answer.timings.map((entry) => [entry.node, entry.ms]));
-  $("route").replaceChildren(...answer.route.map((id, hop) => {
-    const li = el("li");
-    li.dataset.node = id;
-    const ms = timings[id];
-    li.append(el("span", null, `${nodeLabel(id)} `), el("span", "ms", ms === undefined ? "" : `${ms.toFixed(1)} ms`));
-    li.title = id;
-    return li;
-  }));
   $("plan").tBodies[0].replaceChildren(...(record.plan || []).map((entry) => {
     const tr = el("tr");
     tr.append(el("td", null, nodeLabel(entry.node)), el("td", null, `${entry.plan}: ${entry.decision}`),
               el("td", null, (entry.targets || []).map(nodeLabel).join(", ")));
     return tr;
   }));
-  showRoute(answer.route.length ? answer.route : [record.request.node], timings, outcomeClass(record.status));
+  showTree(record, true);
 }
 
-// -- the route on the tree: one hop after another ----------------------------------------------
-let routeTimers = [];
-
-function clearHops() {
-  for (const timer of routeTimers) clearTimeout(timer);
-  routeTimers = [];
-  for (const entry of state.nodes.values()) {
-    entry.row.classList.remove("hop", "hop-partial", "hop-fail");
-    delete entry.row.dataset.hop;
-  }
-}
-
-function showRoute(route, timings, outcome) {
-  clearHops();
-  const cls = outcome === "ok" ? "hop" : outcome === "partial" ? "hop-partial" : "hop-fail";
-  route.forEach((id, hop) => {
-    routeTimers.push(setTimeout(() => {
-      const entry = state.nodes.get(id);
-      if (!entry) return;
-      expandTo(id);
-      entry.row.classList.add(cls);
-      entry.row.dataset.hop = String(hop);
-      const ms = timings[id];
-      entry.row.querySelector(".badge").textContent = `${hop + 1}` + (ms === undefined ? "" : ` · ${ms.toFixed(1)} ms`);
-      if (hop === 0) entry.row.scrollIntoView({ block: "nearest" });
-    }, hop * HOP_MS));
-  });
+// the call's tree of hops, on the tree and as the route's list; the event stream's once it has
+// one (it also knows a fan-out's branch that never answered)
+function showTree(record, animate) {
+  const answer = record.answer;
+  const known = state.trees.get(answer.request_id);
+  let tree = record.tree || chainTree(answer.route.length ? answer.route : [record.request.node],
+    Object.fromEntries(answer.timings.map((entry) => [entry.node, entry.ms])));
+  if (known) tree = record.tree = known;
+  const outcome = outcomeClass(record.status);
+  $("route").replaceChildren(...routeList(tree, outcome));
+  state.shownId = answer.request_id;
+  drawTree(tree, outcome, animate);
 }
 
 // -- recent calls ------------------------------------------------------------------------------
@@ -403,136 +381,6 @@ function replay(request) {
   call(request);
 }
 
-// -- the event stream: live requests, catalog batches and anomalies, faults --------------------
-function timingsOf(record) {
-  const timings = Array.isArray(record.timings) ? record.timings : [];
-  return Object.fromEntries(timings.map((entry) => [entry.node, entry.ms]));
-}
-
-function onEvent(record) {
-  if (record.event === "request.handled") {
-    const route = record.route || [record.node];
-    // the entry node's record (the whole route): there the caller is the account that called;
-    // a node a call was forwarded to was called by its neighbour's account on the caller's behalf
-    if (!record.account || record.account !== record.caller) return;
-    state.live.unshift(record);
-    state.live.length = Math.min(state.live.length, LIVE_KEPT);
-    paintLive($("recent-filter").value.trim().toLowerCase());
-    // the form's own calls are on the tree already; a token is no route worth a look
-    const ids = (r) => (r && r.answer ? [r.answer.request_id, r.plan_request_id] : []);
-    const fromForm = [state.lastRecord, ...state.recent].some((r) => ids(r).includes(record.request_id));
-    if (!fromForm && record.method !== "Token") showRoute(route, timingsOf(record), outcomeClass(record.status));
-    return;
-  }
-  addActivity(record);
-  if (record.event.startsWith("fault.")) { refreshFaults(); return; }
-  const up = record.event.startsWith("batch.");
-  flash(record.node, up ? "flash-up" : "flash-down");
-}
-
-function activityText(record) {
-  const time = (record.ts || "").slice(11, 19);
-  const extra = record.event.startsWith("batch.")
-    ? [record.cd_batch || "", record.child ? `← ${nodeLabel(record.child)}` : "", `rows ${record.rows ?? "-"}`,
-       record.anomalies ? `anomalies ${record.anomalies}` : ""]
-    : record.event.startsWith("anomaly.")
-    ? [record.cd_batch || "", record.child ? `→ ${nodeLabel(record.child)}` : "", `anomalies ${record.anomalies ?? "-"}`]
-    : [record.fault || "", record.description || record.kind || "", record.reason || ""];
-  return `${time} ${nodeLabel(record.node || "control")} ${record.event} ${extra.filter((x) => x !== "").join(" ")}`;
-}
-
-function addActivity(record) {
-  const li = el("li", null, activityText(record));
-  li.dataset.event = record.event;
-  li.dataset.node = record.node || "";
-  const list = $("activity");
-  list.prepend(li);
-  while (list.children.length > LIVE_KEPT) list.lastChild.remove();
-}
-
-function flash(id, cls) {
-  const entry = state.nodes.get(id);
-  if (!entry) return;
-  entry.row.classList.add(cls);
-  setTimeout(() => entry.row.classList.remove(cls), FLASH_MS);
-}
-
-function paintLive(wanted) {
-  const matches = (r) => !wanted || [r.node, nodeLabel(r.node), r.request_id || ""].some((x) => x.toLowerCase().includes(wanted));
-  $("live").replaceChildren(...state.live.filter(matches).map((record) => {
-    const li = el("li", outcomeClass(record.status));
-    const hops = (record.route || []).length;
-    li.textContent = `${(record.ts || "").slice(11, 19)} ${nodeLabel(record.node)} · ${record.method} → ${record.status} (${hops})`;
-    li.title = record.request_id || "";
-    li.dataset.requestId = record.request_id || "";
-    li.dataset.status = String(record.status);
-    li.addEventListener("click", () => showRoute(record.route || [record.node], timingsOf(record), outcomeClass(record.status)));
-    return li;
-  }));
-}
-
-function listen() {
-  const source = new EventSource("/api/events");
-  source.onopen = () => { document.body.dataset.live = "1"; };
-  source.onmessage = (message) => {
-    try { onEvent(JSON.parse(message.data)); } catch (err) { /* one bad record is skipped */ }
-  };
-  source.onerror = () => { document.body.dataset.live = "0"; }; // EventSource reconnects itself
-}
-
-// -- fault switches ----------------------------------------------------------------------------
-async function refreshFaults() {
-  try {
-    const response = await fetch("/api/faults", { cache: "no-store" });
-    if (!response.ok) return;
-    state.faults = await response.json();
-  } catch (err) { return; }
-  paintFaults();
-  paintAll();
-}
-
-function paintFaults() {
-  $("faults").replaceChildren(...state.faults.map((fault) => {
-    const li = el("li");
-    li.dataset.fault = fault.id;
-    li.dataset.kind = fault.kind;
-    const left = fault.time_left === null ? t("untilCleared") : `${Math.ceil(fault.time_left)}s ${t("left")}`;
-    const heal = el("button", "heal", t("heal"));
-    heal.type = "button";
-    heal.addEventListener("click", () => switchFault("DELETE", `/api/faults/${encodeURIComponent(fault.id)}`));
-    li.append(el("span", null, `${fault.id} ${fault.text} · `), el("span", "left", left), heal);
-    return li;
-  }));
-}
-
-async function submitFault(event) {
-  event.preventDefault();
-  const kind = $("x-kind").value;
-  const spec = { kind, node: $("x-node").value, for_seconds: $("x-for").value.trim() || null };
-  if (kind === "cut" || kind === "latency") spec.peer = $("x-peer").value || null;
-  if (kind === "latency") spec.latency_ms = $("x-latency").value;
-  await switchFault("POST", "/api/faults", spec);
-}
-
-async function switchFault(method, url, body) {
-  const error = $("fault-error");
-  $("x-submit").disabled = true;
-  try {
-    const response = await fetch(url, {
-      method, headers: { "Content-Type": "application/json" }, body: body && JSON.stringify(body),
-    });
-    const answer = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
-    error.hidden = response.ok;
-    error.textContent = response.ok ? "" : answer.error || String(response.status);
-  } catch (err) {
-    error.hidden = false;
-    error.textContent = t("unreachable");
-  } finally {
-    $("x-submit").disabled = false;
-    await refreshFaults();
-  }
-}
-
 // -- languages ---------------------------------------------------------------------------------
 function relabel() {
   document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
@@ -556,7 +404,10 @@ async function start() {
   const response = await fetch("/api/network");
   state.network = await response.json();
   $("network").textContent = state.network.network;
-  buildTree();
+  const building = performance.now();
+  buildTree(); // collapsed by province over COLLAPSE_OVER nodes
+  document.body.offsetHeight; // laid out
+  state.timings.treeMs = performance.now() - building;
   $("call-form").addEventListener("submit", submitCall);
   $("recent-filter").addEventListener("input", paintRecent);
   $("fault-form").addEventListener("submit", submitFault);
