@@ -61,6 +61,26 @@ class NodeAuthPlugin(BaseAuthPlugin):  # type: ignore[misc]  # amqtt ships no ty
         return hmac.compare_digest(password_digest(str(session.password)), expected)
 
 
+class NodeBroker(Broker):  # type: ignore[misc]  # amqtt ships no types
+    """amqtt's broker, with the take-over MQTT asks for (3.1.4-2) also when the newcomer asks for
+    a clean session.
+
+    amqtt 0.12.1 then drops the session of that client id (its subscriptions too) but leaves
+    the client that held it connected: that client keeps pinging, believes it is subscribed and
+    never gets another message (a node pushed off so stopped ingesting until restarted). Here
+    the old connection is closed first, as amqtt does when the newcomer resumes the session;
+    the node then reconnects and subscribes again.
+    """
+
+    async def _delete_session(self, client_id: str) -> None:
+        session, handler = self._sessions.get(client_id, (None, None))
+        if session is not None and handler is not None and session.transitions.is_connected():
+            log.warning("broker.client_taken_over", client_id=client_id)
+            await handler.handle_connection_closed()
+            await handler.stop()
+        await super()._delete_session(client_id)
+
+
 def broker_config(host: str, port: int, access: dict[str, Any] | None = None) -> dict[str, Any]:
     """amqtt 0.12 configuration: one TCP listener, only the anonymous-auth plugin.
 
@@ -97,7 +117,7 @@ async def run_broker(
 ) -> None:
     """Serve MQTT on ``host:port`` until ``shutdown_trigger()`` returns, then shut down."""
     quiet_amqtt_logging()
-    broker = Broker(broker_config(host, port, access))
+    broker = NodeBroker(broker_config(host, port, access))
     await broker.start()
     log.info("broker.started", host=host, port=port)
     try:
