@@ -133,12 +133,29 @@ async def test_forgeries_change_nothing_and_a_kicked_node_resumes(
             with pytest.raises(aiomqtt.MqttError):  # anonymous: refused at the door
                 async with attacker(net, None):
                     pass
+        if kind == "mosquitto":
+            check_mosquitto_files(net)
         seeded = await issue(net, "p1-c1", 900)
         await reaches_national(net, seeded)
         await forge_acks(net)
         await forge_batches(net, seeded)
         for serial, clean_session in ((902, True), (903, False)):
             await take_over(net, "p1", serial, clean_session=clean_session)
+
+
+def check_mosquitto_files(net: Network) -> None:
+    """Mosquitto's files are private and hold hashes, never a node's password."""
+    directory = net.state.mosquitto_dir
+    assert directory.stat().st_mode & 0o777 == 0o700
+    for name in ("mosquitto.conf", "passwd", "acl"):
+        assert (directory / name).stat().st_mode & 0o777 == 0o600, name
+    hashed = dict(line.split(":", 1) for line in (directory / "passwd").read_text().splitlines())
+    assert set(hashed) == {node.id for node in net.topology.nodes}
+    for node_id, value in hashed.items():
+        credentials = login(net, node_id)
+        assert credentials is not None
+        assert value.startswith("$7$")  # PBKDF2-SHA512
+        assert credentials[1] not in value
 
 
 async def forge_acks(net: Network) -> None:
@@ -209,7 +226,9 @@ async def take_over(net: Network, node_id: str, serial: int, *, clean_session: b
     connected = len(log_records(net, node_id, "exchange.connected"))
     dropped = len(log_records(net, node_id, "exchange.disconnected"))
     client_id = last["client_id"]
-    async with attacker(net, login(net, node_id), client_id=client_id, clean_session=clean_session):
+    squatter = attacker(net, login(net, node_id), client_id=client_id, clean_session=clean_session)
+    async with squatter:
         await eventually(logged(net, node_id, "exchange.disconnected", dropped + 1), "kicked")
-    await eventually(logged(net, node_id, "exchange.connected", connected + 1), "reconnected")
+        # the node takes its client id back while the squatter is still there
+        await eventually(logged(net, node_id, "exchange.connected", connected + 1), "reconnected")
     await reaches_national(net, await issue(net, f"{node_id}-c1", serial))
