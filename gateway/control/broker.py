@@ -61,6 +61,45 @@ class NodeAuthPlugin(BaseAuthPlugin):  # type: ignore[misc]  # amqtt ships no ty
         return hmac.compare_digest(password_digest(str(session.password)), expected)
 
 
+class NodeBroker(Broker):  # type: ignore[misc]  # amqtt ships no types
+    """amqtt's broker, with a client-id take-over (MQTT 3.1.4-2) that leaves a working session.
+
+    amqtt 0.12.1 gets it wrong twice, and each time a node pushed off the broker by a client
+    using its id stopped ingesting until restarted (issue #13):
+
+    - a newcomer asking for a clean session has the old session dropped (subscriptions too) but
+      the client holding it stays connected, pinging, never getting another message. Here its
+      connection is closed first, as amqtt does for a resumed session; the node reconnects and
+      subscribes again;
+    - when a newcomer resumes the session, the connection it took it from ends later and marks
+      the shared session disconnected: nothing is delivered to the newcomer any more. Here the
+      end of a connection that no longer holds its session leaves the session alone, and a
+      connection starting its message loop has its session marked connected.
+    """
+
+    async def _delete_session(self, client_id: str) -> None:
+        session, handler = self._sessions.get(client_id, (None, None))
+        if session is not None and handler is not None and session.transitions.is_connected():
+            log.warning("broker.client_taken_over", client_id=client_id)
+            await handler.handle_connection_closed()
+            await handler.stop()
+        await super()._delete_session(client_id)
+
+    async def _handle_disconnect(
+        self, client_session: Session, handler: Any, disconnect_waiter: asyncio.Future[Any]
+    ) -> None:
+        _, current = self._sessions.get(client_session.client_id, (None, None))
+        if current is not None and current is not handler:  # taken over: the session lives on
+            await self._stop_handler(handler)
+            return
+        await super()._handle_disconnect(client_session, handler, disconnect_waiter)
+
+    async def _client_message_loop(self, client_session: Session, handler: Any) -> None:
+        if not client_session.transitions.is_connected():  # the connection taken over ended
+            client_session.transitions.connect()
+        await super()._client_message_loop(client_session, handler)
+
+
 def broker_config(host: str, port: int, access: dict[str, Any] | None = None) -> dict[str, Any]:
     """amqtt 0.12 configuration: one TCP listener, only the anonymous-auth plugin.
 
@@ -97,7 +136,7 @@ async def run_broker(
 ) -> None:
     """Serve MQTT on ``host:port`` until ``shutdown_trigger()`` returns, then shut down."""
     quiet_amqtt_logging()
-    broker = Broker(broker_config(host, port, access))
+    broker = NodeBroker(broker_config(host, port, access))
     await broker.start()
     log.info("broker.started", host=host, port=port)
     try:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.core.areas import area_name, prefectures
+from gateway.core.topology import LAUNCHED_BROKERS
 
 # id, GB/T 2260 code: the 31 provincial-level divisions of the mainland, in code order
 PROVINCE_IDS: tuple[tuple[str, str], ...] = (
@@ -94,7 +95,7 @@ def china_topology(tree: ChinaTree) -> dict[str, Any]:
     for index, pid, code in chosen_provinces(tree.provinces):
         nodes += _province(index, pid, code, tree)
     exchange: dict[str, Any] = {"broker": tree.broker, "interval": tree.interval}
-    if tree.broker == "embedded":
+    if tree.broker in LAUNCHED_BROKERS:
         exchange |= {"host": f"{top}.254", "port": 18830}
     return {
         "network": tree.network,

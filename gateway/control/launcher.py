@@ -27,6 +27,7 @@ from gateway.control.errors import AdminError, LauncherError
 from gateway.control.events import ControlEvents
 from gateway.control.exchange_access import exchange_access, exchange_password
 from gateway.control.faults.book import end_faults
+from gateway.control.mosquitto import CONFIG_FILE, mosquitto_command, mosquitto_ready
 from gateway.control.state import BROKER, KEEPER, ProcessTable, StateDir, write_private
 from gateway.core.client import client_session
 from gateway.core.links import keys_of
@@ -129,7 +130,8 @@ class Launcher:
     # -- queries ------------------------------------------------------------------------------
     @property
     def embedded_broker(self) -> bool:
-        return self.topology.exchange.broker == "embedded"
+        """The network starts its broker itself: the embedded one, or Mosquitto."""
+        return self.topology.exchange.launched
 
     def node_pid(self, node_id: str) -> int | None:
         """The pid of the node's process if it is alive."""
@@ -306,6 +308,8 @@ class Launcher:
     def _marker(self, name: str) -> tuple[str, ...]:
         if name == BROKER:
             exchange = self.topology.exchange
+            if exchange.broker == "mosquitto":
+                return ("-c", str(self.state.mosquitto_dir / CONFIG_FILE))
             return ("gateway.control.broker", "--host", exchange.host, "--port", str(exchange.port),
                     "--access", str(self.state.broker_access_path))  # fmt: skip
         if name == KEEPER:
@@ -339,20 +343,27 @@ class Launcher:
             notify(BROKER, "running")
             return False
         notify(BROKER, "starting")
-        access = exchange_access(self.topology, self.state.link_secret())
-        write_private(self.state.broker_access_path, json.dumps(access.as_json()).encode())
-        self.processes.spawn(BROKER, [sys.executable, "-m", *self._marker(BROKER)])
-        while "ready" not in self.processes.new_output(BROKER).splitlines():
+        command, ready = self._broker_command()
+        self.processes.spawn(BROKER, command)
+        while not any(map(ready, self.processes.new_output(BROKER).splitlines())):
             code = self.processes.exit_code(BROKER)
             if code is not None:
                 self.state.remove_pid(BROKER)
                 raise self._failure(BROKER, f"exited with code {code}")
             if time.monotonic() > deadline:
                 await self.processes.stop([BROKER], self.stop_within)
-                raise self._failure(BROKER, "did not print 'ready' in time")
+                raise self._failure(BROKER, "did not say it is ready in time")
             await asyncio.sleep(POLL_EVERY)
         notify(BROKER, "ready")
         return True
+
+    def _broker_command(self) -> tuple[list[str], Callable[[str], bool]]:
+        """Write the broker's logins and topic ACLs; its command and its ready line."""
+        if self.topology.exchange.broker == "mosquitto":
+            return mosquitto_command(self.state, self.topology), mosquitto_ready
+        access = exchange_access(self.topology, self.state.link_secret())
+        write_private(self.state.broker_access_path, json.dumps(access.as_json()).encode())
+        return [sys.executable, "-m", *self._marker(BROKER)], "ready".__eq__
 
     async def _wait_ready(
         self, node_ids: Sequence[str], deadline: float, notify: ProgressCallback | None

@@ -44,12 +44,12 @@ def free_port(host: str) -> int:
 
 
 def relocated(topology: Topology) -> Topology:
-    """The same network with every node (and the embedded broker) on a fresh address and port."""
+    """The same network with every node (and the broker it starts) on a fresh address and port."""
     document = topology.model_dump(mode="json", exclude_none=True)
     addresses = fresh_addresses(len(topology.nodes) + 1)
     for node, host in zip(document["nodes"], addresses[1:], strict=True):
         node.update(host=host, port=free_port(host))
-    if topology.exchange.broker == "embedded":
+    if topology.exchange.launched:
         document["exchange"].update(host=addresses[0], port=free_port(addresses[0]))
     return Topology.model_validate(document)  # built again: no cached lookup of the old one
 

@@ -8,6 +8,8 @@ Layout (the launcher writes it, the nodes read their part of it)::
     <state>/<node-id>/link-keys.json  the keys of the node's links (written by the launcher)
     <state>/<node-id>/exchange.password  the node's broker login (written by the launcher)
     <state>/broker-access.json     the embedded broker's users and topic ACLs
+    <state>/mosquitto/             Mosquitto's config, hashed logins and ACLs, when it is the
+                                   network's broker (``gateway.control.mosquitto``)
     <state>/link.secret            what the link keys derive from (never read by a node)
     <state>/logs/<name>.log        stdout and stderr of a node or of the broker
     <state>/run/<name>.pid         pid of a running node or of the broker (``broker``)
@@ -147,6 +149,10 @@ class StateDir:
     @property
     def broker_access_path(self) -> Path:
         return self.root / "broker-access.json"
+
+    @property
+    def mosquitto_dir(self) -> Path:
+        return self.root / "mosquitto"
 
     def link_key(self, node_id: str, neighbour: str) -> bytes | None:
         """The key of the link between two neighbours, as the launcher handed it to ``node_id``

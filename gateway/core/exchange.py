@@ -11,6 +11,13 @@ through the live connection; a node may take a message's body before it is decod
 does, with jittered exponential backoff, for as long as the context is open. The broker is not
 trusted to keep messages for an offline subscriber: the aggregation above acknowledges batches
 end to end.
+
+Nor is it trusted with who said what: given the node's ``link_keys``, every message of a link
+(``LINK_KINDS``: catalog, types, anomaly, ack) published is signed with the key of the link to
+the node the topic addresses, and every such message received must carry a valid signature of a
+neighbour (``gateway.core.links``); anything else is logged (``exchange.message_rejected``),
+reported to ``on_rejected`` and never handed over. A node's own broadcast topics (``reminders``,
+``grants``) belong to no link: only the broker's ACLs say who may publish on them.
 """
 
 from __future__ import annotations
@@ -38,10 +45,12 @@ from tenacity import (
 )
 
 from gateway.core.errors import ExchangeError, ExchangeUnavailable
+from gateway.core.links import LinkKeys, LinkSignatureError, open_message, sign_message
 from gateway.core.topology import NODE_ID_PATTERN
 
 OnMessage = Callable[[str, dict[str, Any]], Awaitable[None]]
 TakeBody = Callable[[str, bytes], Awaitable[bool]]  # True: the body was taken, undecoded
+OnRejected = Callable[[str, LinkSignatureError], None]  # a message refused for its signature
 
 TOPIC_ROOT = "ecert"
 QOS = 1  # at least once, SPEC §6.3
@@ -56,6 +65,10 @@ class TopicKind(StrEnum):
     ACK = "ack"  # parent → child: committed batches
     REMINDERS = "reminders"  # a node's expiry reminders (§8.3.4), retained; its parent may read
     GRANTS = "grants"  # a node's active authorisations (§8.1.3), retained; every node reads
+
+
+# what travels between a parent and a child, signed with their link's key
+LINK_KINDS = frozenset({TopicKind.CATALOG, TopicKind.TYPES, TopicKind.ANOMALY, TopicKind.ACK})
 
 
 # -- topics -------------------------------------------------------------------------------------
@@ -111,6 +124,16 @@ def parse_topic(topic: str) -> tuple[TopicKind, str]:
     return parsed, node_id
 
 
+def _of_a_link(topic: str) -> bool:
+    """Whether a message on ``topic`` is signed (a topic that is not an exchange topic is
+    treated as one, so that it is checked, and refused)."""
+    try:
+        kind, _ = parse_topic(topic)
+    except ExchangeError:
+        return True
+    return kind in LINK_KINDS
+
+
 def decode_payload(raw: object) -> dict[str, Any]:
     """A payload must be a JSON object; ValueError says why it is not."""
     if not isinstance(raw, bytes | bytearray | str):
@@ -163,6 +186,9 @@ class Exchange:
         username: str | None = None,
         password: str | None = None,
         loop_name: str | None = None,
+        node_id: str | None = None,
+        link_keys: LinkKeys | None = None,
+        on_rejected: OnRejected | None = None,
     ) -> None:
         self.network = network
         self.host = host
@@ -175,6 +201,10 @@ class Exchange:
         self.connect_timeout = connect_timeout
         self.keepalive = keepalive
         self.username, self._password = username, password
+        # with keys, messages are signed as ``node_id`` and must arrive signed (links.py)
+        self.node_id = node_id or username or client_id
+        self.link_keys = dict(link_keys or {})
+        self.on_rejected = on_rejected
         self.loop_name = loop_name or f"exchange[{client_id}].receive_loop"  # its task's name
         self.connected = asyncio.Event()
         self.last_message_at: float | None = None
@@ -229,6 +259,8 @@ class Exchange:
         if client is None:
             raise ExchangeUnavailable("not connected", broker=self.broker)
         body = payload if isinstance(payload, bytes) else orjson.dumps(payload)
+        if self.link_keys and _of_a_link(topic):
+            body = self._signed(topic, body)
         try:
             async with asyncio.timeout(self.publish_timeout):
                 await client.publish(
@@ -238,6 +270,13 @@ class Exchange:
             raise ExchangeUnavailable(
                 f"publish to {topic} failed: {str(exc) or 'timed out'}", broker=self.broker
             ) from exc
+
+    def _signed(self, topic: str, body: bytes) -> bytes:
+        _, addressee = parse_topic(topic)
+        key = self.link_keys.get(addressee)
+        if key is None:
+            raise ExchangeError(f"no link key for {addressee}: cannot sign for {topic}")
+        return sign_message(key, topic, self.node_id, body)
 
     # -- receiving -----------------------------------------------------------------------------
     async def receive_loop(self) -> None:
@@ -311,7 +350,10 @@ class Exchange:
 
     async def hand_over(self, topic: str, body: object) -> None:
         """Give one received message to the node: the body itself when ``take_body`` takes it,
-        else the decoded JSON object (a body that is not one is logged and dropped)."""
+        else the decoded JSON object (a body that is not one is logged and dropped). With link
+        keys, a message without a neighbour's valid signature is dropped before either."""
+        if self.link_keys and _of_a_link(topic) and not self._verified(topic, body):
+            return
         take = self.take_body
         if take is not None and isinstance(body, bytes) and await take(topic, body):
             return
@@ -321,6 +363,20 @@ class Exchange:
             self._log.warning("exchange.payload_rejected", topic=topic, reason=str(exc))
             return
         await self.on_message(topic, payload)
+
+    def _verified(self, topic: str, body: object) -> bool:
+        try:
+            if not isinstance(body, bytes | bytearray):
+                raise LinkSignatureError("unsigned")
+            open_message(self.link_keys, topic, bytes(body))
+        except LinkSignatureError as exc:
+            self._log.warning(
+                "exchange.message_rejected", topic=topic, reason=exc.reason, link_from=exc.link_from
+            )
+            if self.on_rejected is not None:
+                self.on_rejected(topic, exc)
+            return False
+        return True
 
     def _log_retry(self, state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome is not None else None

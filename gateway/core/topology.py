@@ -81,11 +81,16 @@ class NodeSpec(_Strict):
         return f"http://{self.host}:{self.port}"
 
 
+LAUNCHED_BROKERS = ("embedded", "mosquitto")  # brokers ``ecert up`` starts with the network
+
+
 class ExchangeSpec(_Strict):
-    """The catalog exchange: ``embedded`` (amqtt started with the network) or ``mqtt://host:port``."""
+    """The catalog exchange: ``embedded`` (amqtt started with the network), ``mosquitto``
+    (Mosquitto started with the network, same logins and topic ACLs) or ``mqtt://host:port``
+    (a broker run by its operator)."""
 
     broker: str = "embedded"
-    host: str = "127.0.0.1"  # where the embedded broker listens
+    host: str = "127.0.0.1"  # where the broker started with the network listens
     port: Annotated[int, Field(ge=0, le=65535)] = 1883
     interval: Annotated[float, Field(gt=0, le=3600)] = 2.0  # seconds between pushes
     ack_timeout: Annotated[float, Field(gt=0, le=3600)] = (
@@ -95,17 +100,22 @@ class ExchangeSpec(_Strict):
     @field_validator("broker")
     @classmethod
     def _broker_form(cls, value: str) -> str:
-        if value != "embedded" and not re.fullmatch(r"mqtt://[^:/\s]+:\d{1,5}", value):
-            raise ValueError("broker must be 'embedded' or 'mqtt://host:port'")
+        if value not in LAUNCHED_BROKERS and not re.fullmatch(r"mqtt://[^:/\s]+:\d{1,5}", value):
+            raise ValueError("broker must be 'embedded', 'mosquitto' or 'mqtt://host:port'")
         return value
 
     @property
+    def launched(self) -> bool:
+        """The network starts its broker itself (on ``host:port``)."""
+        return self.broker in LAUNCHED_BROKERS
+
+    @property
     def broker_host(self) -> str:
-        return self.host if self.broker == "embedded" else self.broker[7:].rsplit(":", 1)[0]
+        return self.host if self.launched else self.broker[7:].rsplit(":", 1)[0]
 
     @property
     def broker_port(self) -> int:
-        return self.port if self.broker == "embedded" else int(self.broker.rsplit(":", 1)[1])
+        return self.port if self.launched else int(self.broker.rsplit(":", 1)[1])
 
 
 class RemindersSpec(_Strict):

@@ -17,6 +17,7 @@ from gateway.core.errors import ExchangeUnavailable
 from gateway.core.exchange import TopicKind, ack_topic, catalog_topic, parse_topic
 from nodes.catalog import push, types
 from nodes.catalog.anomalies import receive_anomalies
+from nodes.catalog.ingest import signed_by
 from nodes.catalog.outbound import Outbound
 from nodes.catalog.pipeline import IngestPipeline
 from nodes.catalog.place import Place
@@ -42,8 +43,19 @@ class Inbound:
         """Big catalog messages go to the ingest pipeline undecoded."""
         return await self.ingest.take_body(topic, body)
 
+    def rejected(self, topic: str, reason: str, *, link_from: str | None = None) -> None:
+        """A message refused for who signed it (logged where it was refused): an event."""
+        kind, _ = parse_topic(topic)
+        events = self.ctx.events
+        events.emit("message.rejected", kind=kind.value, link_from=link_from, reason=reason)
+
     async def on_message(self, topic: str, payload: dict[str, Any]) -> None:
         kind, _ = parse_topic(topic)
+        if kind in (TopicKind.ACK, TopicKind.ANOMALY) and not signed_by(payload, self.place.parent):
+            link_from = payload.get("link_from")
+            self._log.warning("catalog.message_rejected", kind=kind.value, link_from=link_from)
+            self.rejected(topic, "not from the parent", link_from=str(link_from))
+            return
         if kind is TopicKind.CATALOG:
             await self.ingest.on_catalog(payload)
         elif kind is TopicKind.TYPES:
@@ -71,8 +83,12 @@ class Inbound:
 
     async def on_ack(self, payload: dict[str, Any]) -> None:
         cd_batch, count = payload.get("cd_batch"), payload.get("anomalies", 0)
+        digest = payload.get("batch_sha256")
         if isinstance(cd_batch, str) and isinstance(count, int):
-            outcome = await push.acknowledge(self.ctx, cd_batch, count)
+            # with a key for the link, an ack must name the content it acknowledges
+            signed = self.place.parent in self.ctx.settings.link_keys
+            bound = digest if isinstance(digest, str) else ("" if signed else None)
+            outcome = await push.acknowledge(self.ctx, cd_batch, count, batch_sha256=bound)
             if outcome.done:
                 self.ctx.wakeups.push_now()  # a slot is free; more rows may wait
         if isinstance(payload.get("types_upto"), str):
@@ -86,6 +102,7 @@ class Inbound:
             child not in self.place.children
             or not isinstance(upto, str)
             or not isinstance(items, list)
+            or not signed_by(payload, child)
         ):
             self._log.warning("type.message_rejected", child=child)
             return

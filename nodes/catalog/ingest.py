@@ -54,9 +54,18 @@ class BatchOutcome:
     anomalies: list[dict[str, str]]
     repeated: bool  # the batch had been committed before; nothing was applied now
 
-    def ack(self) -> dict[str, Any]:
+    def ack(self, batch_sha256: str | None = None) -> dict[str, Any]:
+        """``batch_sha256``: the digest of the batch message answered, which the child checks
+        against the batch it sent before it lets the batch go."""
         count = len(self.anomalies)
-        return {"cd_batch": self.cd_batch, "accepted": self.accepted, "anomalies": count}
+        ack: dict[str, Any] = {
+            "cd_batch": self.cd_batch,
+            "accepted": self.accepted,
+            "anomalies": count,
+        }
+        if batch_sha256 is not None:
+            ack["batch_sha256"] = batch_sha256
+        return ack
 
     def anomaly_message(self, parent_id: str) -> dict[str, Any]:
         return {"cd_batch": self.cd_batch, "from": parent_id, "anomalies": self.anomalies}
@@ -76,6 +85,7 @@ class Incoming:
     sender: Sender
     cd_batch: str
     rows: list[Any]
+    digest: str | None = None  # ``body_sha256`` of the signed message, echoed in the ack
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,10 +98,18 @@ class Prepared:
     valid: Sequence[CatalogValues]  # a list, or ``PackedRows`` from the worker
     anomalies: list[Row]
     forward: bytes | None = None  # the valid rows as an outbox bundle, when made beforehand
+    digest: str | None = None  # as ``Incoming.digest``
+
+
+def signed_by(payload: dict[str, Any], node_id: object) -> bool:
+    """The message was signed by ``node_id``'s end of the link, or is unsigned (a node without
+    link keys; with keys the exchange client refuses unsigned messages before they get here)."""
+    return bool(payload.get("link_from", node_id) == node_id)
 
 
 def incoming_of(payload: Any, children: Mapping[str, Sender]) -> Incoming | None:
-    """The batch a catalog message carries, when it is one from a child of this node."""
+    """The batch a catalog message carries, when it is one from a child of this node, signed
+    by that child."""
     if not isinstance(payload, dict):
         return None
     child, cd_batch, rows = payload.get("from"), payload.get("cd_batch"), payload.get("rows")
@@ -101,9 +119,12 @@ def incoming_of(payload: Any, children: Mapping[str, Sender]) -> Incoming | None
         or not isinstance(cd_batch, str)
         or not cd_batch.startswith(f"{child}-")
         or not isinstance(rows, list)
+        or not signed_by(payload, child)
     ):
         return None
-    return Incoming(children[child], cd_batch, _rows_of(payload.get("columns"), rows))
+    digest = payload.get("body_sha256")
+    rows = _rows_of(payload.get("columns"), rows)
+    return Incoming(children[child], cd_batch, rows, digest if isinstance(digest, str) else None)
 
 
 def _rows_of(columns: Any, rows: list[Any]) -> list[Any]:
@@ -137,18 +158,26 @@ async def ingest_batches(ctx: NodeContext, batches: list[Incoming]) -> list[Batc
 
 def prepare_batches(batches: list[Incoming], *, today: str) -> list[Prepared]:
     """Validation only: pure CPU, no store, so it may run beside the previous commit."""
-    return [prepare_batch(b.sender, b.cd_batch, b.rows, today=today) for b in batches]
+    return [
+        prepare_batch(b.sender, b.cd_batch, b.rows, today=today, digest=b.digest) for b in batches
+    ]
 
 
 def prepare_batch(
-    sender: Sender, cd_batch: str, rows: list[Any], *, today: str, forward: bool = False
+    sender: Sender,
+    cd_batch: str,
+    rows: list[Any],
+    *,
+    today: str,
+    forward: bool = False,
+    digest: str | None = None,
 ) -> Prepared:
     """``forward``: also encode the valid rows as the bundle this node would forward."""
     verdict = validate_rows(rows, sender, today=today, cd_batch=cd_batch)
     via = sender.node_id
     valid = [(*values, cd_batch, via) for values in verdict.valid]
     bundle = orjson.dumps(verdict.valid) if forward and verdict.valid else None
-    return Prepared(sender, cd_batch, len(rows), valid, verdict.anomalies, bundle)
+    return Prepared(sender, cd_batch, len(rows), valid, verdict.anomalies, bundle, digest)
 
 
 async def commit_batches(ctx: NodeContext, prepared: list[Prepared]) -> list[BatchOutcome]:

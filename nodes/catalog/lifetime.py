@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from gateway.core.exchange import Exchange
+from gateway.core.links import LinkSignatureError
 from nodes.catalog.inbound import Inbound
 from nodes.catalog.outbound import Outbound
 from nodes.catalog.pipeline import IngestPipeline
@@ -46,6 +47,10 @@ class Aggregation:
             # only holds up the other batches
             publish_timeout=max(1.0, spec.ack_timeout),
             loop_name=self.place.loop_name("exchange_receive"),
+            node_id=ctx.node_id,
+            # messages signed per link, and refused unless signed by a neighbour (links.py)
+            link_keys=ctx.settings.link_keys,
+            on_rejected=self.on_rejected,
         )
         self.outbound = Outbound(ctx, self.place, self.exchange)
         self.ingest = IngestPipeline(ctx, self.place, self.outbound.publish)
@@ -56,6 +61,9 @@ class Aggregation:
 
     async def take_body(self, topic: str, body: bytes) -> bool:
         return await self.inbound.take_body(topic, body)
+
+    def on_rejected(self, topic: str, error: LinkSignatureError) -> None:
+        self.inbound.rejected(topic, error.reason, link_from=error.link_from)
 
     def start(self, tasks: asyncio.TaskGroup) -> list[asyncio.Task[None]]:
         """Start the node's loops in ``tasks``; the loops, to cancel when the node stops."""

@@ -20,7 +20,14 @@ import structlog
 from gateway.core.errors import ExchangeUnavailable
 from gateway.core.exchange import TopicKind, ack_topic, anomaly_topic, parse_topic
 from nodes.catalog.failures import StepFailed, map_exceptions
-from nodes.catalog.ingest import BatchOutcome, Incoming, Prepared, commit_batches, incoming_of
+from nodes.catalog.ingest import (
+    BatchOutcome,
+    Incoming,
+    Prepared,
+    commit_batches,
+    incoming_of,
+    signed_by,
+)
 from nodes.catalog.place import Place
 from nodes.catalog.worker import Unread, ValidationWorker
 from nodes.context import NodeContext
@@ -78,7 +85,14 @@ class IngestPipeline:
 
     def _reject(self, payload: dict[str, Any]) -> None:
         child, cd_batch = payload.get("from"), payload.get("cd_batch")
-        self._log.warning("catalog.message_rejected", child=child, cd_batch=cd_batch)
+        link_from = payload.get("link_from")
+        self._log.warning(
+            "catalog.message_rejected", child=child, cd_batch=cd_batch, link_from=link_from
+        )
+        if not signed_by(payload, child):  # a child's message claiming another sender
+            self.ctx.events.emit(
+                "message.rejected", kind="catalog", link_from=link_from, reason="sender mismatch"
+            )
 
     async def on_anomalies_stored(self, payload: dict[str, Any]) -> None:
         """A child confirms it stored the anomalies this node passed on for ``cd_batch``."""
@@ -87,6 +101,7 @@ class IngestPipeline:
             not isinstance(child, str)
             or child not in self.place.children
             or not isinstance(cd_batch, str)
+            or not signed_by(payload, child)
         ):
             self._log.warning("catalog.message_rejected", kind="anomalies_stored", child=child)
             return
@@ -167,16 +182,16 @@ class IngestPipeline:
         if self.place.parent is not None and not all(outcome.repeated for outcome in outcomes):
             self.ctx.wakeups.push_now()  # forward the subtree's rows now
         for item, outcome in zip(prepared, outcomes, strict=True):
-            await self._answer(item.sender.node_id, outcome)
+            await self._answer(item.sender.node_id, outcome, item.digest)
 
-    async def _answer(self, child: str, outcome: BatchOutcome) -> None:
+    async def _answer(self, child: str, outcome: BatchOutcome, digest: str | None) -> None:
         """Anomalies first, then the acknowledgement that counts them (after the commit)."""
         network = self.place.network
         try:
             if outcome.anomalies:
                 message = outcome.anomaly_message(self.place.node_id)
                 await self.publish(anomaly_topic(network, child), message)
-            await self.publish(ack_topic(network, child), outcome.ack())
+            await self.publish(ack_topic(network, child), outcome.ack(digest))
         except ExchangeUnavailable as exc:  # the child sends the batch again; we answer again
             self._log.info("catalog.ack_deferred", cd_batch=outcome.cd_batch, reason=str(exc))
 

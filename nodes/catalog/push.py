@@ -12,6 +12,8 @@ the keys were half of every message's bytes).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -90,19 +92,38 @@ def catalog_message(cd_batch: str, sender: str, rows: Iterable[bytes]) -> bytes:
     return b'%s,"rows":[%s]}' % (head[:-1], b",".join(rows))
 
 
+async def _acks_what_was_sent(ctx: NodeContext, cd_batch: str, batch_sha256: str) -> bool:
+    message = await batch_message(ctx, cd_batch)
+    if message is None:
+        return False
+    sent = hashlib.sha256(message.body).hexdigest()
+    return hmac.compare_digest(sent.encode(), batch_sha256.encode("ascii", "replace"))
+
+
 @dataclass(frozen=True, slots=True)
 class AckOutcome:
     done: bool  # the batch left the outbox
-    reason: str  # done | unknown (already acknowledged) | anomalies_missing
+    reason: str  # done | unknown (already acknowledged) | anomalies_missing | other_content
 
 
-async def acknowledge(ctx: NodeContext, cd_batch: str, anomalies: int) -> AckOutcome:
-    """Apply the parent's acknowledgement of ``cd_batch``, which counted ``anomalies`` E.2 rows."""
+async def acknowledge(
+    ctx: NodeContext, cd_batch: str, anomalies: int, *, batch_sha256: str | None = None
+) -> AckOutcome:
+    """Apply the parent's acknowledgement of ``cd_batch``, which counted ``anomalies`` E.2 rows.
+
+    ``batch_sha256``, when not None, must be the SHA-256 of the catalog message this node sends
+    for ``cd_batch``: an ack of other content (or of none: ``""``) leaves the batch pending."""
     store = ctx.store
     outbox, repo = store.outbox, store.anomalies
     rows = await outbox.rows_of(cd_batch)
     if not rows:
         return AckOutcome(done=False, reason="unknown")
+    if batch_sha256 is not None and not await _acks_what_was_sent(ctx, cd_batch, batch_sha256):
+        log.warning("catalog.ack_rejected", cd_batch=cd_batch, batch_sha256=batch_sha256)
+        ctx.events.emit(
+            "message.rejected", kind="ack", cd_batch=cd_batch, reason="acknowledges other content"
+        )
+        return AckOutcome(done=False, reason="other_content")
     received = await repo.keys_of_batch(cd_batch)
     if len(received) < anomalies:
         log.info(

@@ -86,13 +86,14 @@ class ValidationWorker:
         bodies = [item if isinstance(item, bytes) else _body(item) for item in group]
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(
+            items = await loop.run_in_executor(
                 self._started(), _prepare_and_ship, bodies, children, today, self.forward
             )
         except (BrokenExecutor, OSError) as exc:  # killed, or could not start: next time anew
             log.warning("catalog.validation_worker_failed", node=self.node_id, error=repr(exc))
             self.close()
-            return await asyncio.to_thread(prepare_bodies, bodies, children, today, self.forward)
+            items = await asyncio.to_thread(prepare_bodies, bodies, children, today, self.forward)
+        return [_with_digest(item, sent) for item, sent in zip(items, group, strict=True)]
 
     async def pid(self) -> int:
         """The worker process's id (starting it when needed)."""
@@ -165,6 +166,13 @@ def _with_sender(item: Incoming | bytes, children: Mapping[str, Sender]) -> Inco
     return replace(item, sender=children[item.sender.node_id])
 
 
+def _with_digest(item: Prepared | Unread, sent: Incoming | bytes) -> Prepared | Unread:
+    """A batch decoded before keeps the digest of the message it came in (``_body`` drops it)."""
+    if isinstance(item, Prepared) and isinstance(sent, Incoming):
+        return replace(item, digest=sent.digest)
+    return item
+
+
 def _body(incoming: Incoming) -> bytes:
     rows = map(orjson.dumps, incoming.rows)
     return catalog_message(incoming.cd_batch, incoming.sender.node_id, rows)
@@ -203,7 +211,12 @@ def prepare_bodies(
             prepared.append(Unread(payload, "not a batch from a child of this node"))
             continue
         batch = prepare_batch(
-            incoming.sender, incoming.cd_batch, incoming.rows, today=today, forward=forward
+            incoming.sender,
+            incoming.cd_batch,
+            incoming.rows,
+            today=today,
+            forward=forward,
+            digest=incoming.digest,
         )
         prepared.append(batch)
     return prepared

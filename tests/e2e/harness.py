@@ -34,7 +34,7 @@ import yaml
 from gateway.control.admin_client import AdminClient
 from gateway.control.launcher import Launcher, NodeStatus
 from gateway.control.relocate import free_port, fresh_addresses
-from gateway.core.topology import load_topology
+from gateway.core.topology import LAUNCHED_BROKERS, load_topology
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEMO_TOPOLOGY = PROJECT_ROOT / "topology.yaml"
@@ -115,7 +115,7 @@ def write_topology(
     _check_shape(spec)
     addresses = fresh_addresses(len(spec) + 1)
     exchange: dict[str, Any] = {"broker": broker, "interval": interval}
-    if broker == "embedded":
+    if broker in LAUNCHED_BROKERS:  # started with the network on an address of its own
         exchange |= {"host": addresses[0], "port": free_port(addresses[0])}
     if ack_timeout is not None:
         exchange["ack_timeout"] = ack_timeout
@@ -180,7 +180,7 @@ def _with_data_sources(spec: Shape) -> Shape:
 
 # -- running networks ------------------------------------------------------------------------------
 class BrokerHandle:
-    """The embedded broker of a running network."""
+    """The broker a running network started itself (embedded or Mosquitto)."""
 
     def __init__(self, launcher: Launcher):
         self._launcher = launcher

@@ -25,6 +25,7 @@ from gateway.core.exchange import (
     parse_topic,
     types_topic,
 )
+from gateway.core.links import link_key, sign_message
 from tests.brokers import (  # the fixtures until a conftest imports them
     HOST,
     BrokerProcess,
@@ -308,3 +309,64 @@ async def test_reconnects_after_broker_restart(broker: BrokerProcess, network: s
             )
     connected = [entry["client_id"] for entry in logs if entry["event"] == "exchange.connected"]
     assert sorted(connected) == sorted([f"{network}-parent", f"{network}-child"] * 2)
+
+
+# -- signed messages -------------------------------------------------------------------------------
+
+
+async def test_with_link_keys_only_a_neighbours_signed_messages_are_handed_over(
+    broker: BrokerProcess, network: str
+) -> None:
+    """A parent holding link keys never handles an unsigned message, one signed with another
+    link's key, or one whose body was changed after signing; it reports each, and the child's
+    own messages (signed by its exchange client) arrive with their signer named."""
+    key, other = link_key(b"s" * 32, "parent", "child"), link_key(b"s" * 32, "parent", "x")
+    topic = catalog_topic(network, "parent")
+    inbox, refused = Inbox(), list[tuple[str, str]]()
+    with capture_logs() as logs:
+        async with (
+            exchange(
+                broker.host,
+                broker.port,
+                network,
+                "parent",
+                subscriptions=[topic],
+                inbox=inbox,
+                node_id="parent",
+                link_keys={"child": key},
+                on_rejected=lambda t, exc: refused.append((t, exc.reason)),
+            ) as parent,
+            exchange(
+                broker.host,
+                broker.port,
+                network,
+                "child",
+                node_id="child",
+                link_keys={"parent": key},
+            ) as child,
+        ):
+            async with asyncio.timeout(WITHIN):
+                await parent.connected.wait()
+                await child.connected.wait()
+            body = b'{"cd_batch":"child-1","from":"child","rows":[]}'
+            await raw_publish(broker.host, broker.port, topic, body)
+            await raw_publish(
+                broker.host, broker.port, topic, sign_message(other, topic, "child", body)
+            )
+            changed = sign_message(key, topic, "child", body).replace(b"child-1", b"child-2")
+            await raw_publish(broker.host, broker.port, topic, changed)
+            await child.publish(topic, body)
+            received_topic, payload = await inbox.next()
+    assert (received_topic, payload["cd_batch"], payload["link_from"]) == (
+        topic,
+        "child-1",
+        "child",
+    )
+    assert inbox.queue.empty()
+    assert refused == [
+        (topic, "unsigned"),
+        (topic, "wrong signature"),
+        (topic, "body does not match its digest"),
+    ]
+    rejected = [entry for entry in logs if entry["event"] == "exchange.message_rejected"]
+    assert len(rejected) == 3

@@ -3,6 +3,7 @@ automatic correction (SPEC §6.2 a, d, e; §6.3)."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import orjson
@@ -217,3 +218,21 @@ async def _expect_correction(db: Database, certificate_id: str, *, data_source: 
 
 async def _unbatched(db: Database) -> list[dict[str, str]]:
     return await OutboxRepo(db).batch_rows("")
+
+
+async def test_an_ack_of_other_content_leaves_the_batch_pending(tmp_path: Path) -> None:
+    """An acknowledgement names the digest of the batch message it answers: only the digest of
+    the message this node sends for that cd_batch lets the batch go."""
+    async with node_context(tmp_path, TOPO, "hlj-harbin") as ctx:
+        await queue(ctx, [make_row(1)])
+        cd_batch = await form_batch(ctx)
+        assert cd_batch is not None
+        message = await batch_message(ctx, cd_batch)
+        assert message is not None
+        for other in ("", "0" * 64, hashlib.sha256(message.body + b" ").hexdigest()):
+            outcome = await acknowledge(ctx, cd_batch, anomalies=0, batch_sha256=other)
+            assert (outcome.done, outcome.reason) == (False, "other_content")
+            assert await ctx.store.outbox.pending() == 1
+        sent = hashlib.sha256(message.body).hexdigest()
+        assert (await acknowledge(ctx, cd_batch, anomalies=0, batch_sha256=sent)).done
+        assert await ctx.store.outbox.pending() == 0

@@ -1,8 +1,25 @@
-"""Link signatures: only the two ends of a link can sign a call; anything changed fails."""
+"""Link signatures: only the two ends of a link can sign a call or an exchange message; anything
+changed fails."""
 
 from __future__ import annotations
 
-from gateway.core.links import HEADER_LINK_SIGNATURE, keys_of, link_key, sign, verify
+import hashlib
+from collections.abc import Callable
+
+import orjson
+import pytest
+
+from gateway.core.links import (
+    HEADER_LINK_SIGNATURE,
+    LinkSignatureError,
+    OpenedMessage,
+    keys_of,
+    link_key,
+    open_message,
+    sign,
+    sign_message,
+    verify,
+)
 
 SECRET = bytes(range(32))
 HEADERS = {
@@ -34,3 +51,42 @@ def test_a_signed_call_verifies_and_any_change_fails() -> None:
     assert not verify(key, "Retrieval", {**headers, "X-Ecert-Caller": "forged"}, body)
     assert not verify(link_key(SECRET, "hlj", "jl"), "Retrieval", headers, body)
     assert not verify(key, "Retrieval", HEADERS, body)  # no signature at all
+
+
+# -- exchange messages ---------------------------------------------------------------------------
+
+TOPIC = "ecert/demo/ack/hlj-harbin"
+
+
+def test_a_signed_message_stays_a_json_object_and_names_its_signer() -> None:
+    key = link_key(SECRET, "hlj", "hlj-harbin")
+    body = b'{"cd_batch":"hlj-harbin-1","anomalies":0}'
+    message = sign_message(key, TOPIC, "hlj", body)
+    payload = orjson.loads(message)
+    assert payload["cd_batch"] == "hlj-harbin-1"
+    assert payload["link_from"] == "hlj"
+    assert payload["body_sha256"] == hashlib.sha256(body).hexdigest()
+    opened = open_message({"hlj": key}, TOPIC, message)
+    assert opened == OpenedMessage("hlj", hashlib.sha256(body).hexdigest())
+    empty = sign_message(key, TOPIC, "hlj", b"{}")
+    assert open_message({"hlj": key}, TOPIC, empty).body_sha256 == hashlib.sha256(b"{}").hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("keys", "topic", "change", "reason"),
+    [
+        ({"hlj": b"k" * 32}, TOPIC, lambda m: m, "wrong signature"),  # another key
+        (None, "ecert/demo/ack/hlj-qiqihar", lambda m: m, "wrong signature"),  # another topic
+        (None, TOPIC, lambda m: m.replace(b'"anomalies":0', b'"anomalies":9'), "body does not"),
+        (None, TOPIC, lambda m: m.replace(b'"link_from":"hlj"', b'"link_from":"jl"'), "no neigh"),
+        (None, TOPIC, lambda m: b'{"cd_batch":"hlj-harbin-1","anomalies":0}', "unsigned"),
+        (None, TOPIC, lambda m: m + b" ", "unsigned"),
+    ],
+)
+def test_a_message_changed_or_signed_by_another_fails(
+    keys: dict[str, bytes] | None, topic: str, change: Callable[[bytes], bytes], reason: str
+) -> None:
+    key = link_key(SECRET, "hlj", "hlj-harbin")
+    message = change(sign_message(key, TOPIC, "hlj", b'{"cd_batch":"hlj-harbin-1","anomalies":0}'))
+    with pytest.raises(LinkSignatureError, match=reason):
+        open_message(keys or {"hlj": key}, topic, message)

@@ -293,3 +293,13 @@ def test_a_dict_shape_keeps_what_it_names(tmp_path: Path) -> None:
 def test_a_dict_shape_with_an_unknown_key_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown keys"):
         write_topology(tmp_path, shape={"national": {"tier": "national", "colour": "red"}})
+
+
+def test_a_generated_topology_can_have_the_network_start_mosquitto(tmp_path: Path) -> None:
+    topology = load_topology(write_topology(tmp_path, broker="mosquitto", network="mq"))
+    exchange = topology.exchange
+    assert exchange.launched
+    assert (exchange.broker_host, exchange.broker_port) == (exchange.host, exchange.port)
+    assert not load_topology(
+        write_topology(tmp_path, broker="mqtt://127.0.0.1:1884")
+    ).exchange.launched

@@ -280,7 +280,7 @@ def _broker_line(launcher: Launcher) -> str:
     if not broker.embedded:
         return f"external broker {broker.url}"
     state = f"pid {broker.pid}" if broker.alive else "not running"
-    return f"embedded broker {broker.url} ({state})"
+    return f"{launcher.topology.exchange.broker} broker {broker.url} ({state})"
 
 
 def _dash(value: object) -> str:

@@ -47,7 +47,9 @@ def add_parsers(subparsers: Any) -> None:
     china.add_argument("--network", default="china", help="network name (default china)")
     china.add_argument("--port", type=int, default=8701, help="every node's port (default 8701)")
     china.add_argument(
-        "--broker", default="embedded", help="embedded (default) or mqtt://host:port"
+        "--broker",
+        default="embedded",
+        help="embedded (default), mosquitto (started by ecert up) or mqtt://host:port",
     )
     china.add_argument("--interval", type=float, default=2.0, help="catalog push interval, s")
     china.add_argument("-o", "--output", type=Path, help="write here instead of standard output")

@@ -270,8 +270,8 @@ class Fault(StepBase):
         if any(node_id not in topology.by_id for _, node_id in self.node_refs()):
             return  # named as an unknown node already
         try:
-            embedded = topology.exchange.broker == "embedded"
-            check_spec(topology, self.spec(), embedded_broker=embedded)
+            launched = topology.exchange.launched
+            check_spec(topology, self.spec(), embedded_broker=launched)
         except FaultInvalid as exc:
             yield ("kind",), _step_words(str(exc))
 
