@@ -51,6 +51,7 @@ def test_an_authorised_holder_finds_the_certificate_from_another_province(
     net = ecert_network
     record = resident_id_card(1701, area="220102")
     holder, name = record["CertificateHolderCode"], record["CertificateHolderName"]
+    net.seal(OWNER, record)  # its authority must have a seal there
     net.admin(OWNER, "POST", "/admin/certificates", record)
     net.wait()
     assert by_holder(net, GRANTEE).status == 10
@@ -98,6 +99,7 @@ def test_authorising_to_oneself_or_as_someone_else_is_refused(
     net = ecert_network
     record = resident_id_card(1702, area="220102")
     holder, name = record["CertificateHolderCode"], record["CertificateHolderName"]
+    net.seal(OWNER, record)  # its authority must have a seal there
     net.admin(OWNER, "POST", "/admin/certificates", record)
 
     def authorise(grantor: tuple[str, str], to: tuple[str, str]) -> Any:

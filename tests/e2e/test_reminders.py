@@ -55,6 +55,7 @@ def test_a_certificate_expiring_soon_is_published_and_listed(
     today = datetime.now(net.topology.zone).date()
     record = resident_id_card(1601, area="220102")
     record["CertificateExpiringDate"] = (today + timedelta(days=10)).isoformat()
+    net.seal(OWNER, record)  # its authority must have a seal there
     net.admin(OWNER, "POST", "/admin/certificates", record)
 
     payload = asyncio.run(published_with(net, record["CertificateID"]))

@@ -60,6 +60,7 @@ def test_the_qr_on_a_picture_verifies_at_another_province_and_a_forgery_fails(
 ) -> None:
     net = ecert_network
     record = resident_id_card(1501, area="220102")
+    net.seal(OWNER, record)  # its authority must have a seal there
     net.admin(OWNER, "POST", "/admin/certificates", record)
     net.wait()
     token = qr_of_picture(net, record["CertificateID"])
@@ -103,6 +104,7 @@ def test_a_batch_file_with_broken_rows_gets_a_result_for_every_row(
 ) -> None:
     net = ecert_network
     record = resident_id_card(1502, area="220102")
+    net.seal(OWNER, record)  # its authority must have a seal there
     net.admin(OWNER, "POST", "/admin/certificates", record)
     net.wait()
     token = qr_of_picture(net, record["CertificateID"])
