@@ -224,6 +224,14 @@ class Network:
         async with AdminClient(self.topology, self.state, node_id) as client:
             return await client.request(method, path, json=json)
 
+    async def issue(self, node_id: str, record: dict[str, Any]) -> str:
+        """Issue ``record`` at the node, its authority given a seal there first if it has none
+        (an authority must have one to issue); the CertificateID."""
+        async with AdminClient(self.topology, self.state, node_id) as client:
+            await client.ensure_seal(record)
+            await client.request("POST", "/admin/certificates", json=record)
+        return str(record["CertificateID"])
+
     async def kill_node(self, node_id: str) -> None:
         """SIGKILL, as a crash would."""
         await self.launcher.kill_node(node_id)

@@ -88,17 +88,7 @@ async def converged(net: Network, expected: set[str]) -> bool:
 
 
 async def issue(net: Network, node_id: str, serial: int, **changes: str) -> str:
-    cert = make_certificate(serial, **changes)
-    code = cert.CertificateIssuingAuthorityCode  # the test authority needs a seal there
-    sealed = await net.admin(node_id, "GET", f"/admin/seals?node={node_id}")
-    if not any(seal["CertificateIssuingAuthorityCode"] == code for seal in sealed):
-        authority = {
-            "CertificateIssuingAuthorityName": cert.CertificateIssuingAuthorityName,
-            "CertificateIssuingAuthorityCode": code,
-        }
-        await net.admin(node_id, "POST", "/admin/seals", json=authority)
-    await net.admin(node_id, "POST", "/admin/certificates", json=cert.to_record())
-    return cert.CertificateID
+    return await net.issue(node_id, make_certificate(serial, **changes).to_record())
 
 
 @pytest.mark.parametrize(

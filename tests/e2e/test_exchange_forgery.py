@@ -112,9 +112,7 @@ async def at_national(net: Network, certificate_id: str) -> dict[str, Any] | Non
 
 
 async def issue(net: Network, node_id: str, serial: int) -> str:
-    cert = make_certificate(serial)
-    await net.admin(node_id, "POST", "/admin/certificates", json=cert.to_record())
-    return cert.CertificateID
+    return await net.issue(node_id, make_certificate(serial).to_record())
 
 
 async def reaches_national(net: Network, certificate_id: str) -> None:
