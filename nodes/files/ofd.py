@@ -2,15 +2,19 @@
 sealed per GB/T 38540 practice. The package is a zip::
 
     OFD.xml                          DocBody: DocInfo (DocID, Title, CreationDate, Creator,
-                                     CustomDatas: CertificateID, CertificateSealID and the four
-                                     B.3 items), DocRoot, Signatures
-    Doc_0/Document.xml               CommonData (MaxUnitID, PageArea, PublicRes), Pages,
-                                     CustomTags
+                                     CustomDatas: CertificateID, VerificationToken,
+                                     CertificateSealID and the four B.3 items), DocRoot,
+                                     Signatures
+    Doc_0/Document.xml               CommonData (MaxUnitID, PageArea, PublicRes, DocumentRes),
+                                     Pages, CustomTags
     Doc_0/PublicRes.xml              the font (宋体), with its FontFile (embedded: readers draw
                                      nothing for a font they neither have nor are given)
     Doc_0/Res/宋体.ttf               a subset of WenQuanYi Micro Hei with the glyphs used
+    Doc_0/DocumentRes.xml            the verification QR code's picture (a MultiMedia)
+    Doc_0/Res/VerificationQR.png     the QR code of the certificate's verification token
     Doc_0/Pages/Page_N/Content.xml   a Layer of TextObjects: the watermark line (B.3), the
-                                     title, one per surface item, issuer, copy notice
+                                     title, one per surface item, issuer, copy notice; on the
+                                     first page the QR code (an ImageObject), bottom right
     Doc_0/Tags/CustomTags.xml        the custom tag index, naming Tag_Certificate.xml
     Doc_0/Tags/Tag_Certificate.xml   the B.1 items and the B.3 copy data as XML
                                      (namespace ``urn:db23t2836:certificate``)
@@ -37,7 +41,7 @@ from nodes.files.ofd_xml import OFD_NS, num, sub, tree_bytes
 from nodes.model.certificate import Certificate, CertificateCopy
 from nodes.seals.canonical import B1_ITEMS
 from nodes.seals.signing import SigningKey
-from nodes.verification.qr import certificate_token
+from nodes.verification.qr import QR_SIZE_MM, certificate_qr_png, certificate_token
 
 CREATOR, CREATOR_VERSION = "ecert-cascade", "0.1.0"
 DOC_ROOT = "Doc_0/Document.xml"
@@ -48,6 +52,7 @@ DOC_ROOT = "Doc_0/Document.xml"
 FONT_NAME = "宋体"
 FONT_FILE = f"{FONT_NAME}.ttf"
 TAG_NS = "urn:db23t2836:certificate"
+QR_FILE = "VerificationQR.png"
 WATERMARK_COLOUR = "200 16 16"  # RGB: the copy data line in seal red
 
 
@@ -92,6 +97,7 @@ def document_xml(page_ids: list[int], max_unit_id: int) -> bytes:
     area = sub(common, "PageArea")
     sub(area, "PhysicalBox", f"0 0 {num(PAGE_WIDTH)} {num(PAGE_HEIGHT)}")
     sub(common, "PublicRes", "PublicRes.xml")
+    sub(common, "DocumentRes", "DocumentRes.xml")
     pages = sub(root, "Pages")
     for index, page_id in enumerate(page_ids):
         sub(pages, "Page", ID=str(page_id), BaseLoc=f"Pages/Page_{index}/Content.xml")
@@ -104,6 +110,14 @@ def public_res_xml(font_id: int) -> bytes:
     fonts = sub(root, "Fonts")
     font = sub(fonts, "Font", ID=str(font_id), FontName=FONT_NAME, FamilyName=FONT_NAME)
     sub(font, "FontFile", FONT_FILE)
+    return tree_bytes(root)
+
+
+def document_res_xml(qr_id: int) -> bytes:
+    """The document's own resources: the verification QR code's picture (§8.4.2)."""
+    root = ET.Element(_q("Res"), {"BaseLoc": "Res"})
+    media = sub(sub(root, "MultiMedias"), "MultiMedia", ID=str(qr_id), Type="Image", Format="PNG")
+    sub(media, "MediaFile", QR_FILE)
     return tree_bytes(root)
 
 
@@ -126,10 +140,24 @@ def certificate_tag_xml(cert: Certificate, copy: CertificateCopy) -> bytes:
     return tree_bytes(root)
 
 
-def content_xml(blocks: list[Block], font_id: int, ids: count[int]) -> bytes:
-    """One Layer; each block a TextObject whose TextCodes are its wrapped lines."""
+def content_xml(
+    blocks: list[Block], font_id: int, ids: count[int], *, qr_id: int | None = None
+) -> bytes:
+    """One Layer; each block a TextObject whose TextCodes are its wrapped lines; with ``qr_id``,
+    the verification QR code at the bottom right, as the PDF and the pictures have it."""
     root = ET.Element(_q("Page"))
     layer = sub(sub(root, "Content"), "Layer", ID=str(next(ids)))
+    if qr_id is not None:
+        x, y = PAGE_WIDTH - QR_SIZE_MM - 11, PAGE_HEIGHT - QR_SIZE_MM - 11
+        size = num(QR_SIZE_MM)
+        sub(
+            layer,
+            "ImageObject",
+            ID=str(next(ids)),
+            Boundary=f"{num(x)} {num(y)} {size} {size}",
+            CTM=f"{size} 0 0 {size} 0 0",
+            ResourceID=str(qr_id),
+        )
     for block in blocks:
         boundary = " ".join(num(v) for v in (block.x, block.y, block.width, block.height))
         text = sub(
@@ -164,14 +192,19 @@ def render_ofd(
     """The copy as an OFD package (bytes of a zip), sealed with ``key`` when given."""
     pages = layout(cert, copy, title=title)
     ids = count(1)
-    font_id = next(ids)
+    font_id, qr_id = next(ids), next(ids)
     page_ids = [next(ids) for _ in pages]
-    contents = [content_xml(blocks, font_id, ids) for blocks in pages]
+    contents = [
+        content_xml(blocks, font_id, ids, qr_id=qr_id if number == 0 else None)
+        for number, blocks in enumerate(pages)
+    ]
     text = "".join(line for blocks in pages for block in blocks for line in block.lines)
     entries = {
         "OFD.xml": ofd_xml(cert, copy, title or cert.CertificateName, signed=key is not None),
         "Doc_0/PublicRes.xml": public_res_xml(font_id),
         f"Doc_0/Res/{FONT_FILE}": subset_font(text),
+        "Doc_0/DocumentRes.xml": document_res_xml(qr_id),
+        f"Doc_0/Res/{QR_FILE}": certificate_qr_png(cert),
         "Doc_0/Tags/CustomTags.xml": custom_tags_xml(),
         "Doc_0/Tags/Tag_Certificate.xml": certificate_tag_xml(cert, copy),
     }

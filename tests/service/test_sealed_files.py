@@ -1,6 +1,7 @@
 """The files a method hands out are sealed (README "Sealed files"): the OFD carries a GB/T 38540
 seal signature that verifies without the product's code and fails on one flipped byte, easyofd
-reads and draws it, and the PDF and PNG pages show Chinese text, the seal and the B.3 copy line."""
+reads and draws it with its verification QR code, and the PDF and PNG pages show Chinese text,
+the seal and the B.3 copy line."""
 
 from __future__ import annotations
 
@@ -14,9 +15,12 @@ import numpy as np
 import orjson
 import pymupdf
 import pytest
+import zxingcpp
 from easyofd.ofd import OFD
 from PIL import Image
 
+from nodes.model.certificate import Certificate
+from nodes.verification.qr import certificate_token
 from tests.service.certs import ISSUER_NAME, make_certificate
 from tests.service.conftest import Node
 from tests.service.ofd_check import CheckFailed, check_seal, entries, with_byte_flipped
@@ -32,6 +36,12 @@ async def download(
     status, _, body = await node.get(await file_url(node, method, **extra))
     assert status == 200
     return body
+
+
+async def stored(node: Node) -> Certificate:
+    record = await node.ctx.store.certificates.record_now(CERT.CertificateID)
+    assert record is not None
+    return Certificate.model_validate(orjson.loads(record))
 
 
 async def public_key(node: Node) -> bytes:
@@ -79,7 +89,7 @@ async def test_one_flipped_byte_fails_the_seal(
 # easyofd leaves the files it unpacked open; collected here, inside the test, not in another one
 @pytest.mark.filterwarnings("ignore::ResourceWarning")
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-async def test_easyofd_reads_the_ofd_and_draws_its_text_and_seal(
+async def test_easyofd_reads_the_ofd_and_draws_its_text_seal_and_qr_code(
     node: Node, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     package = await download(node)
@@ -95,6 +105,8 @@ async def test_easyofd_reads_the_ofd_and_draws_its_text_and_seal(
     red = ((pixels[..., 0] > 150) & (pixels[..., 1] < 90) & (pixels[..., 2] < 90)).mean()
     assert black > 0.002, "easyofd drew no text"
     assert red > 0.002, "easyofd drew neither the seal nor the copy line"
+    codes = [found.text for found in zxingcpp.read_barcodes(pages[0])]  # §8.4.2, page 1
+    assert codes == [certificate_token(await stored(node))]
 
 
 async def test_the_pdf_shows_chinese_text_the_copy_line_and_the_seal(node: Node) -> None:
