@@ -1,4 +1,5 @@
-"""A node process logs structlog JSON to stderr, one line per event, with the node id bound.
+"""A node process logs structlog JSON to stderr, one line per event, with the node id bound
+(in a host of several nodes, each line carries the id of the node it is about).
 
 aiohttp logs every request its parser refuses (a 10 KB path, a bad chunk, a broken header) as an
 error with a traceback; those are the caller's faults, answered 400, so they are kept as one
@@ -24,6 +25,8 @@ class _ParserRejection(logging.Filter):
         return True
 
 
-def configure_logging(node_id: str, *, level: int = logging.INFO) -> None:
-    configure_json_logging(level=level, node=node_id)
+def configure_logging(node_id: str | None, *, level: int = logging.INFO) -> None:
+    """JSON logs for a node process; ``node_id`` is bound process-wide for a process of one node
+    (a host of several binds each node's id in that node's own context, ``nodes.host``)."""
+    configure_json_logging(level=level, **({} if node_id is None else {"node": node_id}))
     logging.getLogger("aiohttp.server").addFilter(_ParserRejection())

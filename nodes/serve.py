@@ -3,7 +3,7 @@
 ``assembled(settings)`` builds everything a node is, once, in an ``AsyncExitStack``: its store,
 context (clock, wake-ups), forwarder (its neighbours), cascade, aggregation and app. Nothing is
 kept at module level, so several nodes could be assembled in one process and share nothing;
-``serve`` gives one of them a socket.
+``serve`` gives one of them a socket; ``nodes.host`` runs several in one process.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import os
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from functools import partial
 
 import structlog
@@ -37,18 +38,35 @@ from nodes.store.store import Store
 log = structlog.get_logger()
 
 
+@dataclass(frozen=True, slots=True)
+class ServedNode:
+    """A node that listens: its app (and through it its context) and the port it got."""
+
+    app: web.Application
+    port: int
+
+    @property
+    def ctx(self) -> NodeContext:
+        return self.app[CONTEXT]
+
+
 async def serve(
     settings: NodeSettings,
     *,
     shutdown_trigger: Callable[[], Awaitable[object]],
     clock: Clock | None = None,
+    on_served: asyncio.Future[ServedNode] | None = None,
 ) -> None:
-    """Serve until ``shutdown_trigger`` returns; everything started here is stopped here."""
+    """Serve until ``shutdown_trigger`` returns; everything started here is stopped here.
+
+    Cancelled instead (``NodeHost.abort``), the node ends as a crash would: its connections are
+    cut at once, no request is waited for and no ``node.stopped`` is written.
+    """
     async with assembled(settings, clock=clock) as app:
         events = app[CONTEXT].events
-        tune_collector()
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
+        aborted = False
         try:
             site = web.TCPSite(runner, settings.node.host, settings.node.port, backlog=1024)
             try:
@@ -59,11 +77,32 @@ async def serve(
                 raise NodeStartFailed(f"cannot listen on {address}") from None
             log.info("node.started", url=settings.node.url, tier=settings.node.tier)
             events.emit("node.started", url=settings.node.url, pid=os.getpid())
+            if on_served is not None:
+                on_served.set_result(ServedNode(app, _bound_port(runner)))
             await shutdown_trigger()
+        except asyncio.CancelledError:
+            aborted = True
+            raise
         finally:
-            await runner.cleanup()
-            events.emit("node.stopped")
+            if aborted:
+                await _cut(runner)
+            else:
+                await runner.cleanup()
+                events.emit("node.stopped")
     log.info("node.stopped")
+
+
+def _bound_port(runner: web.AppRunner) -> int:
+    for address in runner.addresses:
+        return int(address[1])
+    return 0
+
+
+async def _cut(runner: web.AppRunner) -> None:
+    """Stop listening and drop every connection now, as the end of a process would."""
+    if runner.server is not None:
+        await runner.server.shutdown(0)
+    await runner.cleanup()
 
 
 @asynccontextmanager
