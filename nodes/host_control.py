@@ -77,17 +77,6 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
-def nodes_listing_path(socket_path: Path) -> Path:
-    return socket_path.with_name(f"{socket_path.name}.nodes")
-
-
-def write_listing(path: Path, node_ids: list[str]) -> None:
-    """Replace the listing at once: a reader sees the old one or the new one."""
-    partial = path.with_name(f"{path.name}.tmp")
-    partial.write_text("".join(f"{node_id}\n" for node_id in node_ids), encoding="utf-8")
-    os.replace(partial, path)
-
-
 async def _session(
     host: NodeHost,
     key: str,
