@@ -39,6 +39,17 @@ def add_parsers(subparsers: Any) -> None:
         action="store_true",
         help="return only once every node's catalog rows have reached national (see `wait`)",
     )
+    packing = up.add_mutually_exclusive_group()
+    packing.add_argument(
+        "--nodes-per-process",
+        type=int,
+        metavar="N",
+        help="run up to N nodes in each process (default: one per node up to 12 nodes, "
+        "else two processes per core, a province's subtree kept together)",
+    )
+    packing.add_argument(
+        "--process-per-node", action="store_true", help="one process for each node"
+    )
     add_timeout_option(up)
     up.set_defaults(handler=run_up)
     down = subparsers.add_parser(
@@ -90,6 +101,7 @@ def run_up(args: argparse.Namespace) -> int:
         args.state_dir,
         seed=None if args.no_seed else args.seed,
         per_node=args.per_node,
+        nodes_per_process=1 if args.process_per_node else args.nodes_per_process,
     )
     if args.foreground:
         return asyncio.run(_foreground(launcher, wait=args.wait, within=args.timeout))
