@@ -262,11 +262,20 @@ def packing() -> int | None:
 
 @contextlib.asynccontextmanager
 async def running_network(
-    topology_path: Path, state_dir: Path, *, seed: int | None = 7, per_node: int = 20
+    topology_path: Path,
+    state_dir: Path,
+    *,
+    seed: int | None = 7,
+    per_node: int = 20,
+    nodes_per_process: int | None = None,
 ) -> AsyncIterator[Network]:
     """Start the network, yield it, stop every process of it whatever happened."""
     launcher = Launcher(
-        topology_path, state_dir, seed=seed, per_node=per_node, nodes_per_process=packing()
+        topology_path,
+        state_dir,
+        seed=seed,
+        per_node=per_node,
+        nodes_per_process=nodes_per_process or packing(),
     )
     try:
         await launcher.up()
