@@ -32,6 +32,7 @@ from gateway.control.exchange_access import exchange_access, exchange_password
 from gateway.control.faults.book import end_faults
 from gateway.control.hosts import (
     HOST_PREFIX,
+    check_memory,
     control,
     control_path,
     host_name,
@@ -190,24 +191,25 @@ class Launcher:
 
     async def _up(self, notify: ProgressCallback) -> UpResult:
         result = UpResult()
-        running = {node.id for node in self.topology.nodes if self.node_pid(node.id)}
+        running = [node.id for node in self.topology.nodes if self.node_pid(node.id)]
         self._install_topology(network_running=bool(running))
+        down = [node.id for node in self.topology.nodes if node.id not in running]
+        back = {node_id: host for node_id in down if (host := self._live_host(node_id))}
+        missing = [node_id for node_id in down if node_id not in back]
+        groups = pack(self.topology, missing, nodes_per_process=self.nodes_per_process)
+        check_memory(groups)  # before anything starts
         deadline = time.monotonic() + self.ready_within
         hosts: list[str] = []
         try:
             result.broker_started = await self._ensure_broker(deadline, notify)
-            missing = []
-            for node in self.topology.nodes:
-                if node.id in running:
-                    result.already_running.append(node.id)
-                    notify(node.id, "running")
-                elif (host := self._live_host(node.id)) is not None:
-                    await self._start_in_host(host, node.id)  # back into its living host
-                    result.started.append(node.id)
-                    notify(node.id, "starting")
-                else:
-                    missing.append(node.id)
-            for group in pack(self.topology, missing, nodes_per_process=self.nodes_per_process):
+            for node_id in running:
+                result.already_running.append(node_id)
+                notify(node_id, "running")
+            for node_id, host in back.items():  # back into its living host
+                await self._start_in_host(host, node_id)
+                result.started.append(node_id)
+                notify(node_id, "starting")
+            for group in groups:
                 hosts.append(self._spawn(group))
                 result.started.extend(group)
                 for node_id in group:
