@@ -50,6 +50,7 @@ def add_parsers(subparsers: Any) -> None:
     packing.add_argument(
         "--process-per-node", action="store_true", help="one process for each node"
     )
+    up.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
     add_timeout_option(up)
     up.set_defaults(handler=run_up)
     down = subparsers.add_parser(
@@ -105,6 +106,11 @@ def run_up(args: argparse.Namespace) -> int:
     )
     if args.foreground:
         return asyncio.run(_foreground(launcher, wait=args.wait, within=args.timeout))
+    if args.quiet:
+        asyncio.run(launcher.up())
+        if args.wait:
+            asyncio.run(wait_settled(launcher, within=args.timeout))
+        return 0
     result = asyncio.run(_up_with_progress(launcher))
     _print_up(launcher, result)
     if args.wait:
@@ -140,9 +146,10 @@ async def wait_with_progress(launcher: Launcher, within: float) -> None:
 
 
 async def _up_with_progress(launcher: Launcher) -> UpResult:
-    """``launcher.up()`` with a progress bar on stderr when it is a terminal."""
+    """``launcher.up()`` with a progress bar on stderr when it is a terminal, else a line a
+    stage (CI logs): the broker ready, every node's process started, each quarter healthy."""
     if not sys.stderr.isatty():
-        return await launcher.up()
+        return await launcher.up(StageLines(launcher))
     total = len(launcher.topology.nodes) + (1 if launcher.embedded_broker else 0)
     progress = Progress(
         SpinnerColumn(),
@@ -162,6 +169,39 @@ async def _up_with_progress(launcher: Launcher) -> UpResult:
 
     with progress:
         return await launcher.up(on_event)
+
+
+class StageLines:
+    """``up``'s progress as plain lines on stderr, one a stage, with counts and elapsed time."""
+
+    def __init__(self, launcher: Launcher):
+        self.network = launcher.topology.network
+        self.total = len(launcher.topology.nodes)
+        self.started = time.monotonic()
+        self.counts: dict[str, int] = {"starting": 0, "running": 0, "ready": 0}
+        self.said: set[str] = set()
+
+    def __call__(self, name: str, phase: Phase) -> None:
+        if name == BROKER:
+            self._say(f"broker {phase}")
+            return
+        self.counts[phase] += 1
+        begun = self.counts["starting"] + self.counts["running"]
+        if begun == self.total:
+            self._say(
+                f"{self.counts['starting']} node(s) starting, {self.counts['running']} running"
+            )
+        healthy = self.counts["ready"] + self.counts["running"]
+        for quarter in (1, 2, 3, 4):
+            if healthy >= self.total * quarter / 4:
+                self._say(f"{healthy}/{self.total} nodes healthy", key=f"q{quarter}")
+
+    def _say(self, what: str, *, key: str | None = None) -> None:
+        if (key or what) in self.said:
+            return
+        self.said.add(key or what)
+        took = time.monotonic() - self.started
+        print(f"up {self.network}: {what} ({took:.1f} s)", file=sys.stderr, flush=True)
 
 
 def _print_up(launcher: Launcher, result: UpResult) -> None:
