@@ -135,15 +135,21 @@ class NodeHost:
     async def _serve_loop(self, settings: NodeSettings, running: _Running) -> None:
         try:
             await serve(settings, shutdown_trigger=running.stop.wait, on_served=running.served)
-        except NodeStartFailed:
-            pass  # node.bind_failed is logged
         except asyncio.CancelledError:
             if not running.aborted:
                 raise  # the host itself ends
             log.warning("node.aborted")  # the abort ends the node alone
-        except Exception:  # one node's failure must not end its neighbours in the host
-            log.exception("node.failed")
+        except Exception as exc:  # one node's failure must not end its neighbours in the host
+            if not _start_failed(exc):  # else node.bind_failed is logged
+                log.exception("node.failed")
         finally:
             if not running.served.done():
                 running.served.cancel()
             self.stopped.set()
+
+
+def _start_failed(exc: Exception) -> bool:
+    """Whether ``exc`` is (or only wraps, in the exchange's task group) ``NodeStartFailed``."""
+    if isinstance(exc, ExceptionGroup):
+        return exc.subgroup(NodeStartFailed) is not None
+    return isinstance(exc, NodeStartFailed)

@@ -36,6 +36,7 @@ from nodes.sharing.local import answer_locally
 from nodes.store.store import Store
 
 log = structlog.get_logger()
+CUT_WITHIN = 0.001  # seconds a request in flight is given when its node is aborted
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,8 @@ async def serve(
             await shutdown_trigger()
         except asyncio.CancelledError:
             aborted = True
+            if (task := asyncio.current_task()) is not None:
+                task.uncancel()  # handled here: the cut below must not be cancelled in turn
             raise
         finally:
             if aborted:
@@ -100,8 +103,10 @@ def _bound_port(runner: web.AppRunner) -> int:
 
 async def _cut(runner: web.AppRunner) -> None:
     """Stop listening and drop every connection now, as the end of a process would."""
+    for site in list(runner.sites):
+        await site.stop()
     if runner.server is not None:
-        await runner.server.shutdown(0)
+        await runner.server.shutdown(CUT_WITHIN)  # 0 would mean "no limit" to aiohttp
     await runner.cleanup()
 
 

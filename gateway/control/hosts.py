@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.control.errors import LauncherError
-from gateway.control.state import StateDir, write_private
+from gateway.control.state import HOST_PREFIX, StateDir, write_private
 from gateway.core.topology import Topology
 
 # Memory a process needs (interpreter, libraries, one node) and each further node of a host
@@ -40,7 +40,6 @@ NODE_MIB = 15
 SMALL_NETWORK = 12  # nodes; up to this many keep one process per node unless asked
 HOSTS_PER_CORE = 2
 CONTROL_TIMEOUT = 60.0  # seconds for one control request (a start waits for the node to listen)
-HOST_PREFIX = "host-"
 
 
 def pack(

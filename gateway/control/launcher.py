@@ -31,7 +31,6 @@ from gateway.control.events import ControlEvents
 from gateway.control.exchange_access import exchange_access, exchange_password
 from gateway.control.faults.book import end_faults
 from gateway.control.hosts import (
-    HOST_PREFIX,
     check_memory,
     control,
     control_path,
@@ -41,7 +40,7 @@ from gateway.control.hosts import (
     serving,
     write_hosts,
 )
-from gateway.control.state import BROKER, KEEPER, ProcessTable, StateDir, write_private
+from gateway.control.state import BROKER, HOST_PREFIX, KEEPER, ProcessTable, StateDir, write_private
 from gateway.core.client import client_session
 from gateway.core.links import keys_of
 from gateway.core.topology import Topology, load_topology

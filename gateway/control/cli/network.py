@@ -172,7 +172,7 @@ async def _up_with_progress(launcher: Launcher) -> UpResult:
 
 
 class StageLines:
-    """``up``'s progress as plain lines on stderr, one a stage, with counts and elapsed time."""
+    """``up``'s progress as plain lines on stdout (stderr keeps errors alone), one a stage."""
 
     def __init__(self, launcher: Launcher):
         self.network = launcher.topology.network
@@ -201,7 +201,7 @@ class StageLines:
             return
         self.said.add(key or what)
         took = time.monotonic() - self.started
-        print(f"up {self.network}: {what} ({took:.1f} s)", file=sys.stderr, flush=True)
+        print(f"up {self.network}: {what} ({took:.1f} s)", flush=True)
 
 
 def _print_up(launcher: Launcher, result: UpResult) -> None:
