@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from gateway.control.app_client import AppCaller
+from gateway.control.errors import FaultFailed
+from gateway.control.faults import Faults, FaultSpec
 from gateway.control.hosts import read_hosts
 from gateway.control.settle import wait_settled
 from tests.e2e.harness import Network, running_network, write_topology
@@ -78,6 +80,14 @@ async def test_a_killed_node_of_a_shared_host_comes_back_alone_with_nothing_lost
         [VICTIM, "hlj", "national", "jl", OWNER],
     )
     await wait_settled(net.launcher, within=60)
+
+
+async def test_a_pause_of_a_node_in_a_shared_host_is_refused_saying_why(net: Network) -> None:
+    faults = Faults(net.launcher)
+    with pytest.raises(FaultFailed, match=r"shares its process .* --process-per-node"):
+        await faults.add(FaultSpec(kind="pause", node=VICTIM))
+    assert await faults.list() == []
+    assert all(status.healthy for status in await net.status())
 
 
 async def test_a_host_that_dies_takes_its_nodes_down_and_up_brings_them_back(
