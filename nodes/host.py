@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -33,6 +34,7 @@ from nodes.serve import ServedNode, serve
 from nodes.settings import NodeSettings
 
 log = structlog.get_logger()
+ABORT_WITHIN = 5.0  # seconds an aborted node may take to let go of its resources
 
 
 class HostError(Exception):
@@ -129,7 +131,13 @@ class NodeHost:
             return False
         running.aborted = True
         running.task.cancel()
-        await asyncio.wait({running.task})
+        await asyncio.wait({running.task}, timeout=ABORT_WITHIN)
+        while not running.task.done():  # something of the node's cleanup hangs: cut it short
+            stack = io.StringIO()
+            running.task.print_stack(file=stack)
+            log.warning("node.abort_forced", node=node_id, waiting_in=stack.getvalue()[-3000:])
+            running.task.cancel()
+            await asyncio.wait({running.task}, timeout=ABORT_WITHIN)
         return True
 
     async def _serve_loop(self, settings: NodeSettings, running: _Running) -> None:
