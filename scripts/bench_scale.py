@@ -44,7 +44,7 @@ TREES: dict[int, dict[str, Any]] = {
     431: {},
     3200: {"city_departments": 8},
 }
-APP_IPS = ("127.19.0.9", "127.19.0.10")  # outside every generated node's address
+APP_IPS = ("127.19.0.9",)  # outside every generated node's address (127.20 and up)
 LOOKUPS = 10
 CONCURRENCY = 64
 RATE_SECONDS = 10.0
@@ -128,9 +128,10 @@ async def lookup_rate(launcher: Launcher, pairs: list[tuple[str, str, str]]) -> 
     done = 0
     deadline = time.monotonic() + RATE_SECONDS
     callers = {}
-    for entry, _, _ in pairs:
-        if entry not in callers:
-            callers[entry] = AppCaller(topology, launcher.state, entry, from_ip=APP_IPS[1])
+    for index, (entry, _, _) in enumerate(pairs):
+        if entry not in callers:  # an application of its own at each entry (token limits)
+            app_ip = f"127.19.1.{10 + index}"
+            callers[entry] = AppCaller(topology, launcher.state, entry, from_ip=app_ip)
             await callers[entry].__aenter__()
 
     async def worker(index: int) -> None:
