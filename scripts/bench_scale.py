@@ -133,6 +133,8 @@ async def lookup_rate(launcher: Launcher, pairs: list[tuple[str, str, str]]) -> 
             app_ip = f"127.19.1.{10 + index}"
             callers[entry] = AppCaller(topology, launcher.state, entry, from_ip=app_ip)
             await callers[entry].__aenter__()
+            warm = {"CertificateID": pairs[index][1], "UseFor": "核验"}
+            await callers[entry].call("GetCertificateDataByCertificateID", warm)  # its token
 
     async def worker(index: int) -> None:
         nonlocal done
