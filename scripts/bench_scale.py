@@ -72,6 +72,22 @@ def resident_kib(pid: int) -> int:
     return 0
 
 
+def with_children(pids: set[int]) -> set[int]:
+    """These processes and all their descendants (validation workers count too)."""
+    found, todo = set(), list(pids)
+    while todo:
+        pid = todo.pop()
+        if pid in found:
+            continue
+        found.add(pid)
+        for task in Path(f"/proc/{pid}/task").glob("*/children"):
+            try:
+                todo += [int(child) for child in task.read_text().split()]
+            except OSError:
+                continue
+    return found
+
+
 def tree_route(topology: Topology, entry: str, owner: str) -> list[str]:
     """The path the tree gives from ``entry`` to ``owner`` (up to their meeting, then down)."""
     up = [entry, *(node.id for node in topology.ancestors(entry))]
@@ -156,7 +172,8 @@ async def lookup_rate(launcher: Launcher, pairs: list[tuple[str, str, str]]) -> 
 async def bench(size: int, folder: Path, nodes_per_process: int | None, within: float) -> None:
     path = write_tree(size, folder)
     launcher = Launcher(path, folder / f"state-{size}", seed=2836, per_node=20,
-                        ready_within=within, nodes_per_process=nodes_per_process)  # fmt: skip
+                        ready_within=within, nodes_per_process=nodes_per_process,
+                        die_with_owner=True)  # fmt: skip
     nodes = len(launcher.topology.nodes)
     print(f"== {nodes} nodes ({path.name})", flush=True)
     started = time.monotonic()
@@ -166,10 +183,11 @@ async def bench(size: int, folder: Path, nodes_per_process: int | None, within: 
         await wait_settled(launcher, within=within)
         converged = time.monotonic() - started
         pids = set(launcher.running().values())
-        memory = sum(resident_kib(pid) for pid in pids) / 1024
+        everything = with_children(pids)
+        memory = sum(resident_kib(pid) for pid in everything) / 1024
         processes = len(pids) - (1 if launcher.broker_pid() else 0)
         print(f"  healthy {healthy:.1f} s, converged {converged:.1f} s", flush=True)
-        print(f"  memory {memory:,.0f} MiB in {len(pids)} processes ({processes} node hosts, "
+        print(f"  memory {memory:,.0f} MiB in {len(everything)} processes ({processes} node hosts, "
               f"{memory / nodes:.1f} MiB a node)", flush=True)  # fmt: skip
         rng = random.Random(size)
         samples = await sample_certificates(launcher, rng)
