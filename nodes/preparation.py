@@ -23,7 +23,7 @@ from nodes.context import NodeContext
 from nodes.issuing import record_changes
 from nodes.model.catalog import operation_for
 from nodes.store.types import BUILTIN
-from nodes.synth import CATALOGUE, generate
+from nodes.synth import CATALOGUE, generate_for
 
 log = structlog.get_logger()
 
@@ -74,8 +74,7 @@ async def seed(ctx: NodeContext) -> int:
     settings = ctx.settings
     if settings.seed is None or await ctx.store.state.get(SEEDED) is not None:
         return 0
-    certificates = generate(ctx.topology, seed=settings.seed, per_node=settings.per_node)
-    mine = certificates.get(ctx.node_id, [])
+    mine = generate_for(ctx.topology, ctx.node_id, seed=settings.seed, per_node=settings.per_node)
     written = await record_changes(ctx, [(cert, operation_for(cert, new=True)) for cert in mine])
     async with ctx.store.transaction() as tx:
         await ctx.store.state.put(tx, SEEDED, settings.seed)
