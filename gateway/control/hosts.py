@@ -33,11 +33,11 @@ from gateway.control.state import HOST_PREFIX, StateDir, write_private
 from gateway.core.topology import Topology
 
 # Memory a process needs (interpreter, libraries, one node) and each further node of a host
-# (store caches, app, forwarder), measured with bench_scale (431 nodes in 5 hosts: 5.9 MiB a
+# (store caches, app, forwarder), measured with bench_scale (431 nodes in 5 hosts: 2.5 MiB a
 # node beside the hosts' own),
 # rounded up; ``up`` refuses a network whose estimate exceeds what the machine has free.
 PROCESS_MIB = 80
-NODE_MIB = 8
+NODE_MIB = 4
 SMALL_NETWORK = 12  # nodes; up to this many keep one process per node unless asked
 HOSTS_PER_CORE = 2
 CONTROL_TIMEOUT = 60.0  # seconds for one control request (a start waits for the node to listen)
