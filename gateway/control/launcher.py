@@ -122,7 +122,8 @@ class Launcher:
         self.ready_within = ready_within
         self.stop_within = stop_within
         self.nodes_per_process = nodes_per_process  # None: the rule of gateway.control.hosts
-        self._hosts: tuple[float, dict[str, str]] | None = None  # (mtime, node → host)
+        # (the file's identity, node → host) of run/hosts.json, read again when it changes
+        self._hosts: tuple[tuple[int, int, int], dict[str, str]] | None = None
         self.events = ControlEvents(self.state, by="launcher")
         self.processes = ProcessTable(
             self.state,
@@ -159,12 +160,13 @@ class Launcher:
     def host_of(self, node_id: str) -> str | None:
         """The host of several nodes that ``node_id`` was started in, if any."""
         try:
-            mtime = (self.state.run_dir / "hosts.json").stat().st_mtime
+            found = (self.state.run_dir / "hosts.json").stat()
         except FileNotFoundError:
             return None
-        if self._hosts is None or self._hosts[0] != mtime:
+        version = (found.st_ino, found.st_mtime_ns, found.st_size)  # each write is a new file
+        if self._hosts is None or self._hosts[0] != version:
             hosts = read_hosts(self.state)
-            self._hosts = (mtime, {n: name for name, nodes in hosts.items() for n in nodes})
+            self._hosts = (version, {n: name for name, nodes in hosts.items() for n in nodes})
         return self._hosts[1].get(node_id)
 
     def _live_host(self, node_id: str) -> str | None:
@@ -228,6 +230,7 @@ class Launcher:
         hosts = list(read_hosts(self.state))
         stopped = await self.processes.stop([*names, *hosts], self.stop_within)
         write_hosts(self.state, {})
+        self._hosts = None
         stopped += await self.processes.stop([BROKER], self.stop_within)
         return [name for name in stopped if name not in hosts]
 
@@ -401,6 +404,7 @@ class Launcher:
         if len(node_ids) > 1:
             hosts[name] = list(node_ids)
         write_hosts(self.state, hosts)
+        self._hosts = None  # read again, whatever the clock's resolution
         if len(node_ids) == 1:
             self._spawn_node(node_ids[0])
             return name
