@@ -25,7 +25,7 @@ from nodes.issuing import record_changes
 from nodes.model.catalog import operation_for
 from nodes.seals.sealing import ensure_seals
 from nodes.store.types import BUILTIN
-from nodes.synth import CATALOGUE, generate
+from nodes.synth import CATALOGUE, generate_for
 from nodes.synth.issuers import issuers_of
 
 log = structlog.get_logger()
@@ -77,8 +77,7 @@ async def seed(ctx: NodeContext) -> int:
     settings = ctx.settings
     if settings.seed is None or await ctx.store.state.get(SEEDED) is not None:
         return 0
-    certificates = generate(ctx.topology, seed=settings.seed, per_node=settings.per_node)
-    mine = certificates.get(ctx.node_id, [])
+    mine = generate_for(ctx.topology, ctx.node_id, seed=settings.seed, per_node=settings.per_node)
     authorities = [(issuer.name, issuer.code) for issuer in issuers_of(ctx.node)]
     authorities += [
         (cert.CertificateIssuingAuthorityName, cert.CertificateIssuingAuthorityCode)

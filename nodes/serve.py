@@ -3,7 +3,7 @@
 ``assembled(settings)`` builds everything a node is, once, in an ``AsyncExitStack``: its store,
 context (clock, wake-ups), forwarder (its neighbours), cascade, aggregation and app. Nothing is
 kept at module level, so several nodes could be assembled in one process and share nothing;
-``serve`` gives one of them a socket.
+``serve`` gives one of them a socket; ``nodes.host`` runs several in one process.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import os
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from functools import partial
 
 import structlog
@@ -40,6 +41,19 @@ from nodes.sharing.local import answer_locally
 from nodes.store.store import Store
 
 log = structlog.get_logger()
+CUT_WITHIN = 0.001  # seconds a request in flight is given when its node is aborted
+
+
+@dataclass(frozen=True, slots=True)
+class ServedNode:
+    """A node that listens: its app (and through it its context) and the port it got."""
+
+    app: web.Application
+    port: int
+
+    @property
+    def ctx(self) -> NodeContext:
+        return self.app[CONTEXT]
 
 
 async def serve(
@@ -47,24 +61,39 @@ async def serve(
     *,
     shutdown_trigger: Callable[[], Awaitable[object]],
     clock: Clock | None = None,
+    on_served: asyncio.Future[ServedNode] | None = None,
 ) -> None:
-    """Serve until ``shutdown_trigger`` returns; everything started here is stopped here."""
+    """Serve until ``shutdown_trigger`` returns; everything started here is stopped here.
+
+    Cancelled instead (``NodeHost.abort``), the node ends as a crash would: its connections are
+    cut at once, no request is waited for and no ``node.stopped`` is written.
+    """
     async with assembled(settings, clock=clock) as app:
         events = app[CONTEXT].events
-        tune_collector()
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
+        aborted = False
+        listener: asyncio.Server | None = None
         try:
             listener = await _listen(runner, settings)
-            try:
-                log.info("node.started", url=settings.node.url, tier=settings.node.tier)
-                events.emit("node.started", url=settings.node.url, pid=os.getpid())
-                await shutdown_trigger()
-            finally:
-                listener.close()
+            log.info("node.started", url=settings.node.url, tier=settings.node.tier)
+            events.emit("node.started", url=settings.node.url, pid=os.getpid())
+            if on_served is not None:
+                on_served.set_result(ServedNode(app, listener.sockets[0].getsockname()[1]))
+            await shutdown_trigger()
+        except asyncio.CancelledError:
+            aborted = True
+            if (task := asyncio.current_task()) is not None:
+                task.uncancel()  # handled here: the cut below must not be cancelled in turn
+            raise
         finally:
-            await runner.cleanup()
-            events.emit("node.stopped")
+            if listener is not None:
+                listener.close()  # no new connections
+            if aborted:
+                await _cut(runner)
+            else:
+                await runner.cleanup()
+                events.emit("node.stopped")
     log.info("node.stopped")
 
 
@@ -88,6 +117,13 @@ async def _listen(runner: web.AppRunner, settings: NodeSettings) -> asyncio.Serv
         address = f"{settings.node.host}:{settings.node.port}"
         log.error("node.bind_failed", address=address, error=exc.strerror or str(exc))
         raise NodeStartFailed(f"cannot listen on {address}") from None
+
+
+async def _cut(runner: web.AppRunner) -> None:
+    """Drop every connection now, as the end of a process would (the listener is closed)."""
+    if runner.server is not None:
+        await runner.server.shutdown(CUT_WITHIN)  # 0 would mean "no limit" to aiohttp
+    await runner.cleanup()
 
 
 @asynccontextmanager

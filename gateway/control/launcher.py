@@ -1,10 +1,13 @@
-"""Start, watch and stop a whole network: the embedded broker and one process per node.
+"""Start, watch and stop a whole network: the embedded broker and the node processes.
 
-Every node runs as ``python -m nodes --topology <state>/topology.yaml --node ID --state-dir
-<state> ...`` in its own session, so the network keeps running after ``ecert up`` returns; its
-output goes to ``<state>/logs/<id>.log`` and its pid to ``<state>/run/<id>.pid`` (see
-``gateway.control.state``). Readiness is ``GET /healthz`` answering ``ready`` with the node's own
-pid, polled against one deadline; a node that exits or misses it fails ``up`` with its log's tail.
+Every node runs in ``python -m nodes --topology <state>/topology.yaml --node ID --state-dir
+<state> ...`` in its own session, so the network keeps running after ``ecert up`` returns; a
+process of one node writes to ``<state>/logs/<id>.log`` and its pid to ``<state>/run/<id>.pid``
+(see ``gateway.control.state``). Bigger networks pack several nodes into one process, a node
+host (``gateway.control.hosts``: the rule, the names, the control port); a node of a host is
+stopped, killed (aborted as a crash would) and started through that port, alone. Readiness is
+``GET /healthz`` answering ``ready`` with the node's own (host's) pid, polled against one
+deadline; a node that exits or misses it fails ``up`` with its log's tail.
 """
 
 from __future__ import annotations
@@ -27,8 +30,18 @@ from gateway.control.errors import AdminError, LauncherError
 from gateway.control.events import ControlEvents
 from gateway.control.exchange_access import exchange_access, exchange_password
 from gateway.control.faults.book import end_faults
+from gateway.control.hosts import (
+    check_memory,
+    control,
+    control_path,
+    host_name,
+    pack,
+    read_hosts,
+    serving,
+    write_hosts,
+)
 from gateway.control.mosquitto import CONFIG_FILE, mosquitto_command, mosquitto_ready
-from gateway.control.state import BROKER, KEEPER, ProcessTable, StateDir, write_private
+from gateway.control.state import BROKER, HOST_PREFIX, KEEPER, ProcessTable, StateDir, write_private
 from gateway.core.client import client_session
 from gateway.core.links import keys_of
 from gateway.core.topology import Topology, load_topology
@@ -101,6 +114,7 @@ class Launcher:
         stop_within: float = STOP_WITHIN,
         die_with_owner: bool = False,
         node_args: tuple[str, ...] = (),
+        nodes_per_process: int | None = None,
     ):
         self.node_args = node_args  # passed to every ``python -m nodes`` (a benchmark's switch)
         self.source = Path(topology_path).expanduser().resolve()
@@ -110,6 +124,9 @@ class Launcher:
         self.per_node = per_node
         self.ready_within = ready_within
         self.stop_within = stop_within
+        self.nodes_per_process = nodes_per_process  # None: the rule of gateway.control.hosts
+        # (the file's identity, node → host) of run/hosts.json, read again when it changes
+        self._hosts: tuple[tuple[int, int, int], dict[str, str]] | None = None
         self.events = ControlEvents(self.state, by="launcher")
         self.processes = ProcessTable(
             self.state,
@@ -134,8 +151,31 @@ class Launcher:
         return self.topology.exchange.launched
 
     def node_pid(self, node_id: str) -> int | None:
-        """The pid of the node's process if it is alive."""
-        return self.processes.pid(node_id)
+        """The pid of the node's process (its host's) if it is alive and serves the node."""
+        pid = self.processes.pid(node_id)
+        if pid is None:
+            return None
+        host = self.host_of(node_id)
+        if host is None or self.processes.pid(host) != pid:
+            return pid  # a process of its own
+        listed = serving(self.state, host)
+        return pid if listed is None or node_id in listed else None
+
+    def host_of(self, node_id: str) -> str | None:
+        """The host of several nodes that ``node_id`` was started in, if any."""
+        try:
+            found = (self.state.run_dir / "hosts.json").stat()
+        except FileNotFoundError:
+            return None
+        version = (found.st_ino, found.st_mtime_ns, found.st_size)  # each write is a new file
+        if self._hosts is None or self._hosts[0] != version:
+            hosts = read_hosts(self.state)
+            self._hosts = (version, {n: name for name, nodes in hosts.items() for n in nodes})
+        return self._hosts[1].get(node_id)
+
+    def _live_host(self, node_id: str) -> str | None:
+        host = self.host_of(node_id)
+        return host if host is not None and self.processes.pid(host) is not None else None
 
     def broker_pid(self) -> int | None:
         return self.processes.pid(BROKER)
@@ -156,23 +196,33 @@ class Launcher:
 
     async def _up(self, notify: ProgressCallback) -> UpResult:
         result = UpResult()
-        running = {node.id for node in self.topology.nodes if self.node_pid(node.id)}
+        running = [node.id for node in self.topology.nodes if self.node_pid(node.id)]
         self._install_topology(network_running=bool(running))
+        down = [node.id for node in self.topology.nodes if node.id not in running]
+        back = {node_id: host for node_id in down if (host := self._live_host(node_id))}
+        missing = [node_id for node_id in down if node_id not in back]
+        groups = pack(self.topology, missing, nodes_per_process=self.nodes_per_process)
+        check_memory(groups)  # before anything starts
         deadline = time.monotonic() + self.ready_within
+        hosts: list[str] = []
         try:
             result.broker_started = await self._ensure_broker(deadline, notify)
-            for node in self.topology.nodes:
-                if node.id in running:
-                    result.already_running.append(node.id)
-                    notify(node.id, "running")
-                else:
-                    self._spawn_node(node.id)
-                    result.started.append(node.id)
-                    notify(node.id, "starting")
+            for node_id in running:
+                result.already_running.append(node_id)
+                notify(node_id, "running")
+            for node_id, host in back.items():  # back into its living host
+                await self._start_in_host(host, node_id)
+                result.started.append(node_id)
+                notify(node_id, "starting")
+            for group in groups:
+                hosts.append(self._spawn(group))
+                result.started.extend(group)
+                for node_id in group:
+                    notify(node_id, "starting")
             await self._wait_ready([node.id for node in self.topology.nodes], deadline, notify)
         except BaseException:
             broker = [BROKER] if result.broker_started else []
-            await self.processes.stop([*result.started, *broker], self.stop_within)
+            await self.processes.stop([*result.started, *hosts, *broker], self.stop_within)
             raise
         return result
 
@@ -181,9 +231,12 @@ class Launcher:
         broker last."""
         await end_faults(self.state, self.processes, self.stop_within, self.events)
         names = [node.id for node in self.topology.nodes]
-        stopped = await self.processes.stop(names, self.stop_within)
+        hosts = list(read_hosts(self.state))
+        stopped = await self.processes.stop([*names, *hosts], self.stop_within)
+        write_hosts(self.state, {})
+        self._hosts = None
         stopped += await self.processes.stop([BROKER], self.stop_within)
-        return stopped
+        return [name for name in stopped if name not in hosts]
 
     async def stop_some(
         self, node_ids: Sequence[str], *, broker: bool = False, kill: bool = False
@@ -192,10 +245,35 @@ class Launcher:
         What was running is answered; ``up`` starts them again."""
         for node_id in node_ids:
             self.topology.node(node_id)  # an unknown id is an error before anything stops
-        names = [*node_ids, *([BROKER] if broker else [])]
+        in_hosts = {node_id: host for node_id in node_ids if (host := self._live_host(node_id))}
+        done = [
+            node_id
+            for node_id, host in in_hosts.items()
+            if await self._control_one(host, node_id, kill=kill)
+        ]
+        names = [n for n in node_ids if n not in in_hosts] + ([BROKER] if broker else [])
         if not kill:
-            return await self.processes.stop(names, self.stop_within)
-        return [name for name in names if await self.processes.kill(name, self.stop_within)]
+            return done + await self.processes.stop(names, self.stop_within)
+        return done + [name for name in names if await self.processes.kill(name, self.stop_within)]
+
+    async def _control_one(self, host: str, node_id: str, *, kill: bool) -> bool:
+        """Stop (or abort, as a crash would) one node of a shared host, the others untouched."""
+        pid = self.node_pid(node_id)
+        if pid is None:
+            return False
+        await control(self.state, host, "abort" if kill else "stop", node_id)
+        if not kill:
+            self.state.remove_pid(node_id)
+        kind = "process.killed" if kill else "process.stopped"
+        self.events.emit(kind, node=node_id, process=host, pid=pid)
+        return True
+
+    async def _start_in_host(self, host: str, node_id: str) -> None:
+        await control(self.state, host, "start", node_id)
+        pid = self.processes.pid(host)
+        if pid is not None:
+            self.state.write_pid(node_id, pid)
+            self.events.emit("process.started", node=node_id, process=host, pid=pid)
 
     async def start_node(self, node_id: str) -> None:
         """Start one node and wait until it is ready."""
@@ -206,7 +284,11 @@ class Launcher:
         self.state.prepare()
         if not self.state.topology_path.exists():
             self._install_topology(network_running=False)
-        self._spawn_node(node_id)
+        host = self._live_host(node_id)
+        if host is not None:
+            await self._start_in_host(host, node_id)
+        else:
+            self._spawn([node_id])
         try:
             await self._wait_ready([node_id], time.monotonic() + self.ready_within, None)
         except BaseException:
@@ -314,26 +396,54 @@ class Launcher:
                     "--access", str(self.state.broker_access_path))  # fmt: skip
         if name == KEEPER:
             return self.state.keeper_marker()
+        if name.startswith(HOST_PREFIX):
+            return ("--control", str(control_path(self.state, name)))
         return self.state.node_marker(name)
 
-    def _spawn_node(self, node_id: str) -> None:
+    def _spawn(self, node_ids: list[str]) -> str:
+        """Start one process for these nodes (a host when several); its name."""
+        name = host_name(node_ids)
+        hosts = read_hosts(self.state)
+        for nodes in hosts.values():  # a node starting anew leaves the host it was in
+            nodes[:] = [n for n in nodes if n not in node_ids]
+        hosts = {host: nodes for host, nodes in hosts.items() if nodes}
+        if len(node_ids) > 1:
+            hosts[name] = list(node_ids)
+        write_hosts(self.state, hosts)
+        self._hosts = None  # read again, whatever the clock's resolution
+        if len(node_ids) == 1:
+            self._spawn_node(node_ids[0])
+            return name
+        for node_id in node_ids:
+            self._hand_keys(node_id)
+        each = [arg for node_id in node_ids for arg in self._marker(node_id)]
+        process = self.processes.spawn(name, self._nodes_command(*self._marker(name), *each))
+        for node_id in node_ids:
+            self.state.write_pid(node_id, process.pid)
+        return name
+
+    def _hand_keys(self, node_id: str) -> None:
         neighbours = [node.id for node in self.topology.neighbours(node_id)]
         secret = self.state.link_secret()
         self.state.write_link_keys(node_id, keys_of(secret, node_id, neighbours))
         if self.embedded_broker:  # an external broker is configured by its operator
             password = exchange_password(secret, node_id)
             self.state.write_node_secret(node_id, "exchange.password", password)
+
+    def _spawn_node(self, node_id: str) -> None:
+        self._hand_keys(node_id)
+        self.processes.spawn(node_id, self._nodes_command(*self._marker(node_id)))
+
+    def _nodes_command(self, *markers: str) -> list[str]:
+        """``python -m nodes`` for the nodes (and the host) ``markers`` name."""
         seed = ["--no-seed"] if self.seed is None else ["--seed", str(self.seed)]
-        self.processes.spawn(
-            node_id,
-            [
-                sys.executable, "-m", "nodes",
-                "--topology", str(self.state.topology_path),
-                *self._marker(node_id),
-                *seed, "--per-node", str(self.per_node),
-                *self.node_args,
-            ],
-        )  # fmt: skip
+        return [
+            sys.executable, "-m", "nodes",
+            "--topology", str(self.state.topology_path),
+            *markers,
+            *seed, "--per-node", str(self.per_node),
+            *self.node_args,
+        ]  # fmt: skip
 
     async def _ensure_broker(self, deadline: float, notify: ProgressCallback) -> bool:
         """Start the embedded broker unless it runs or the topology names an external one."""
@@ -384,14 +494,16 @@ class Launcher:
         notify: ProgressCallback | None,
     ) -> None:
         admin = AdminClient(self.topology, self.state, node_id, session=session)
+        host = self.host_of(node_id)
+        name = host if host is not None and host in self.processes.children else node_id
         while True:
-            code = self.processes.exit_code(node_id)
+            code = self.processes.exit_code(name)
             if code is not None:
-                raise self._failure(node_id, f"exited with code {code}")
-            process = self.processes.children.get(node_id)
+                raise self._failure(name, f"exited with code {code}")
+            process = self.processes.children.get(name)
             pid = process.pid if process else self.node_pid(node_id)
             if pid is None:
-                raise self._failure(node_id, "is not running")
+                raise self._failure(name, "is not running")
             with contextlib.suppress(AdminError):
                 if _is_ready(await admin.healthz(), node_id, pid):
                     break
@@ -403,6 +515,8 @@ class Launcher:
 
     def _failure(self, name: str, what: str) -> LauncherError:
         label = "the broker" if name == BROKER else f"node {name}"
+        if name.startswith(HOST_PREFIX):
+            label = f"the node host {name}"
         log_path = self.state.log_path(name)
         return LauncherError(
             f"{label} {what}; last lines of {log_path}:\n{self.processes.tail(name)}"

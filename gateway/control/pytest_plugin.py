@@ -40,6 +40,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="topology file of ecert_network when no marker names one (default: the demo)",
     )
     group.addoption(
+        "--ecert-nodes-per-process",
+        metavar="N",
+        type=int,
+        default=None,
+        help="run N nodes in each process of ecert_network (default: the launcher's rule)",
+    )
+    group.addoption(
         "--ecert-keep-addresses",
         action="store_true",
         help="start networks on the topology's own addresses, not fresh loopback ones",
@@ -91,4 +98,7 @@ def network_spec(request: pytest.FixtureRequest) -> NetworkSpec:
     else:
         topology = NetworkSpec().topology
     keep = kwargs.pop("keep_addresses", False) or config.getoption("ecert_keep_addresses")
-    return NetworkSpec(topology=topology.resolve(), keep_addresses=bool(keep), **kwargs)
+    packing = config.getoption("ecert_nodes_per_process")
+    return NetworkSpec(
+        topology=topology.resolve(), keep_addresses=bool(keep), nodes_per_process=packing, **kwargs
+    )

@@ -75,6 +75,7 @@ def open_private_log(path: Path) -> int:
     return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, _PRIVATE_FILE)
 
 
+HOST_PREFIX = "host-"  # a process of several nodes (``gateway.control.hosts``)
 KEEPER = "keeper"  # heals timed faults of processes (``gateway.control.faults.keeper``)
 KEEPER_MODULE = "gateway.control.faults.keeper"
 
@@ -407,7 +408,7 @@ def _die_with(owner_pid: int) -> Callable[[], None] | None:
 
 
 def _node_of(name: str) -> str | None:
-    return None if name in (BROKER, KEEPER) else name
+    return None if name in (BROKER, KEEPER) or name.startswith(HOST_PREFIX) else name
 
 
 def _size(path: Path) -> int:

@@ -58,6 +58,7 @@ class NetworkSpec:
     seed: int | None = 2836
     per_node: int = 40
     keep_addresses: bool = False
+    nodes_per_process: int | None = None  # None: the launcher's packing rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +202,8 @@ class NetworkPool:
         else:
             path.write_text(topology_yaml(relocated(topology)), encoding="utf-8")
         launcher = Launcher(path, workdir / "state", seed=spec.seed, per_node=spec.per_node,
-                            die_with_owner=True)  # fmt: skip
+                            die_with_owner=True,
+                            nodes_per_process=spec.nodes_per_process)  # fmt: skip
 
         async def up() -> None:
             try:

@@ -2,7 +2,13 @@
 made-up but valid holders and issuers, and holders that travel between nodes."""
 
 from nodes.synth.catalogue import CATALOGUE
-from nodes.synth.generator import DEFAULT_TODAY, generate, generate_bulk, shared_holders
+from nodes.synth.generator import (
+    DEFAULT_TODAY,
+    generate,
+    generate_bulk,
+    generate_for,
+    shared_holders,
+)
 from nodes.synth.shared import HeldCertificate, HolderSummary
 
 __all__ = (
@@ -12,5 +18,6 @@ __all__ = (
     "HolderSummary",
     "generate",
     "generate_bulk",
+    "generate_for",
     "shared_holders",
 )

@@ -61,6 +61,23 @@ def generate(
     return result
 
 
+def generate_for(
+    topology: Topology, node_id: str, *, seed: int, per_node: int = 40, today: date | None = None
+) -> list[Certificate]:
+    """``generate(...)[node_id]`` without making every other node's certificates: a node's
+    first start costs its own share, not the network's (431 nodes each making all 8,620
+    certificates at start was most of a China tree's start-up)."""
+    day = today or DEFAULT_TODAY
+    node = topology.node(node_id)
+    mine = [
+        Certificate.model_validate(record)
+        for record in node_records(node, seed=seed, count=per_node, today=day)
+    ]
+    for _, pairs in shared_records(topology, seed, day):
+        mine += [Certificate.model_validate(r) for owner, r in pairs if owner == node_id]
+    return mine
+
+
 def shared_holders(
     topology: Topology, seed: int, *, today: date | None = None
 ) -> list[HolderSummary]:

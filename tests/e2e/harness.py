@@ -15,6 +15,9 @@ A shape is ``"demo"`` (the ids, tiers, names, area codes and data sources of the
 "data_source": ..., "name": ...}}`` in file order; ``provinces_shape(...)`` builds bigger trees.
 A city or department without a ``data_source`` key gets one that is unique in its province.
 
+``ECERT_NODES_PER_PROCESS=N`` in the environment packs every network the harness starts into
+node hosts of N nodes (``gateway.control.hosts``), so the same tests run in the packed mode.
+
 For a network shared by a module's tests (10 processes cost seconds), ``network_in_background``
 is the same as a plain context manager, usable from a synchronous module-scoped fixture; the
 ``Network`` methods keep no event-loop state, so each test may drive them from its own loop.
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -254,16 +258,33 @@ class Network:
 
     def log(self, node_id: str) -> str:
         """Everything the node wrote to its log (for assertion messages)."""
-        path = self.state.log_path(node_id)
+        path = self.state.log_path(self.launcher.host_of(node_id) or node_id)
         return path.read_text(errors="replace") if path.exists() else ""
+
+
+def packing() -> int | None:
+    """Nodes per process for the networks of this run (None: the launcher's rule)."""
+    value = os.environ.get("ECERT_NODES_PER_PROCESS", "").strip()
+    return int(value) if value else None
 
 
 @contextlib.asynccontextmanager
 async def running_network(
-    topology_path: Path, state_dir: Path, *, seed: int | None = 7, per_node: int = 20
+    topology_path: Path,
+    state_dir: Path,
+    *,
+    seed: int | None = 7,
+    per_node: int = 20,
+    nodes_per_process: int | None = None,
 ) -> AsyncIterator[Network]:
     """Start the network, yield it, stop every process of it whatever happened."""
-    launcher = Launcher(topology_path, state_dir, seed=seed, per_node=per_node)
+    launcher = Launcher(
+        topology_path,
+        state_dir,
+        seed=seed,
+        per_node=per_node,
+        nodes_per_process=nodes_per_process or packing(),
+    )
     try:
         await launcher.up()
         yield Network(launcher)
@@ -276,7 +297,9 @@ def network_in_background(
     topology_path: Path, state_dir: Path, *, seed: int | None = 7, per_node: int = 20
 ) -> Iterator[Network]:
     """``running_network`` for synchronous (module- or session-scoped) fixtures."""
-    launcher = Launcher(topology_path, state_dir, seed=seed, per_node=per_node)
+    launcher = Launcher(
+        topology_path, state_dir, seed=seed, per_node=per_node, nodes_per_process=packing()
+    )
     try:
         asyncio.run(launcher.up())
         yield Network(launcher)

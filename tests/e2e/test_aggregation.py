@@ -119,7 +119,8 @@ async def test_every_committed_row_reaches_national_once_through_faults(
         await eventually(lambda: _has_children(p1_pid), "p1 starts its validation worker", net)
         helpers = children_of(p1_pid)
         await net.kill_node("p1")
-        await eventually(lambda: _none_alive(helpers), "p1's worker dies with p1", net)
+        if net.launcher.host_of("p1") is None:  # in a shared host, its workers are the host's
+            await eventually(lambda: _none_alive(helpers), "p1's worker dies with p1", net)
         await net.start_node("p1")
         expected |= {row["certificate_source_id"] for row in rows}
 

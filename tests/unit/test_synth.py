@@ -16,7 +16,14 @@ from gateway.core.topology import Topology, load_topology
 from nodes.model.certificate import Certificate
 from nodes.model.codes import in_jurisdiction, is_type_code
 from nodes.model.identifiers import is_certificate_id, is_citizen_id, is_uscc, parse_certificate_id
-from nodes.synth import CATALOGUE, DEFAULT_TODAY, generate, generate_bulk, shared_holders
+from nodes.synth import (
+    CATALOGUE,
+    DEFAULT_TODAY,
+    generate,
+    generate_bulk,
+    generate_for,
+    shared_holders,
+)
 from nodes.synth.catalogue import BUSINESS_LICENCE, RESIDENT_ID
 
 TOPOLOGY = Path(__file__).parents[2] / "topology.yaml"
@@ -222,3 +229,11 @@ def test_bulk_records_validate_and_are_distinct() -> None:
     assert {"01", "02", "05"} <= {c.CertificateStatus.value for c in certs}
     again = list(itertools.islice(generate_bulk("bench", "230100", count=600, seed=1), 5))
     assert again == records[:5]
+
+
+def test_a_node_alone_gets_exactly_its_share_of_the_whole_network(topology: Topology) -> None:
+    everything = generate(topology, seed=11, per_node=12)
+    for node in topology.nodes:
+        mine = generate_for(topology, node.id, seed=11, per_node=12)
+        assert [c.CertificateID for c in mine] == [c.CertificateID for c in everything[node.id]]
+        assert mine == everything[node.id]

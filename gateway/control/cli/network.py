@@ -39,6 +39,18 @@ def add_parsers(subparsers: Any) -> None:
         action="store_true",
         help="return only once every node's catalog rows have reached national (see `wait`)",
     )
+    packing = up.add_mutually_exclusive_group()
+    packing.add_argument(
+        "--nodes-per-process",
+        type=int,
+        metavar="N",
+        help="run up to N nodes in each process (default: one per node up to 12 nodes, "
+        "else two processes per core, a province's subtree kept together)",
+    )
+    packing.add_argument(
+        "--process-per-node", action="store_true", help="one process for each node"
+    )
+    up.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
     add_timeout_option(up)
     up.set_defaults(handler=run_up)
     down = subparsers.add_parser(
@@ -90,9 +102,15 @@ def run_up(args: argparse.Namespace) -> int:
         args.state_dir,
         seed=None if args.no_seed else args.seed,
         per_node=args.per_node,
+        nodes_per_process=1 if args.process_per_node else args.nodes_per_process,
     )
     if args.foreground:
         return asyncio.run(_foreground(launcher, wait=args.wait, within=args.timeout))
+    if args.quiet:
+        asyncio.run(launcher.up())
+        if args.wait:
+            asyncio.run(wait_settled(launcher, within=args.timeout))
+        return 0
     result = asyncio.run(_up_with_progress(launcher))
     _print_up(launcher, result)
     if args.wait:
@@ -128,9 +146,10 @@ async def wait_with_progress(launcher: Launcher, within: float) -> None:
 
 
 async def _up_with_progress(launcher: Launcher) -> UpResult:
-    """``launcher.up()`` with a progress bar on stderr when it is a terminal."""
+    """``launcher.up()`` with a progress bar on stderr when it is a terminal, else a line a
+    stage (CI logs): the broker ready, every node's process started, each quarter healthy."""
     if not sys.stderr.isatty():
-        return await launcher.up()
+        return await launcher.up(StageLines(launcher))
     total = len(launcher.topology.nodes) + (1 if launcher.embedded_broker else 0)
     progress = Progress(
         SpinnerColumn(),
@@ -150,6 +169,39 @@ async def _up_with_progress(launcher: Launcher) -> UpResult:
 
     with progress:
         return await launcher.up(on_event)
+
+
+class StageLines:
+    """``up``'s progress as plain lines on stdout (stderr keeps errors alone), one a stage."""
+
+    def __init__(self, launcher: Launcher):
+        self.network = launcher.topology.network
+        self.total = len(launcher.topology.nodes)
+        self.started = time.monotonic()
+        self.counts: dict[str, int] = {"starting": 0, "running": 0, "ready": 0}
+        self.said: set[str] = set()
+
+    def __call__(self, name: str, phase: Phase) -> None:
+        if name == BROKER:
+            self._say(f"broker {phase}")
+            return
+        self.counts[phase] += 1
+        begun = self.counts["starting"] + self.counts["running"]
+        if begun == self.total:
+            self._say(
+                f"{self.counts['starting']} node(s) starting, {self.counts['running']} running"
+            )
+        healthy = self.counts["ready"] + self.counts["running"]
+        for quarter in (1, 2, 3, 4):
+            if healthy >= self.total * quarter / 4:
+                self._say(f"{healthy}/{self.total} nodes healthy", key=f"q{quarter}")
+
+    def _say(self, what: str, *, key: str | None = None) -> None:
+        if (key or what) in self.said:
+            return
+        self.said.add(key or what)
+        took = time.monotonic() - self.started
+        print(f"up {self.network}: {what} ({took:.1f} s)", flush=True)
 
 
 def _print_up(launcher: Launcher, result: UpResult) -> None:

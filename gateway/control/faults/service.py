@@ -177,6 +177,11 @@ class Faults:
             pid = self.launcher.node_pid(node)
             if pid is None:
                 raise FaultFailed(f"node {node} is down; start it (`ecert up`) first")
+            if (host := self.launcher.host_of(node)) is not None:
+                raise FaultFailed(
+                    f"node {node} shares its process ({host}) with other nodes, and a pause "
+                    "stops a whole process; start the network with `ecert up --process-per-node`"
+                )
             await processes.pause(pid)
             record = record.model_copy(update={"pid": pid})
         elif kind is FaultKind.BROKER_DOWN:
