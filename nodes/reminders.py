@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import date, timedelta
@@ -26,9 +25,10 @@ import orjson
 import structlog
 
 from gateway.core.errors import ExchangeError
-from gateway.core.exchange import Exchange, reminders_topic
+from gateway.core.exchange import reminders_topic
 from nodes.context import NodeContext
 from nodes.errors import StoreError
+from nodes.exchange_client import node_exchange
 
 log = structlog.get_logger()
 
@@ -94,14 +94,10 @@ async def reminders_loop(ctx: NodeContext, publish: Publish, wake: Wake) -> None
 @asynccontextmanager
 async def reminders(ctx: NodeContext, *, wake: Wake | None = None) -> AsyncIterator[None]:
     """The node's reminder job, with an exchange client of its own, for the block."""
-    spec, network = ctx.topology.exchange, ctx.topology.network
-    exchange = Exchange(
-        network=network,
-        host=spec.broker_host,
-        port=spec.broker_port,
-        client_id=f"{network}-{ctx.node_id}-reminders-{secrets.token_hex(4)}",
-        username=ctx.node_id if ctx.settings.exchange_password else None,
-        password=ctx.settings.exchange_password,
+    network = ctx.topology.network
+    exchange = node_exchange(
+        ctx,
+        job="reminders",
         subscriptions=(),
         on_message=_ignore,
         loop_name=f"node[{ctx.node_id}].reminders_exchange_loop",

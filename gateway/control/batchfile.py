@@ -20,19 +20,7 @@ from typing import Any
 
 import orjson
 
-TABLE_11 = (
-    "certificateType",
-    "certificateName",
-    "certificateHolder",
-    "certificateHolderCode",
-    "certificateHolderType",
-    "issueDept",
-    "issueDeptCode",
-    "certificateNumber",
-    "issueDate",
-    "certificateValidateStart",
-    "certificateValidateEnd",
-)
+from gateway.core.protocol import CERTIFICATE_DATA_KEYS
 
 
 def read_batch(path: Path) -> list[Any]:
@@ -76,7 +64,7 @@ def _csv_row(fields: dict[str, str]) -> dict[str, Any]:
         return {"VerificationToken": fields["VerificationToken"]}
     row: dict[str, Any] = {
         "CertificateTypeCode": fields.get("CertificateTypeCode", ""),
-        "CertificateData": {key: fields[key] for key in TABLE_11 if fields.get(key)},
+        "CertificateData": {key: fields[key] for key in CERTIFICATE_DATA_KEYS if fields.get(key)},
     }
     if fields.get("CertificateID"):
         row["CertificateID"] = fields["CertificateID"]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import secrets
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -31,6 +30,7 @@ from gateway.core.exchange import (
 )
 from nodes.context import NodeContext
 from nodes.errors import StoreError
+from nodes.exchange_client import node_exchange
 from nodes.store.authorisations import IndexEntry
 
 log = structlog.get_logger()
@@ -114,18 +114,14 @@ async def grant_index(ctx: NodeContext) -> AsyncIterator[None]:
     if len(ctx.topology.nodes) == 1:  # a lone node: its own grants are all there are
         yield
         return
-    spec, network = ctx.topology.exchange, ctx.topology.network
+    network = ctx.topology.network
 
     async def received(topic: str, payload: dict[str, Any]) -> None:
         await apply_grants(ctx, topic, payload)
 
-    exchange = Exchange(
-        network=network,
-        host=spec.broker_host,
-        port=spec.broker_port,
-        client_id=f"{network}-{ctx.node_id}-grants-{secrets.token_hex(4)}",
-        username=ctx.node_id if ctx.settings.exchange_password else None,
-        password=ctx.settings.exchange_password,
+    exchange = node_exchange(
+        ctx,
+        job="grants",
         subscriptions=[every_grants_topic(network)],
         on_message=received,
         loop_name=f"node[{ctx.node_id}].grants_receive_loop",

@@ -11,17 +11,16 @@ the exchange client, then the validation worker.
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
-from gateway.core.exchange import Exchange
 from gateway.core.links import LinkSignatureError
 from nodes.catalog.inbound import Inbound
 from nodes.catalog.outbound import Outbound
 from nodes.catalog.pipeline import IngestPipeline
 from nodes.catalog.place import Place, subscriptions
 from nodes.context import NodeContext
+from nodes.exchange_client import node_exchange
 
 
 class Aggregation:
@@ -32,14 +31,9 @@ class Aggregation:
         self.place = Place.of(ctx.topology, ctx.node_id)
         self.topics = subscriptions(ctx.topology, ctx.node_id)
         spec = ctx.topology.exchange
-        self.exchange = Exchange(
-            network=ctx.topology.network,
-            host=spec.broker_host,
-            port=spec.broker_port,
-            # unique per run: nobody can guess it to take the node's session over
-            client_id=f"{ctx.topology.network}-{ctx.node_id}-{secrets.token_hex(4)}",
-            username=ctx.node_id if ctx.settings.exchange_password else None,
-            password=ctx.settings.exchange_password,
+        self.exchange = node_exchange(
+            ctx,
+            job="",
             subscriptions=self.topics,
             on_message=self.on_message,
             take_body=self.take_body,
