@@ -2,13 +2,13 @@
 
     .venv/bin/python scripts/bench_console.py [--rounds 3] [--rates 100,300,1000,3000]
                                               [--seconds 6]
+    .venv/bin/python scripts/bench_console.py --live [--rounds 3]
 
-No node is started (400 node processes need more memory than these machines have, NOTES.md):
-the console serves the real topology, every node shows down, and what is measured is what the
-size of the tree costs — the server's look at 431 nodes (``/api/status``), the page's load until
-the tree is built and painted, building and laying out the tree collapsed by province, one
-repaint of every node (what each 2 s refresh does), a route lit on the tree, and expanding
-every province. Medians over the rounds.
+Without ``--live`` no node is started: the console serves the real topology, every node shows
+down, and what is measured is what the size of the tree costs — the server's look at 431 nodes
+(``/api/status``), the page's load until the tree is built and painted, building and laying out
+the tree collapsed by province, one repaint of every node (what each 2 s refresh does), a route
+lit on the tree, and expanding every province. Medians over the rounds.
 
 Then the event rate: a synthetic event stream of cross-province requests over the same tree
 is appended to the state's event files (``<state>/events/<node>.jsonl``, as nodes write them)
@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import bench_scale  # scripts/ is the script's folder: the lookups of bench_scale
 import yaml
 from aiohttp import web
 from playwright.async_api import TimeoutError as PlaywrightTimeout
@@ -44,6 +45,7 @@ from gateway.control.china import ChinaTree, china_topology
 from gateway.control.console.server import create_console_app
 from gateway.control.launcher import Launcher
 from gateway.control.relocate import relocated, topology_yaml
+from gateway.control.settle import wait_settled
 from gateway.core.events import SUFFIX, encode
 from gateway.core.topology import Topology, load_topology, parse_topology
 
@@ -251,6 +253,65 @@ def report(
         print(f"    page counters {r['stats']}")
 
 
+async def live(rounds: int) -> None:
+    """``--live``: the same tree running (node hosts, packed by the launcher's rule), the page
+    over its 431 live nodes, and the events of real traffic: bench_scale's lookups across
+    regions at concurrency 64 for 10 s, against the requests the page drew in that window."""
+    with tempfile.TemporaryDirectory(prefix="ecert-bench-console-live-") as tmp:
+        china = write_china(Path(tmp))
+        launcher = Launcher(china, Path(tmp) / "state", seed=2836, per_node=20,
+                            die_with_owner=True)  # fmt: skip
+        started = time.perf_counter()
+        try:
+            await launcher.up()
+            await wait_settled(launcher, within=600)  # catalogs converged: lookups find
+            print(f"network up and settled: {len(launcher.topology.nodes)} nodes in "
+                  f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+            await live_figures(launcher, rounds)
+        finally:
+            await launcher.down()
+
+
+async def live_figures(launcher: Launcher, rounds: int) -> None:
+    runner = web.AppRunner(create_console_app(launcher), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/"
+    try:
+        looks = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            healthy = sum(node.healthy for node in await launcher.status())
+            looks.append((time.perf_counter() - started) * 1000)
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            figures = [await one_round(url, browser) for _ in range(rounds)]
+            page = await browser.new_page(viewport={"width": 1500, "height": 1000})
+            await page.goto(url)
+            await page.wait_for_selector("body[data-live='1']", timeout=120_000)
+            rng = random.Random(431)
+            samples = await bench_scale.sample_certificates(launcher, rng)
+            _, pairs = await bench_scale.check_routes(launcher, samples, rng)
+            before, at = await drawn(page), time.perf_counter()
+            rate = await bench_scale.lookup_rate(launcher, pairs)
+            took = time.perf_counter() - at
+            shown = await drawn(page) - before
+            await browser.close()
+    finally:
+        await runner.cleanup()
+    print(f"live nodes healthy: {healthy} of {len(launcher.topology.nodes)}")
+    print(f"server, one look at every live node (/admin/status): "
+          f"{statistics.median(looks):.0f} ms")  # fmt: skip
+    for key in ("load_ms", "tree_collapsed_ms", "repaint_ms", "route_ms", "expand_all_ms"):
+        values = [f[key] for f in figures]
+        print(f"page {key:17} median {statistics.median(values):7.1f}  "
+              f"(rounds {min(values):.1f}–{max(values):.1f})")  # fmt: skip
+    print(f"real traffic: {rate:,.0f} lookups/s answered 0 at concurrency "
+          f"{bench_scale.CONCURRENCY}; the page drew {shown / took:,.0f} requests/s in the same "
+          f"{took:.1f} s (a request drawn is one entry's request.handled, any status)")  # fmt: skip
+
+
 async def main(rounds: int, rates: list[float], seconds: float) -> None:
     with tempfile.TemporaryDirectory(prefix="ecert-bench-console-") as tmp:
         china = write_china(Path(tmp))
@@ -289,5 +350,9 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--rates", default="100,300,1000,3000", help="records/s, comma-separated")
     parser.add_argument("--seconds", type=float, default=6.0, help="each rate's window")
+    parser.add_argument("--live", action="store_true", help="the tree running, real traffic")
     args = parser.parse_args()
-    asyncio.run(main(args.rounds, [float(r) for r in args.rates.split(",")], args.seconds))
+    if args.live:
+        asyncio.run(live(args.rounds))
+    else:
+        asyncio.run(main(args.rounds, [float(r) for r in args.rates.split(",")], args.seconds))

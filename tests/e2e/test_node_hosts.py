@@ -50,7 +50,7 @@ async def test_a_killed_node_of_a_shared_host_comes_back_alone_with_nothing_lost
     net: Network,
 ) -> None:
     record = resident_id_card(701, area="220102")
-    await net.admin(OWNER, "POST", "/admin/certificates", record)
+    await net.issue(OWNER, record)
     await wait_settled(net.launcher, within=60)
     host = net.launcher.host_of(VICTIM)
     assert host is not None
