@@ -6,8 +6,10 @@ falls within the next ``within_days`` days (today included; the topology's
 its block: a TaskGroup task ``node[<id>].reminders_loop`` that, once the exchange is connected
 and then after each wake-up (every ``reminders.every`` seconds, a day by default, or at once
 when ``ctx.wakeups.reminders`` is set; tests may hand in their own ``wake``), publishes the
-list on ``ecert/<network>/reminders/<node-id>``, retained
-(QoS 1), so a reader that subscribes later gets the latest. The node's parent may read it
+list on ``ecert/<network>/reminders/<node-id>`` (QoS 1) when it is not empty. It is a notice,
+not retained: the embedded broker (amqtt 0.12) hands every retained message to every client
+that connects, and 431 nodes' reminders at each of their connections held a China-scale
+network's catalogs back for minutes. The node's parent may read it
 (``gateway.control.exchange_access``); ``GET /admin/reminders`` lists the same on demand.
 """
 
@@ -71,10 +73,11 @@ async def find_reminders(ctx: NodeContext, within_days: int) -> dict[str, Any]:
 
 
 async def publish_once(ctx: NodeContext, publish: Publish) -> int:
-    """Find and publish today's reminders; how many there were."""
+    """Find today's reminders and publish them, if there are any; how many there were."""
     found = await find_reminders(ctx, ctx.topology.reminders.within_days)
-    await publish(found)
     count = len(found["reminders"])
+    if count:  # nothing to remind of is no message: 431 empty ones cost a big network's broker
+        await publish(found)
     async with ctx.store.transaction() as tx:
         await ctx.store.state.put(tx, PUBLISHED_AT, f"{ctx.clock.stamp()} ({count})")
     log.info("reminders.published", count=count, within_days=found["within_days"])
@@ -108,7 +111,7 @@ async def reminders(ctx: NodeContext, *, wake: Wake | None = None) -> AsyncItera
         if len(ctx.topology.nodes) == 1:  # a lone node has no exchange to publish on
             return
         await exchange.connected.wait()
-        await exchange.publish(topic, payload, retain=True)
+        await exchange.publish(topic, payload)  # a notice, not a state: not retained
 
     every = ctx.topology.reminders.every
     async with AsyncExitStack() as stack:

@@ -5,9 +5,10 @@ subscribed to every node's ``grants`` topic, stores what each node publishes in 
 published before (``apply_grants``); and a TaskGroup task ``node[<id>].grants_publish_loop``
 publishes this node's active grants once connected, whenever one is made or withdrawn
 (``ctx.wakeups.grants``) and every ``REPUBLISH_EVERY`` seconds (so a restarted broker learns
-them again). A message that is not a node's own list of well-formed grants is logged and
-dropped: a node can only speak for itself (topic ACLs), and ``honour`` also checks that the
-certificate answers from that node.
+them again); a node with no grants, that never published any, publishes nothing. A message
+that is not a node's own list of well-formed grants is logged and dropped: a node can only
+speak for itself (topic ACLs), and ``honour`` also checks that the certificate answers from
+that node.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from nodes.store.authorisations import IndexEntry
 log = structlog.get_logger()
 
 REPUBLISH_EVERY = 60.0  # seconds
+PUBLISHED = "grants_published"  # node state: how many grants the node last published
 MAX_GRANTS = 100_000  # in one node's message
 _FIELDS = (
     "certificateID",
@@ -92,20 +94,33 @@ async def apply_grants(ctx: NodeContext, topic: str, payload: dict[str, Any]) ->
 
 
 async def grants_publish_loop(ctx: NodeContext, exchange: Exchange) -> None:
-    """Publish this node's active grants when connected, asked, and every REPUBLISH_EVERY s."""
+    """Publish this node's active grants when connected, asked, and every REPUBLISH_EVERY s;
+    a node that has none, and published none before, publishes nothing."""
     topic = grants_topic(ctx.topology.network, ctx.node_id)
     asked = ctx.wakeups.grants
     while True:
         await exchange.connected.wait()
         asked.clear()
         try:
-            entries = await ctx.store.authorisations.granted_by(ctx.node_id)
-            await exchange.publish(topic, grants_message(ctx.node_id, entries), retain=True)
+            await publish_grants(ctx, exchange, topic)
         except (ExchangeError, StoreError) as exc:
             log.warning("grants.publish_failed", error=str(exc))
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(REPUBLISH_EVERY):
                 await asked.wait()
+
+
+async def publish_grants(ctx: NodeContext, exchange: Exchange, topic: str) -> None:
+    """Retained, so that nodes connecting later learn them; an empty list only to replace a
+    list published before (node state ``PUBLISHED``): the embedded broker hands every
+    retained message to every client that connects, and a China-scale network's 431 empty
+    lists at each connection held its catalogs back for minutes."""
+    entries = await ctx.store.authorisations.granted_by(ctx.node_id)
+    if not entries and await ctx.store.state.get(PUBLISHED) in (None, "0"):
+        return
+    await exchange.publish(topic, grants_message(ctx.node_id, entries), retain=True)
+    async with ctx.store.transaction() as tx:
+        await ctx.store.state.put(tx, PUBLISHED, len(entries))
 
 
 @asynccontextmanager

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
+from gateway.core.exchange import grants_topic
 from nodes.authorisation.honour import Authorised
+from nodes.authorisation.index import publish_grants
 from nodes.call import Answer, MethodCall
 from nodes.lifecycle import apply
 from nodes.model.lifecycle import Transition
@@ -149,3 +151,32 @@ async def test_my_certificates_lists_what_is_held_and_what_is_authorised(node: N
     )
     assert (other["held"], other["authorised"]) == ([], [])
     assert (await admin(node, "GET", f"/admin/holders/{GRANTEE['code']}/certificates"))[0] == 400
+
+
+class Published:
+    """What the grant loop would send to the broker."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, dict[str, Any], bool]] = []
+
+    async def publish(self, topic: str, payload: dict[str, Any], *, retain: bool = False) -> None:
+        self.messages.append((topic, payload, retain))
+
+
+async def test_grants_are_published_only_when_there_are_some_or_were_before(node: Node) -> None:
+    """431 nodes' empty retained lists, handed to every connecting client, held a China-scale
+    network's catalogs back for minutes: a node with no grants says nothing."""
+    broker, topic = Published(), grants_topic(node.ctx.topology.network, node.ctx.node_id)
+    await publish_grants(node.ctx, broker, topic)  # type: ignore[arg-type]
+    assert broker.messages == []
+    cert = make_certificate(907)
+    await issue(node.ctx, cert)
+    status, grant = await admin(node, "POST", "/admin/authorisations", json=grant_body(cert))
+    assert status == 201, grant
+    await publish_grants(node.ctx, broker, topic)  # type: ignore[arg-type]
+    path = f"/admin/authorisations/{grant['id']}/withdraw"
+    assert (await admin(node, "POST", path, json={}))[0] == 200
+    await publish_grants(node.ctx, broker, topic)  # type: ignore[arg-type]  # the empty list
+    await publish_grants(node.ctx, broker, topic)  # type: ignore[arg-type]  # ... once
+    sent = [(len(payload["grants"]), retain) for _, payload, retain in broker.messages]
+    assert sent == [(1, True), (0, True)]

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from gateway.core.topology import Topology
 from nodes.lifecycle import apply
 from nodes.model.lifecycle import Transition
-from nodes.reminders import PUBLISHED_AT, reminders_loop
+from nodes.reminders import PUBLISHED_AT, publish_once, reminders_loop
 from tests.service.certs import issue, make_certificate
-from tests.service.conftest import Node
+from tests.service.conftest import Node, start_node
 from tests.service.test_admin import admin
 
 pytestmark = pytest.mark.asyncio
@@ -88,3 +90,21 @@ async def test_publish_now_wakes_the_job(node: Node) -> None:
     status, answer = await admin(node, "POST", "/admin/reminders/publish")
     assert (status, answer["publish"]) == (202, "requested")
     assert node.ctx.wakeups.reminders.is_set()
+
+
+async def test_a_node_with_nothing_to_remind_of_publishes_nothing(
+    aiohttp_server: Any, topology: Topology, tmp_path: Path
+) -> None:
+    """A China-scale network's 431 empty messages at the broker held its catalogs back."""
+    published: list[dict[str, Any]] = []
+
+    async def publish(payload: dict[str, Any]) -> None:
+        published.append(payload)
+
+    async for empty in start_node(aiohttp_server, topology, tmp_path, seed=None):
+        assert await publish_once(empty.ctx, publish) == 0
+        assert published == []
+        assert (await empty.ctx.store.state.get(PUBLISHED_AT) or "").endswith("(0)")
+        await issue(empty.ctx, make_certificate(806, expiring=days_from_today(empty, 2)))
+        assert await publish_once(empty.ctx, publish) == 1
+        assert [len(p["reminders"]) for p in published] == [1]
