@@ -63,6 +63,7 @@ from nodes.issuing import record_changes  # noqa: E402
 from nodes.model.certificate import Certificate  # noqa: E402
 from nodes.model.codes import CdOperation  # noqa: E402
 from nodes.model.identifiers import make_certificate_id, make_citizen_id, make_uscc  # noqa: E402
+from nodes.preparation import prepare  # noqa: E402
 from nodes.settings import NodeSettings  # noqa: E402
 from nodes.store.catalog import CatalogRepo  # noqa: E402
 from nodes.store.outbox import OutboxRepo  # noqa: E402
@@ -142,7 +143,9 @@ def certificate(serial: int) -> Certificate:
 async def node(state: Path, topo: Topology, node_id: str) -> AsyncIterator[NodeContext]:
     settings = NodeSettings(topology=topo, node_id=node_id, state_dir=state, seed=None)
     async with Store.open(settings.database_path) as store:
-        yield NodeContext(settings=settings, store=store, clock=Clock(topo.zone))
+        ctx = NodeContext(settings=settings, store=store, clock=Clock(topo.zone))
+        await prepare(ctx)  # as a node does: the built-in type catalogue the rows' types are in
+        yield ctx
 
 
 # -- 1. ingest ------------------------------------------------------------------------------------
