@@ -19,9 +19,9 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import aiohttp
 
@@ -41,6 +41,7 @@ from gateway.control.hosts import (
     write_hosts,
 )
 from gateway.control.mosquitto import CONFIG_FILE, mosquitto_command, mosquitto_ready
+from gateway.control.node_status import BrokerStatus, NodeStatus, is_ready, node_status
 from gateway.control.state import BROKER, HOST_PREFIX, KEEPER, ProcessTable, StateDir, write_private
 from gateway.core.client import client_session
 from gateway.core.links import keys_of
@@ -54,36 +55,6 @@ PROBE_TIMEOUT = 3.0  # seconds for one /healthz or /admin/status request
 
 Phase = Literal["starting", "ready", "running"]
 ProgressCallback = Callable[[str, Phase], None]
-
-
-@dataclass(frozen=True)
-class NodeStatus:
-    """One node as ``ecert status`` shows it."""
-
-    id: str
-    tier: str
-    url: str
-    pid: int | None
-    alive: bool
-    healthy: bool
-    certificates: int | None = None
-    catalog_rows: int | None = None
-    outbox_pending: int | None = None
-    open_anomalies: int | None = None
-    anomaly_relays_pending: int | None = None
-    last_exchange_at: str | None = None
-    error: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class BrokerStatus:
-    url: str
-    embedded: bool
-    pid: int | None
-    alive: bool
 
 
 @dataclass
@@ -335,37 +306,19 @@ class Launcher:
         ids = [node.id for node in self.topology.nodes] if node_ids is None else list(node_ids)
         async with client_session(limit=32, total_timeout=PROBE_TIMEOUT) as session:
             return list(
-                await asyncio.gather(*(self._node_status(session, node_id) for node_id in ids))
+                await asyncio.gather(
+                    *(
+                        node_status(
+                            self.topology,
+                            self.state,
+                            node_id,
+                            pid=self.node_pid(node_id),
+                            session=session,
+                        )
+                        for node_id in ids
+                    )
+                )
             )
-
-    async def _node_status(self, session: aiohttp.ClientSession, node_id: str) -> NodeStatus:
-        node = self.topology.node(node_id)
-        pid = self.node_pid(node_id)
-        base: dict[str, Any] = {"id": node.id, "tier": str(node.tier), "url": node.url}
-        admin = AdminClient(self.topology, self.state, node_id, session=session)
-        try:
-            health = await admin.healthz()
-        except AdminError as exc:
-            return NodeStatus(**base, pid=pid, alive=pid is not None, healthy=False, error=str(exc))
-        healthy = _is_ready(health, node_id, None)
-        try:
-            status = await admin.status()
-        except AdminError as exc:
-            return NodeStatus(
-                **base, pid=pid, alive=pid is not None, healthy=healthy, error=str(exc)
-            )
-        return NodeStatus(
-            **base,
-            pid=pid or _int_or_none(status.get("pid")),
-            alive=pid is not None,
-            healthy=healthy,
-            certificates=_int_or_none(status.get("certificates")),
-            catalog_rows=_int_or_none(status.get("catalog_rows")),
-            outbox_pending=_int_or_none(status.get("outbox_pending")),
-            open_anomalies=_int_or_none(status.get("open_anomalies")),
-            anomaly_relays_pending=_int_or_none(status.get("anomaly_relays_pending")),
-            last_exchange_at=status.get("last_exchange_at"),
-        )
 
     # -- processes ----------------------------------------------------------------------------
     def _check_addresses(self) -> None:
@@ -505,7 +458,7 @@ class Launcher:
             if pid is None:
                 raise self._failure(name, "is not running")
             with contextlib.suppress(AdminError):
-                if _is_ready(await admin.healthz(), node_id, pid):
+                if is_ready(await admin.healthz(), node_id, pid):
                     break
             if time.monotonic() > deadline:
                 raise self._failure(node_id, "did not become ready in time")
@@ -521,21 +474,6 @@ class Launcher:
         return LauncherError(
             f"{label} {what}; last lines of {log_path}:\n{self.processes.tail(name)}"
         )
-
-
-def _is_ready(health: Any, node_id: str, pid: int | None) -> bool:
-    if not isinstance(health, dict) or health.get("status") != "ready":
-        return False
-    if health.get("node", node_id) != node_id:
-        return False  # someone else answers at this address
-    return pid is None or health.get("pid", pid) == pid
-
-
-def _int_or_none(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _child_env() -> dict[str, str]:

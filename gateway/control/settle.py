@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from itertools import groupby
 
 from gateway.control.errors import NotSettled
-from gateway.control.launcher import Launcher, NodeStatus
+from gateway.control.launcher import Launcher
+from gateway.control.node_status import NodeStatus
 from gateway.control.state import BROKER
 
 POLL_EVERY = 0.1  # seconds between readings (bounded by the deadline)

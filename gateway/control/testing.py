@@ -29,7 +29,8 @@ from gateway.control.admin_client import AdminClient
 from gateway.control.app_client import DEFAULT_FROM_IP, AppCaller, CallResult
 from gateway.control.errors import FaultNotFound
 from gateway.control.faults import FaultKind, FaultRecord, Faults, FaultSpec
-from gateway.control.launcher import Launcher, NodeStatus
+from gateway.control.launcher import Launcher
+from gateway.control.node_status import NodeStatus
 from gateway.control.relocate import relocated, topology_yaml
 from gateway.control.settle import wait_settled
 from gateway.core.topology import Topology, load_topology

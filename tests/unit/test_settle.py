@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gateway.control.errors import NotSettled
-from gateway.control.launcher import BrokerStatus, NodeStatus
+from gateway.control.node_status import BrokerStatus, NodeStatus
 from gateway.control.settle import read_lags, wait_settled
 from gateway.core.topology import Topology, load_topology
 

@@ -20,7 +20,8 @@ from gateway.control.cli.common import (
     error_console,
     print_json,
 )
-from gateway.control.launcher import Launcher, NodeStatus, Phase, UpResult
+from gateway.control.launcher import Launcher, Phase, UpResult
+from gateway.control.node_status import NodeStatus
 from gateway.control.settle import DEFAULT_TIMEOUT, Lag, wait_settled
 from gateway.control.state import BROKER, StateDir
 

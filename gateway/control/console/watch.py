@@ -15,7 +15,8 @@ from typing import Any
 
 import structlog
 
-from gateway.control.launcher import Launcher, NodeStatus
+from gateway.control.launcher import Launcher
+from gateway.control.node_status import NodeStatus
 
 log = structlog.get_logger()
 REFRESH_EVERY = 2.0  # seconds between two looks at the network
