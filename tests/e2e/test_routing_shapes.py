@@ -214,6 +214,8 @@ async def test_a_hung_owner_is_30_at_the_deadline_and_a_fan_out_is_31(
     net, inventory = network
     holder, type_code, owners, entry = _spread(net, inventory)
     hung = sorted(owners)[0]
+    if net.launcher.host_of(hung) is not None:  # SIGSTOP would hang its whole node host
+        pytest.skip("the hung owner shares a node host; a pause is refused there")
     pid = net.pid(hung)
     assert pid is not None
     record = next(c for c in inventory.certificates[hung] if c["CertificateHolderCode"] == holder)
