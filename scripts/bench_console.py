@@ -272,18 +272,30 @@ async def live(rounds: int) -> None:
             await launcher.down()
 
 
-async def live_figures(launcher: Launcher, rounds: int) -> None:
+async def serve_console(launcher: Launcher) -> tuple[web.AppRunner, str]:
+    """The console over ``launcher``'s network on a free port; its runner and its URL."""
     runner = web.AppRunner(create_console_app(launcher), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    url = f"http://127.0.0.1:{runner.addresses[0][1]}/"
+    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}/"
+
+
+async def status_looks(launcher: Launcher, rounds: int) -> tuple[list[float], int]:
+    """Milliseconds of each look at every node (as the console's refresh), and how many of
+    them were healthy at the last."""
+    looks, healthy = [], 0
+    for _ in range(rounds):
+        started = time.perf_counter()
+        healthy = sum(node.healthy for node in await launcher.status())
+        looks.append((time.perf_counter() - started) * 1000)
+    return looks, healthy
+
+
+async def live_figures(launcher: Launcher, rounds: int) -> None:
+    runner, url = await serve_console(launcher)
     try:
-        looks = []
-        for _ in range(rounds):
-            started = time.perf_counter()
-            healthy = sum(node.healthy for node in await launcher.status())
-            looks.append((time.perf_counter() - started) * 1000)
+        looks, healthy = await status_looks(launcher, rounds)
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             figures = [await one_round(url, browser) for _ in range(rounds)]
@@ -316,17 +328,9 @@ async def main(rounds: int, rates: list[float], seconds: float) -> None:
     with tempfile.TemporaryDirectory(prefix="ecert-bench-console-") as tmp:
         china = write_china(Path(tmp))
         launcher = Launcher(china, Path(tmp) / "state")
-        runner = web.AppRunner(create_console_app(launcher), access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        url = f"http://127.0.0.1:{runner.addresses[0][1]}/"
+        runner, url = await serve_console(launcher)
         try:
-            looks = []
-            for _ in range(rounds):
-                started = time.perf_counter()
-                await launcher.status()
-                looks.append((time.perf_counter() - started) * 1000)
+            looks, _ = await status_looks(launcher, rounds)
             async with async_playwright() as playwright:
                 browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
                 figures = [await one_round(url, browser) for _ in range(rounds)]
