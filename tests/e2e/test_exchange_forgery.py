@@ -16,7 +16,6 @@ every certificate reaches national.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -30,6 +29,7 @@ import pytest
 from gateway.core.exchange import ack_topic, catalog_topic
 from gateway.core.links import link_key, sign_message
 from nodes.store.schema import MESSAGE_COLUMNS
+from tests import polling
 from tests.brokers import free_port, start_mosquitto
 from tests.e2e.harness import Network, provinces_shape, running_network, write_topology
 from tests.service.certs import make_certificate
@@ -87,12 +87,7 @@ def log_records(net: Network, node_id: str, event: str) -> list[dict[str, Any]]:
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WITHIN
-    while not await check():
-        if loop.time() > deadline:
-            raise AssertionError(f"not within {WITHIN} s: {what}")
-        await asyncio.sleep(0.1)  # polling interval; the deadline above bounds the wait
+    await polling.eventually(check, what, within=WITHIN)
 
 
 def logged(net: Network, node_id: str, event: str, count: int) -> Callable[[], Awaitable[bool]]:

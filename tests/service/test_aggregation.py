@@ -24,6 +24,7 @@ from nodes.issuing import record_changes
 from nodes.model.certificate import Certificate
 from nodes.model.codes import CdOperation
 from nodes.synth.catalogue import CATALOGUE
+from tests import polling
 from tests.brokers import (
     BrokerProcess,
     broker_fixture,  # noqa: F401
@@ -93,13 +94,7 @@ async def cascade(tmp_path: Path, broker: BrokerProcess) -> AsyncIterator[Cascad
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    """Poll ``check`` until it holds; fail naming ``what`` after WITHIN seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WITHIN
-    while not await check():
-        if loop.time() > deadline:
-            raise AssertionError(f"not within {WITHIN} s: {what}")
-        await asyncio.sleep(0.05)
+    await polling.eventually(check, what, within=WITHIN)
 
 
 def certificates(first: int, count: int, **changes: str) -> list[Certificate]:

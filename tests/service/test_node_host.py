@@ -7,7 +7,6 @@ catalogs over a real embedded broker; the host is this test's process.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -27,6 +26,7 @@ from nodes.issuing import record_changes
 from nodes.model.codes import CdOperation
 from nodes.serve import ServedNode
 from nodes.settings import NodeSettings
+from tests import polling
 from tests.brokers import BrokerProcess, embedded_broker_fixture  # noqa: F401
 from tests.unit.test_catalog_support import make_certificate
 
@@ -82,12 +82,7 @@ async def by_id(served: ServedNode, creds: dict[str, str], cert_id: str, source:
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WITHIN
-    while not await check():
-        if loop.time() > deadline:
-            raise AssertionError(f"not within {WITHIN} s: {what}")
-        await asyncio.sleep(0.05)
+    await polling.eventually(check, what, within=WITHIN)
 
 
 async def catalog_ids(served: ServedNode) -> set[str]:

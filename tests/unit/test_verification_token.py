@@ -67,14 +67,19 @@ def test_what_is_not_a_token_says_why(text: str, why: str) -> None:
         read_token(text)
 
 
-def test_the_qr_code_on_a_picture_reads_back_as_the_certificate_token(cert: Certificate) -> None:  # noqa: F811
+def a_copy() -> CertificateCopy:
+    """The B.3 copy data of a file handed out at Harbin."""
     now = datetime(2026, 12, 5, 10, 0, tzinfo=timezone(timedelta(hours=8)))
-    copy = CertificateCopy(
+    return CertificateCopy(
         CertificateCopyCreationTime=now,
         CertificateCopyCreationOrganization="哈尔滨市",
         CertificateCopyCreationCause="核验",
         CertificateCopyExpiringTime=now + timedelta(minutes=10),
     )
+
+
+def test_the_qr_code_on_a_picture_reads_back_as_the_certificate_token(cert: Certificate) -> None:  # noqa: F811
+    copy = a_copy()
     with zipfile.ZipFile(io.BytesIO(render_picture_zip(cert, copy))) as archive:
         page = Image.open(io.BytesIO(archive.read("page-001.png")))
     texts = [result.text for result in zxingcpp.read_barcodes(page)]
@@ -83,11 +88,5 @@ def test_the_qr_code_on_a_picture_reads_back_as_the_certificate_token(cert: Cert
 
 
 def test_the_pdf_carries_the_qr_code_as_an_image(cert: Certificate) -> None:  # noqa: F811
-    now = datetime(2026, 12, 5, 10, 0, tzinfo=timezone(timedelta(hours=8)))
-    copy = CertificateCopy(
-        CertificateCopyCreationTime=now,
-        CertificateCopyCreationOrganization="哈尔滨市",
-        CertificateCopyCreationCause="核验",
-        CertificateCopyExpiringTime=now + timedelta(minutes=10),
-    )
+    copy = a_copy()
     assert b"/Subtype /Image" in render_pdf(cert, copy)
